@@ -1,0 +1,18 @@
+//! The shared vocabulary of antpath.
+//!
+//! Everything here is plain data shared by the bff, the worker, the sweeper, the SDK and the
+//! CLI: prefixed typed ids ([`ids`]), the run state machine ([`status`]), the error classes a
+//! failure is sorted into ([`ErrorClass`]), the per-run policy ([`policy`]) and the single error
+//! body every HTTP failure uses ([`api_error`]).
+
+pub mod api_error;
+mod error_class;
+pub mod ids;
+pub mod policy;
+pub mod status;
+
+pub use api_error::{ApiError, ApiErrorBody, ApiErrorType, ErrorDetail};
+pub use error_class::ErrorClass;
+pub use ids::*;
+pub use policy::{ClaudeSessionCleanup, CleanupPolicy, RunLimits, RunPolicy};
+pub use status::{CleanupStatus, RunStatus};
