@@ -1,1 +1,53 @@
-//! placeholder
+//! Postgres access for antpath.
+//!
+//! Every query the services run lives here as a small named function, written with sqlx's
+//! checked macros (the offline data in `.sqlx/` is committed and CI checks that it is current).
+//! The services never build SQL themselves.
+//!
+//! - [`pool`]: connecting, with a statement timeout on every connection.
+//! - [`MIGRATOR`]: the embedded migrations of `migrations/`, applied by the `migrate` command.
+//! - one module per table family: [`workspaces`], [`users`], [`tokens`], [`runs`], [`events`].
+
+pub mod events;
+pub mod pool;
+pub mod runs;
+pub mod tokens;
+pub mod users;
+pub mod workspaces;
+
+pub use pool::{PoolSettings, connect};
+pub use sqlx::PgPool;
+
+/// The schema migrations, embedded at compile time from the repository's `migrations/` folder.
+pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations");
+
+/// Applies every pending migration. Safe to run again: applied migrations are skipped, and a
+/// concurrent run waits on sqlx's advisory lock.
+pub async fn migrate(pool: &PgPool) -> Result<(), sqlx::migrate::MigrateError> {
+    MIGRATOR.run(pool).await
+}
+
+/// Failures of the data layer that callers branch on; anything else is an opaque
+/// [`DbError::Sqlx`].
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    /// The idempotency key names a run created from a different request.
+    #[error("the idempotency key was already used for a different request")]
+    IdempotencyConflict,
+    /// A fenced write found the lease gone (expired or taken over).
+    #[error("the lease on this run is no longer held")]
+    LeaseLost,
+    /// Any other database failure.
+    #[error(transparent)]
+    Sqlx(#[from] sqlx::Error),
+}
+
+/// Whether a database error is a violation of the named unique constraint or index.
+pub fn is_unique_violation(err: &sqlx::Error, constraint: &str) -> bool {
+    match err {
+        sqlx::Error::Database(db) => {
+            db.is_unique_violation() && db.constraint().is_some_and(|name| name == constraint)
+        }
+        _ => false,
+    }
+}

@@ -62,20 +62,29 @@ fn match_secret_at(bytes: &[u8], i: usize) -> Option<Match> {
     let at_word_start = i == 0 || !is_word_byte(bytes[i - 1]);
     if starts_with_ci(bytes, i, b"sk-ant-") {
         let prefix_end = i + b"sk-ant-".len();
-        return Some(Match { prefix_end, value_end: skip_token(bytes, prefix_end) });
+        return Some(Match {
+            prefix_end,
+            value_end: skip_token(bytes, prefix_end),
+        });
     }
     if at_word_start && starts_with_ci(bytes, i, b"ant_") {
         let body_start = i + 4;
         let body_end = skip_token(bytes, body_start);
         if body_end - body_start >= MIN_TOKEN_BODY {
-            return Some(Match { prefix_end: body_start, value_end: body_end });
+            return Some(Match {
+                prefix_end: body_start,
+                value_end: body_end,
+            });
         }
     }
     if at_word_start && starts_with_ci(bytes, i, b"bearer") {
         let after = i + b"bearer".len();
         let value_start = skip_while(bytes, after, |b| b == b' ' || b == b'\t');
         if value_start > after && value_start < bytes.len() && is_token_byte(bytes[value_start]) {
-            return Some(Match { prefix_end: value_start, value_end: skip_value(bytes, value_start) });
+            return Some(Match {
+                prefix_end: value_start,
+                value_end: skip_value(bytes, value_start),
+            });
         }
     }
     if at_word_start {
@@ -88,7 +97,10 @@ fn match_secret_at(bytes: &[u8], i: usize) -> Option<Match> {
                 if let Some(value_start) = find_assignment_value(bytes, after_name) {
                     let value_end = skip_value(bytes, value_start);
                     if value_end > value_start {
-                        return Some(Match { prefix_end: value_start, value_end });
+                        return Some(Match {
+                            prefix_end: value_start,
+                            value_end,
+                        });
                     }
                 }
             }
@@ -121,7 +133,8 @@ fn find_assignment_value(bytes: &[u8], mut j: usize) -> Option<usize> {
 /// A value ends at whitespace, a quote, a comma, or a closing bracket.
 fn skip_value(bytes: &[u8], start: usize) -> usize {
     skip_while(bytes, start, |b| {
-        !(b.is_ascii_whitespace() || matches!(b, b'"' | b'\'' | b',' | b'}' | b']' | b')' | b';' | b'&'))
+        !(b.is_ascii_whitespace()
+            || matches!(b, b'"' | b'\'' | b',' | b'}' | b']' | b')' | b';' | b'&'))
     })
 }
 
@@ -170,16 +183,25 @@ mod tests {
     #[test]
     fn an_antpath_token_is_removed_but_short_identifiers_stay() {
         let token = "ant_0123456789abcdefABCDEF0123456789abcdefABC";
-        assert_eq!(scrub(&format!("token {token} revoked")), "token ant_[redacted] revoked");
+        assert_eq!(
+            scrub(&format!("token {token} revoked")),
+            "token ant_[redacted] revoked"
+        );
         assert_eq!(scrub("ant_run is fine"), "ant_run is fine");
         assert_eq!(scrub("antpath_run_id"), "antpath_run_id");
     }
 
     #[test]
     fn bearer_and_header_values_are_removed() {
-        assert_eq!(scrub("Authorization: Bearer abc.def"), "Authorization: Bearer [redacted]");
+        assert_eq!(
+            scrub("Authorization: Bearer abc.def"),
+            "Authorization: Bearer [redacted]"
+        );
         assert_eq!(scrub("x-api-key=abc123&y=1"), "x-api-key=[redacted]&y=1");
-        assert_eq!(scrub(r#"{"api_key": "zzz", "n": 1}"#), r#"{"api_key": "[redacted]", "n": 1}"#);
+        assert_eq!(
+            scrub(r#"{"api_key": "zzz", "n": 1}"#),
+            r#"{"api_key": "[redacted]", "n": 1}"#
+        );
         assert_eq!(scrub("password = hunter2"), "password = [redacted]");
     }
 

@@ -6,7 +6,11 @@ use serde::{Deserialize, Serialize};
 
 /// Why something failed, in the terms that decide what happens next.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[cfg_attr(feature = "sqlx", derive(sqlx::Type), sqlx(type_name = "text", rename_all = "snake_case"))]
+#[cfg_attr(
+    feature = "sqlx",
+    derive(sqlx::Type),
+    sqlx(type_name = "text", rename_all = "snake_case")
+)]
 #[serde(rename_all = "snake_case")]
 pub enum ErrorClass {
     /// The provider is overloaded, rate limiting or briefly unreachable: retry with backoff.

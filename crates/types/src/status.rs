@@ -14,7 +14,11 @@ use serde::{Deserialize, Serialize};
 
 /// Where a run's execution is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[cfg_attr(feature = "sqlx", derive(sqlx::Type), sqlx(type_name = "text", rename_all = "snake_case"))]
+#[cfg_attr(
+    feature = "sqlx",
+    derive(sqlx::Type),
+    sqlx(type_name = "text", rename_all = "snake_case")
+)]
 #[serde(rename_all = "snake_case")]
 pub enum RunStatus {
     /// Accepted and waiting for a worker.
@@ -128,7 +132,14 @@ impl RunStatus {
         use RunStatus::*;
         match self {
             Queued => &[Claiming, Provisioning, Cancelled, Failed],
-            Claiming => &[Queued, Provisioning, Cancelling, Cancelled, Failed, CleaningUp],
+            Claiming => &[
+                Queued,
+                Provisioning,
+                Cancelling,
+                Cancelled,
+                Failed,
+                CleaningUp,
+            ],
             Provisioning => &[SessionCreated, Cancelling, CleaningUp, Failed, Queued],
             SessionCreated => &[Dispatched, Cancelling, CleaningUp, Failed],
             Dispatched => &[
@@ -187,7 +198,11 @@ impl FromStr for RunStatus {
 
 /// Whether the provider resources and secrets of a run are gone.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[cfg_attr(feature = "sqlx", derive(sqlx::Type), sqlx(type_name = "text", rename_all = "snake_case"))]
+#[cfg_attr(
+    feature = "sqlx",
+    derive(sqlx::Type),
+    sqlx(type_name = "text", rename_all = "snake_case")
+)]
 #[serde(rename_all = "snake_case")]
 pub enum CleanupStatus {
     /// Execution has not ended; nothing to clean yet.
@@ -240,7 +255,10 @@ mod tests {
         for status in RunStatus::ALL.into_iter().filter(|s| s.is_terminal()) {
             for next in status.allowed_next() {
                 assert!(
-                    matches!(next, RunStatus::PendingDelete | RunStatus::Deleted | RunStatus::CleaningUp),
+                    matches!(
+                        next,
+                        RunStatus::PendingDelete | RunStatus::Deleted | RunStatus::CleaningUp
+                    ),
                     "{status} -> {next}"
                 );
             }

@@ -1,0 +1,119 @@
+//! Configuration of a simulator instance: accepted keys, timings and the fault knobs.
+//!
+//! [`SimConfig`] is what [`crate::spawn`] and [`crate::serve`] take; the CLI in `main.rs` builds
+//! one from flags. [`FaultConfig`] is also the JSON body of `POST /__sim/faults`, so tests can
+//! change faults at run time.
+
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+/// Prefix every accepted API key must start with when no explicit key list is configured.
+pub const DEFAULT_KEY_PREFIX: &str = "sk-ant-";
+
+/// Everything a simulator instance is built from.
+#[derive(Debug, Clone)]
+pub struct SimConfig {
+    /// Keys accepted in `x-api-key` or `Authorization: Bearer`. Empty: any key starting with
+    /// [`DEFAULT_KEY_PREFIX`] is accepted.
+    pub api_keys: Vec<String>,
+    /// Fault injection and rate limits; replaceable at run time via `POST /__sim/faults`.
+    pub faults: FaultConfig,
+    /// Pause between two events emitted by the scripted agent. Tens of milliseconds keep tests
+    /// quick while still letting a poller observe the `running` state.
+    pub step_delay: Duration,
+    /// HTTP status for archiving or deleting a running session (the docs leave it open: 400 or
+    /// 409). Defaults to 409.
+    pub busy_status: u16,
+}
+
+impl Default for SimConfig {
+    fn default() -> Self {
+        Self {
+            api_keys: Vec::new(),
+            faults: FaultConfig::default(),
+            step_delay: Duration::from_millis(10),
+            busy_status: 409,
+        }
+    }
+}
+
+impl SimConfig {
+    /// Whether `key` is accepted by this configuration.
+    pub fn accepts_key(&self, key: &str) -> bool {
+        if self.api_keys.is_empty() {
+            key.starts_with(DEFAULT_KEY_PREFIX) && key.len() > DEFAULT_KEY_PREFIX.len()
+        } else {
+            self.api_keys.iter().any(|k| k == key)
+        }
+    }
+}
+
+/// Which failure an injected fault produces.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FaultKind {
+    /// 429 `rate_limit_error` with a `retry-after` header.
+    RateLimited,
+    /// 500 `api_error`.
+    ServerError,
+    /// 529 `overloaded_error`.
+    Overloaded,
+    /// The connection is closed without any response.
+    Drop,
+}
+
+/// A deterministic fault: fail the next `count` requests that match `method` and `path_prefix`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FailRule {
+    /// How many matching requests still fail.
+    pub count: u32,
+    /// HTTP method to match (case-insensitive); `None` matches any method.
+    #[serde(default)]
+    pub method: Option<String>,
+    /// Path prefix to match, e.g. `/v1/sessions`. Empty matches every `/v1` path.
+    #[serde(default)]
+    pub path_prefix: String,
+    /// What the matching requests get.
+    pub fault: FaultKind,
+}
+
+/// Fault injection and rate limiting. Faults only ever hit `/v1/…`, never `/__sim/…`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct FaultConfig {
+    /// Seed of the random generator behind the `*_rate` knobs, so a run is repeatable.
+    pub seed: u64,
+    /// Probability (0–1) that a request gets a 429 with `retry-after`.
+    pub rate_429: f64,
+    /// Probability (0–1) that a request gets a 500.
+    pub rate_500: f64,
+    /// Probability (0–1) that a request gets a 529.
+    pub rate_529: f64,
+    /// Probability (0–1) that the connection is closed without a response.
+    pub drop_rate: f64,
+    /// Value of the `retry-after` header (seconds) on injected and rate-limit 429s.
+    pub retry_after_secs: u64,
+    /// Latency added before every `/v1` request is handled, in milliseconds.
+    pub latency_ms: u64,
+    /// Deterministic rules, checked before the random knobs, in order.
+    pub fail_next: Vec<FailRule>,
+    /// Requests per second allowed per API key; `None` disables the limiter.
+    pub rate_limit_rps: Option<u32>,
+}
+
+impl Default for FaultConfig {
+    fn default() -> Self {
+        Self {
+            seed: 0,
+            rate_429: 0.0,
+            rate_500: 0.0,
+            rate_529: 0.0,
+            drop_rate: 0.0,
+            retry_after_secs: 1,
+            latency_ms: 0,
+            fail_next: Vec::new(),
+            rate_limit_rps: None,
+        }
+    }
+}

@@ -1,0 +1,155 @@
+//! The `antpath-sim: scenario=NAME key=value …` directive that picks a session's script.
+
+use std::time::Duration;
+
+/// Marker that starts a directive line in a `user.message`.
+pub const MARKER: &str = "antpath-sim:";
+/// Files written by default (no `files=` key).
+pub const DEFAULT_FILES: usize = 1;
+/// Size of each file by default, in bytes.
+pub const DEFAULT_SIZE: usize = 256;
+/// Upper bound of `files=`, to keep a typo from exhausting memory.
+pub const MAX_FILES: usize = 1000;
+/// Upper bound of `size=` (16 MiB).
+pub const MAX_SIZE: usize = 16 << 20;
+/// `seconds=` when absent, for `late-files` and `slow`.
+pub const DEFAULT_SECONDS: f64 = 1.0;
+
+/// The scripts the scripted agent can play.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scenario {
+    /// Write `files` files of `size` bytes, then idle with `end_turn`.
+    Happy,
+    /// Ask for a tool confirmation: idle with `requires_action`.
+    Approval,
+    /// A retrying `session.error` and `session.status_rescheduled`, then happy.
+    Transient,
+    /// Retries exhausted: idle with `retries_exhausted`.
+    Exhausted,
+    /// A terminal `session.error`, then `session.status_terminated`.
+    Terminated,
+    /// Run until a `user.interrupt`, then idle with `end_turn`.
+    Forever,
+    /// Happy, but the files appear `seconds` after the idle event.
+    LateFiles,
+    /// Happy after `seconds` of running.
+    Slow,
+}
+
+/// A parsed directive.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Directive {
+    /// The script.
+    pub scenario: Scenario,
+    /// `files=`: output files to write.
+    pub files: usize,
+    /// `size=`: bytes per file.
+    pub size: usize,
+    /// `seconds=`: delay of `late-files` and `slow`.
+    pub seconds: Duration,
+}
+
+impl Default for Directive {
+    fn default() -> Self {
+        Self {
+            scenario: Scenario::Happy,
+            files: DEFAULT_FILES,
+            size: DEFAULT_SIZE,
+            seconds: Duration::from_secs_f64(DEFAULT_SECONDS),
+        }
+    }
+}
+
+impl Directive {
+    /// Reads the first directive line of `text`; no directive (or an unknown scenario name)
+    /// gives the default happy script.
+    pub fn parse(text: &str) -> Self {
+        let mut directive = Self::default();
+        let Some(line) = text
+            .lines()
+            .find_map(|l| l.split_once(MARKER).map(|(_, rest)| rest))
+        else {
+            return directive;
+        };
+        for token in line.split_whitespace() {
+            let Some((key, value)) = token.split_once('=') else {
+                continue;
+            };
+            match key {
+                "scenario" => {
+                    directive.scenario = match value {
+                        "approval" => Scenario::Approval,
+                        "transient" => Scenario::Transient,
+                        "exhausted" => Scenario::Exhausted,
+                        "terminated" => Scenario::Terminated,
+                        "forever" => Scenario::Forever,
+                        "late-files" | "late_files" => Scenario::LateFiles,
+                        "slow" => Scenario::Slow,
+                        _ => Scenario::Happy,
+                    }
+                }
+                "files" => {
+                    if let Ok(n) = value.parse::<usize>() {
+                        directive.files = n.min(MAX_FILES);
+                    }
+                }
+                "size" => {
+                    if let Ok(n) = value.parse::<usize>() {
+                        directive.size = n.min(MAX_SIZE);
+                    }
+                }
+                "seconds" => {
+                    if let Ok(s) = value.parse::<f64>()
+                        && s.is_finite()
+                        && s >= 0.0
+                    {
+                        directive.seconds = Duration::from_secs_f64(s);
+                    }
+                }
+                _ => {}
+            }
+        }
+        directive
+    }
+}
+
+/// The deterministic content of output file `index` of `session_id`: the line
+/// `antpath-sim <session_id> file <index>\n` repeated and cut to `size` bytes. Tests can
+/// recompute it to check the sha256 of downloaded bytes.
+pub fn file_content(session_id: &str, index: usize, size: usize) -> Vec<u8> {
+    let line = format!("antpath-sim {session_id} file {index}\n");
+    line.as_bytes().iter().copied().cycle().take(size).collect()
+}
+
+/// The file name of output file `index`.
+pub fn file_name(index: usize) -> String {
+    format!("output-{index:03}.txt")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn no_directive_means_one_small_happy_file() {
+        assert_eq!(Directive::parse("please summarise"), Directive::default());
+    }
+
+    #[test]
+    fn a_directive_line_anywhere_sets_scenario_and_keys() {
+        let d = Directive::parse(
+            "hello\n  antpath-sim: scenario=late-files files=3 size=10 seconds=0.5\nbye",
+        );
+        assert_eq!(d.scenario, Scenario::LateFiles);
+        assert_eq!((d.files, d.size), (3, 10));
+        assert_eq!(d.seconds, Duration::from_millis(500));
+    }
+
+    #[test]
+    fn content_is_deterministic_and_sized() {
+        let a = file_content("sesn_x", 2, 100);
+        assert_eq!(a.len(), 100);
+        assert_eq!(a, file_content("sesn_x", 2, 100));
+        assert_ne!(a, file_content("sesn_x", 3, 100));
+    }
+}

@@ -1,0 +1,54 @@
+//! The shared state of one simulator instance.
+
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use crate::config::SimConfig;
+use crate::faults::Faults;
+use crate::inspect::CallRecord;
+use crate::store::Store;
+
+/// Everything the routes, layers and scripted agents share.
+#[derive(Debug)]
+pub struct Sim {
+    /// The configuration the instance was built from (faults live in [`Sim::faults`]).
+    pub config: SimConfig,
+    store: Mutex<Store>,
+    faults: Mutex<Faults>,
+    calls: Mutex<Vec<CallRecord>>,
+}
+
+/// The handle passed around as axum state.
+pub type SharedSim = Arc<Sim>;
+
+impl Sim {
+    /// A fresh, empty simulator.
+    pub fn new(config: SimConfig) -> SharedSim {
+        let faults = Faults::new(config.faults.clone());
+        Arc::new(Self {
+            config,
+            store: Mutex::new(Store::default()),
+            faults: Mutex::new(faults),
+            calls: Mutex::new(Vec::new()),
+        })
+    }
+
+    /// The resource store. Never hold the guard across an `.await`.
+    pub fn store(&self) -> MutexGuard<'_, Store> {
+        self.store.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The fault state.
+    pub fn faults(&self) -> MutexGuard<'_, Faults> {
+        self.faults.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The log of received requests.
+    pub fn calls(&self) -> MutexGuard<'_, Vec<CallRecord>> {
+        self.calls.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Aborts every scripted agent still running (on shutdown).
+    pub fn stop_agents(&self) {
+        self.store().abort_all_turns();
+    }
+}

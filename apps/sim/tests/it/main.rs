@@ -1,0 +1,10 @@
+//! Integration tests of the simulator over real HTTP.
+
+mod auth;
+mod faults;
+mod inspect;
+mod pagination;
+mod resources;
+mod scenarios;
+mod sessions;
+mod support;

@@ -1,0 +1,135 @@
+//! Plan defaults and operational limits, with conservative fallbacks.
+//!
+//! Every field here is optional in every source; the defaults below are what a deployment gets
+//! when it sets nothing. They are listed, with their environment names, in
+//! `docs/configuration.md`; keep the two in step.
+
+use serde::Deserialize;
+
+/// Limits applied by the bff, the worker and the sweeper.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
+pub struct Limits {
+    /// Longest a run may take, dispatch to end of work (seconds). Default 1 hour.
+    pub max_run_duration_seconds: u32,
+    /// Runs active at once per workspace. Default 5.
+    pub max_active_runs_per_workspace: u32,
+    /// Runs active at once per API token. Default 3.
+    pub max_active_runs_per_token: u32,
+    /// First poll interval of a running session (milliseconds). Default 1 s.
+    pub poll_base_ms: u64,
+    /// Longest poll interval of a long-running session (milliseconds). Default 15 s.
+    pub poll_max_ms: u64,
+    /// Random spread added to each poll interval, as a fraction of it. Default 0.2.
+    pub poll_jitter: f64,
+    /// Provider create calls per minute per provider key, shared by all replicas. Default 60.
+    pub provider_creates_per_minute: u32,
+    /// Provider read calls per second per provider key, shared by all replicas. Default 10.
+    pub provider_reads_per_second: u32,
+    /// How long a claimed lease lasts (seconds). Default 60.
+    pub lease_seconds: u32,
+    /// Renew a lease when less than this remains (seconds). Default 20.
+    pub lease_renew_seconds: u32,
+    /// Provider attempts per run (transient failures before dispatch). Default 3.
+    pub max_attempts: u32,
+    /// Retries of one transient step failure before it counts as an attempt failure. Default 5.
+    pub max_step_retries: u32,
+    /// Cleanup tries per resource before the run is marked `cleanup_failed`. Default 8.
+    pub cleanup_max_retries: u32,
+    /// First cleanup retry delay (seconds); doubles each try. Default 5.
+    pub cleanup_backoff_base_seconds: u32,
+    /// Longest cleanup retry delay (seconds). Default 300.
+    pub cleanup_backoff_max_seconds: u32,
+    /// Hard cap on one downloaded output file, whatever its listing says (bytes). Default 512 MiB.
+    pub file_safety_cap_bytes: u64,
+    /// Storage cap of a new workspace (bytes). Default 1 GiB.
+    pub workspace_storage_cap_bytes: u64,
+    /// Lifetime of a signed download link (seconds). Default 300.
+    pub signed_url_ttl_seconds: u32,
+    /// Run submissions per workspace per minute. Default 60.
+    pub submit_per_minute: u32,
+    /// Cancels and deletes per workspace per minute. Default 60.
+    pub mutate_per_minute: u32,
+    /// Signed links per workspace per minute. Default 120.
+    pub links_per_minute: u32,
+    /// Token creations and revocations per workspace per minute. Default 10.
+    pub token_changes_per_minute: u32,
+    /// Sign-in attempts per email per minute. Default 10.
+    pub sign_in_per_minute: u32,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            max_run_duration_seconds: 3600,
+            max_active_runs_per_workspace: 5,
+            max_active_runs_per_token: 3,
+            poll_base_ms: 1000,
+            poll_max_ms: 15_000,
+            poll_jitter: 0.2,
+            provider_creates_per_minute: 60,
+            provider_reads_per_second: 10,
+            lease_seconds: 60,
+            lease_renew_seconds: 20,
+            max_attempts: 3,
+            max_step_retries: 5,
+            cleanup_max_retries: 8,
+            cleanup_backoff_base_seconds: 5,
+            cleanup_backoff_max_seconds: 300,
+            file_safety_cap_bytes: 512 * 1024 * 1024,
+            workspace_storage_cap_bytes: 1024 * 1024 * 1024,
+            signed_url_ttl_seconds: 300,
+            submit_per_minute: 60,
+            mutate_per_minute: 60,
+            links_per_minute: 120,
+            token_changes_per_minute: 10,
+            sign_in_per_minute: 10,
+        }
+    }
+}
+
+impl Limits {
+    /// Problems with the limits themselves (each a sentence naming the setting).
+    pub(crate) fn problems(&self) -> Vec<String> {
+        let mut problems = Vec::new();
+        let mut positive = |name: &str, value: u64| {
+            if value == 0 {
+                problems.push(format!(
+                    "ANTPATH_LIMITS__{} must be greater than 0",
+                    name.to_uppercase()
+                ));
+            }
+        };
+        positive(
+            "max_run_duration_seconds",
+            self.max_run_duration_seconds.into(),
+        );
+        positive(
+            "max_active_runs_per_workspace",
+            self.max_active_runs_per_workspace.into(),
+        );
+        positive(
+            "max_active_runs_per_token",
+            self.max_active_runs_per_token.into(),
+        );
+        positive("poll_base_ms", self.poll_base_ms);
+        positive("lease_seconds", self.lease_seconds.into());
+        positive("max_attempts", self.max_attempts.into());
+        positive("file_safety_cap_bytes", self.file_safety_cap_bytes);
+        positive("signed_url_ttl_seconds", self.signed_url_ttl_seconds.into());
+        if self.poll_max_ms < self.poll_base_ms {
+            problems.push(
+                "ANTPATH_LIMITS__POLL_MAX_MS must be at least ANTPATH_LIMITS__POLL_BASE_MS".into(),
+            );
+        }
+        if !(0.0..=1.0).contains(&self.poll_jitter) {
+            problems.push("ANTPATH_LIMITS__POLL_JITTER must be between 0 and 1".into());
+        }
+        if self.lease_renew_seconds >= self.lease_seconds {
+            problems.push(
+                "ANTPATH_LIMITS__LEASE_RENEW_SECONDS must be less than ANTPATH_LIMITS__LEASE_SECONDS".into(),
+            );
+        }
+        problems
+    }
+}

@@ -1,0 +1,251 @@
+//! The typed settings tree and how it is loaded.
+
+use std::collections::BTreeMap;
+
+use antpath_redact::Secret;
+use serde::Deserialize;
+
+use crate::{ConfigError, Limits};
+
+/// Everything any service may read. Each service validates the parts it needs.
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(default)]
+pub struct Settings {
+    /// Postgres.
+    pub database: DatabaseSettings,
+    /// The HTTP API.
+    pub bff: BffSettings,
+    /// The lifecycle workers.
+    pub worker: WorkerSettings,
+    /// The periodic sweeper.
+    pub sweeper: SweeperSettings,
+    /// The Claude Managed Agents API.
+    pub provider: ProviderSettings,
+    /// Keys that seal the per-run secrets bundles.
+    pub encryption: EncryptionSettings,
+    /// Where captured outputs are stored.
+    pub storage: StorageSettings,
+    /// Plan defaults and operational limits.
+    pub limits: Limits,
+}
+
+/// Postgres connection settings.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
+pub struct DatabaseSettings {
+    /// `postgres://user:pass@host/db`. Required by every role.
+    pub url: Option<Secret<String>>,
+    /// Pool size per process.
+    pub max_connections: u32,
+    /// Statement timeout applied to every connection, in milliseconds.
+    pub statement_timeout_ms: u64,
+}
+
+impl Default for DatabaseSettings {
+    fn default() -> Self {
+        Self {
+            url: None,
+            max_connections: 10,
+            statement_timeout_ms: 15_000,
+        }
+    }
+}
+
+/// HTTP API settings.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
+pub struct BffSettings {
+    /// Listen address.
+    pub listen: String,
+    /// The URL clients reach this service at; signed links are built on it.
+    pub public_base_url: Option<String>,
+    /// Server pepper of the API-token keyed hash (at least 32 bytes). Required by the bff.
+    pub token_pepper: Option<Secret<String>>,
+    /// Largest accepted request body, in bytes.
+    pub max_body_bytes: usize,
+}
+
+impl Default for BffSettings {
+    fn default() -> Self {
+        Self {
+            listen: "0.0.0.0:8080".into(),
+            public_base_url: None,
+            token_pepper: None,
+            max_body_bytes: 1024 * 1024,
+        }
+    }
+}
+
+/// Worker settings.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
+pub struct WorkerSettings {
+    /// This replica's identity, recorded as the lease owner (the pod name on Kubernetes).
+    /// Required by the worker: there is no silent default for identity.
+    pub id: Option<String>,
+    /// Listen address of the health endpoint.
+    pub health_listen: String,
+    /// Runs one replica works on at once.
+    pub concurrency: usize,
+    /// Default for `cleanup.claudeSession` when neither run nor template sets it.
+    pub claude_session_cleanup_default: String,
+}
+
+impl Default for WorkerSettings {
+    fn default() -> Self {
+        Self {
+            id: None,
+            health_listen: "0.0.0.0:8081".into(),
+            concurrency: 16,
+            claude_session_cleanup_default: "delete".into(),
+        }
+    }
+}
+
+/// Sweeper settings.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
+pub struct SweeperSettings {
+    /// Rows handled per batch.
+    pub batch_size: i64,
+    /// Run one pass and exit (a Kubernetes CronJob) instead of looping.
+    pub once: bool,
+    /// Seconds between passes when looping.
+    pub interval_seconds: u64,
+}
+
+impl Default for SweeperSettings {
+    fn default() -> Self {
+        Self {
+            batch_size: 100,
+            once: false,
+            interval_seconds: 60,
+        }
+    }
+}
+
+/// The provider API.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
+pub struct ProviderSettings {
+    /// Base URL, without `/v1`.
+    pub base_url: String,
+    /// Request timeout in milliseconds.
+    pub request_timeout_ms: u64,
+}
+
+impl Default for ProviderSettings {
+    fn default() -> Self {
+        Self {
+            base_url: "https://api.anthropic.com".into(),
+            request_timeout_ms: 30_000,
+        }
+    }
+}
+
+/// Keys for sealing per-run secrets.
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(default)]
+pub struct EncryptionSettings {
+    /// The key id new bundles are sealed with. Required by bff and worker.
+    pub active_key_id: Option<String>,
+    /// Key id → base64 of 32 random bytes. Old ids stay here until no bundle uses them.
+    pub keys: BTreeMap<String, Secret<String>>,
+}
+
+/// Which object store holds outputs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum StorageBackend {
+    /// A local directory (the embedded default).
+    #[default]
+    Local,
+    /// An S3-compatible service.
+    S3,
+}
+
+/// Object storage settings.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
+pub struct StorageSettings {
+    /// The backend.
+    pub backend: StorageBackend,
+    /// Root directory of the local store.
+    pub local_dir: String,
+    /// HMAC key of local signed links (at least 32 bytes). Required with the local backend.
+    pub signing_key: Option<Secret<String>>,
+    /// S3 settings, required with the S3 backend.
+    pub s3: S3Settings,
+}
+
+impl Default for StorageSettings {
+    fn default() -> Self {
+        Self {
+            backend: StorageBackend::Local,
+            local_dir: ".antpath/storage".into(),
+            signing_key: None,
+            s3: S3Settings::default(),
+        }
+    }
+}
+
+/// An S3-compatible store.
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(default)]
+pub struct S3Settings {
+    /// Endpoint URL; unset means AWS.
+    pub endpoint: Option<String>,
+    /// Region.
+    pub region: Option<String>,
+    /// Bucket.
+    pub bucket: Option<String>,
+    /// Path-style addressing (most self-hosted servers need it).
+    pub path_style: bool,
+    /// Access key id.
+    pub access_key_id: Option<Secret<String>>,
+    /// Secret access key.
+    pub secret_access_key: Option<Secret<String>>,
+}
+
+impl Settings {
+    /// Loads defaults, then the file named by `ANTPATH_CONFIG` if set, then the environment.
+    pub fn load() -> Result<Self, ConfigError> {
+        let file = std::env::var("ANTPATH_CONFIG").ok();
+        let env: Vec<(String, String)> = std::env::vars().collect();
+        Self::load_from(file.as_deref(), env)
+    }
+
+    /// [`Settings::load`] with the file path and environment given explicitly (for tests).
+    pub fn load_from(
+        file: Option<&str>,
+        env: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Self, ConfigError> {
+        let env: BTreeMap<String, String> = env.into_iter().collect();
+        let mut builder = config::Config::builder();
+        if let Some(path) = file {
+            builder = builder.add_source(config::File::new(path, config::FileFormat::Toml));
+        }
+        let antpath_env: std::collections::HashMap<String, String> = env
+            .iter()
+            .filter(|(key, _)| key.starts_with("ANTPATH_") && key.as_str() != "ANTPATH_CONFIG")
+            .map(|(key, value)| (key.clone(), value.clone()))
+            .collect();
+        builder = builder.add_source(
+            config::Environment::with_prefix("ANTPATH")
+                .prefix_separator("_")
+                .separator("__")
+                .try_parsing(true)
+                .source(Some(antpath_env)),
+        );
+        let mut settings: Settings = builder
+            .build()
+            .and_then(config::Config::try_deserialize)
+            .map_err(|err| {
+                ConfigError::new(vec![format!("configuration could not be read: {err}")])
+            })?;
+        if settings.database.url.is_none() {
+            settings.database.url = env.get("DATABASE_URL").cloned().map(Secret::new);
+        }
+        Ok(settings)
+    }
+}

@@ -1,0 +1,84 @@
+//! API tokens, stored only as a keyed hash.
+
+use antpath_types::{TokenId, UserId, WorkspaceId};
+use chrono::{DateTime, Utc};
+use sqlx::PgExecutor;
+
+/// A new token row. The caller computes `token_hash` with the server pepper.
+#[derive(Debug, Clone)]
+pub struct NewToken<'a> {
+    /// Its id.
+    pub id: TokenId,
+    /// The workspace it acts in.
+    pub workspace_id: WorkspaceId,
+    /// Who created it; runs it submits are attributed to this user.
+    pub creator: UserId,
+    /// A label for people.
+    pub name: &'a str,
+    /// HMAC-SHA256 of the token under the pepper (32 bytes).
+    pub token_hash: &'a [u8],
+    /// The displayable start of the token.
+    pub token_prefix: &'a str,
+    /// Granted scopes.
+    pub scopes: &'a [String],
+}
+
+/// What authenticating with a token yields.
+#[derive(Debug, Clone)]
+pub struct TokenIdentity {
+    /// The token's id.
+    pub id: TokenId,
+    /// The workspace derived from the token.
+    pub workspace_id: WorkspaceId,
+    /// The attributed user.
+    pub creator: UserId,
+    /// Granted scopes.
+    pub scopes: Vec<String>,
+    /// When it was last seen, to decide whether to refresh `last_used_at`.
+    pub last_used_at: Option<DateTime<Utc>>,
+}
+
+/// Stores a token's hash.
+#[tracing::instrument(skip_all, fields(token.id = %token.id))]
+pub async fn insert(db: impl PgExecutor<'_>, token: &NewToken<'_>) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        "insert into api_tokens
+            (id, workspace_id, creator_app_user_id, name, token_hash, token_prefix, scopes)
+         values ($1, $2, $3, $4, $5, $6, $7)",
+        token.id as TokenId,
+        token.workspace_id as WorkspaceId,
+        token.creator as UserId,
+        token.name,
+        token.token_hash,
+        token.token_prefix,
+        token.scopes,
+    )
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+/// Finds a live (not revoked, not expired) token by its hash, in an active workspace with an
+/// enabled creator. One indexed lookup.
+#[tracing::instrument(skip_all)]
+pub async fn find_active_by_hash(
+    db: impl PgExecutor<'_>,
+    token_hash: &[u8],
+) -> Result<Option<TokenIdentity>, sqlx::Error> {
+    sqlx::query_as!(
+        TokenIdentity,
+        r#"select t.id as "id: TokenId", t.workspace_id as "workspace_id: WorkspaceId",
+                  t.creator_app_user_id as "creator: UserId", t.scopes, t.last_used_at
+           from api_tokens t
+           join workspaces w on w.id = t.workspace_id
+           join app_users u on u.id = t.creator_app_user_id
+           where t.token_hash = $1
+             and t.revoked_at is null
+             and (t.expires_at is null or t.expires_at > now())
+             and w.status = 'active'
+             and u.disabled_at is null"#,
+        token_hash,
+    )
+    .fetch_optional(db)
+    .await
+}

@@ -1,0 +1,344 @@
+//! The HTTP side of the client: building requests with their headers, sending them with the
+//! retry policy, logging every response's `request-id` and turning error statuses into
+//! [`ProviderError`]s.
+
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use bytes::Bytes;
+use reqwest::header::{ACCEPT, CONTENT_TYPE, HeaderMap, HeaderValue, USER_AGENT};
+use reqwest::{Method, Response, Url};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use tracing::{Span, field::Empty};
+
+use crate::config::ClientConfig;
+use crate::error::ProviderError;
+use crate::rate_limit::{RateLimitInfo, parse_retry_after};
+use crate::retry::{Idempotency, RetryPolicy};
+
+/// A client of the Managed Agents API. Cheap to clone: clones share one connection pool and one
+/// rate-limit record.
+#[derive(Clone)]
+pub struct ProviderClient {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    http: reqwest::Client,
+    base: Url,
+    beta: HeaderValue,
+    retry: RetryPolicy,
+    request_timeout: Duration,
+    last_rate_limit: Mutex<Option<RateLimitInfo>>,
+}
+
+impl std::fmt::Debug for ProviderClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ProviderClient")
+            .field("base", &self.inner.base.as_str())
+            .field("retry", &self.inner.retry)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Which beta header a route needs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Beta {
+    /// Agents, environments, sessions, events, vaults: `anthropic-beta` is sent.
+    ManagedAgents,
+    /// Files and skills: the SDK sends no beta header.
+    None,
+}
+
+/// One request, described before it is sent so that it can be repeated.
+pub(crate) struct Call {
+    pub method: Method,
+    /// The route template for logs, e.g. `/v1/sessions/{id}`.
+    pub route: &'static str,
+    /// Path segments after the base, e.g. `["v1", "sessions", id]`; each is percent-encoded.
+    pub segments: Vec<String>,
+    pub query: Vec<(String, String)>,
+    pub body: Option<Bytes>,
+    pub beta: Beta,
+    pub idempotency: Idempotency,
+    pub accept: Option<&'static str>,
+}
+
+impl Call {
+    /// A call with no query or body.
+    pub fn new(method: Method, route: &'static str, segments: &[&str]) -> Self {
+        let idempotency = if method == Method::GET || method == Method::DELETE {
+            Idempotency::Idempotent
+        } else {
+            Idempotency::NotIdempotent
+        };
+        Self {
+            method,
+            route,
+            segments: segments.iter().map(|s| (*s).to_owned()).collect(),
+            query: Vec::new(),
+            body: None,
+            beta: Beta::ManagedAgents,
+            idempotency,
+            accept: None,
+        }
+    }
+
+    /// Attaches a JSON body.
+    pub fn json(mut self, body: &impl Serialize) -> Result<Self, ProviderError> {
+        let bytes = serde_json::to_vec(body)
+            .map_err(|e| ProviderError::Config(format!("request body: {e}")))?;
+        self.body = Some(Bytes::from(bytes));
+        Ok(self)
+    }
+
+    /// Marks a POST as safe to repeat (archive).
+    pub fn idempotent(mut self) -> Self {
+        self.idempotency = Idempotency::Idempotent;
+        self
+    }
+
+    /// Sends no beta header.
+    pub fn without_beta(mut self) -> Self {
+        self.beta = Beta::None;
+        self
+    }
+
+    /// Appends query pairs.
+    pub fn query(mut self, pairs: Vec<(String, String)>) -> Self {
+        self.query.extend(pairs);
+        self
+    }
+}
+
+impl ProviderClient {
+    /// Builds a client. Fails only on an unusable base URL or header value.
+    pub fn new(config: ClientConfig) -> Result<Self, ProviderError> {
+        let mut base = Url::parse(config.base_url.trim_end_matches('/'))
+            .map_err(|e| ProviderError::Config(format!("base_url: {e}")))?;
+        if base.cannot_be_a_base() {
+            return Err(ProviderError::Config("base_url cannot be a base".into()));
+        }
+        base.set_query(None);
+        let header = |name: &str, value: &str| {
+            HeaderValue::from_str(value)
+                .map_err(|_| ProviderError::Config(format!("{name} is not a valid header value")))
+        };
+        let mut headers = HeaderMap::new();
+        let mut key = header("api key", config.api_key.expose_secret())?;
+        key.set_sensitive(true);
+        headers.insert("x-api-key", key);
+        headers.insert(
+            "anthropic-version",
+            header("api_version", &config.api_version)?,
+        );
+        headers.insert(USER_AGENT, header("user_agent", &config.user_agent)?);
+        if let Some(workspace) = &config.workspace_id {
+            headers.insert("anthropic-workspace-id", header("workspace_id", workspace)?);
+        }
+        let http = reqwest::Client::builder()
+            .default_headers(headers)
+            .connect_timeout(config.connect_timeout)
+            .read_timeout(config.read_timeout)
+            .build()
+            .map_err(|e| ProviderError::from_reqwest(&e))?;
+        Ok(Self {
+            inner: Arc::new(Inner {
+                http,
+                beta: header("beta", &config.beta)?,
+                base,
+                retry: config.retry,
+                request_timeout: config.request_timeout,
+                last_rate_limit: Mutex::new(None),
+            }),
+        })
+    }
+
+    /// The rate-limit signals of the most recent response (success or error) that carried any.
+    pub fn last_rate_limit(&self) -> Option<RateLimitInfo> {
+        self.inner
+            .last_rate_limit
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    /// The retry policy in force.
+    pub fn retry_policy(&self) -> RetryPolicy {
+        self.inner.retry
+    }
+
+    /// Sends a call and decodes its JSON answer.
+    pub(crate) async fn json<T: DeserializeOwned>(&self, call: Call) -> Result<T, ProviderError> {
+        let (request_id, body) = self
+            .execute(call, true, |response| async move {
+                let request_id = request_id_of(response.headers());
+                let body = response
+                    .bytes()
+                    .await
+                    .map_err(|e| ProviderError::from_reqwest(&e))?;
+                Ok((request_id, body))
+            })
+            .await?;
+        // A 204 or an empty body decodes as JSON null, which fits unit-like answers.
+        let body = if body.is_empty() {
+            Bytes::from_static(b"null")
+        } else {
+            body
+        };
+        serde_json::from_slice(&body).map_err(|e| ProviderError::Decode {
+            request_id,
+            message: antpath_redact::scrub(&e.to_string()),
+        })
+    }
+
+    /// Sends a call and hands back the successful response unread, for streamed bodies.
+    pub(crate) async fn stream(&self, call: Call) -> Result<Response, ProviderError> {
+        self.execute(call, false, |response| async move { Ok(response) })
+            .await
+    }
+
+    /// The retry loop around one call.
+    #[tracing::instrument(
+        name = "provider.call",
+        skip_all,
+        fields(
+            http.method = %call.method,
+            provider.route = call.route,
+            http.status = Empty,
+            provider.request_id = Empty,
+            provider.attempts = Empty,
+        )
+    )]
+    async fn execute<T, F, Fut>(
+        &self,
+        call: Call,
+        timed: bool,
+        finish: F,
+    ) -> Result<T, ProviderError>
+    where
+        F: Fn(Response) -> Fut,
+        Fut: Future<Output = Result<T, ProviderError>>,
+    {
+        let url = self.url(&call);
+        let policy = self.inner.retry;
+        let mut attempt = 1;
+        loop {
+            Span::current().record("provider.attempts", attempt);
+            let (result, should_retry) = match self.attempt(&call, &url, timed).await {
+                Ok(response) => (finish(response).await, None),
+                Err((error, should_retry)) => (Err(error), should_retry),
+            };
+            let error = match result {
+                Ok(value) => return Ok(value),
+                Err(error) => error,
+            };
+            match policy.next_delay(call.idempotency, attempt, &error, should_retry) {
+                Some(delay) => {
+                    tracing::debug!(
+                        error.message = %error,
+                        retry.delay_ms = delay.as_millis() as u64,
+                        "retrying provider call"
+                    );
+                    tokio::time::sleep(delay).await;
+                    attempt += 1;
+                }
+                None => {
+                    tracing::warn!(
+                        error.message = %error,
+                        error.class = %error.class(),
+                        provider.request_id = error.request_id().unwrap_or(""),
+                        "provider call failed"
+                    );
+                    return Err(error);
+                }
+            }
+        }
+    }
+
+    /// One HTTP exchange. An error status becomes an error with the `x-should-retry` hint.
+    async fn attempt(
+        &self,
+        call: &Call,
+        url: &Url,
+        timed: bool,
+    ) -> Result<Response, (ProviderError, Option<bool>)> {
+        let mut request = self.inner.http.request(call.method.clone(), url.clone());
+        if call.beta == Beta::ManagedAgents {
+            request = request.header("anthropic-beta", self.inner.beta.clone());
+        }
+        if let Some(accept) = call.accept {
+            request = request.header(ACCEPT, accept);
+        }
+        if let Some(body) = &call.body {
+            request = request
+                .header(CONTENT_TYPE, "application/json")
+                .body(body.clone());
+        }
+        if timed {
+            request = request.timeout(self.inner.request_timeout);
+        }
+        let response = request
+            .send()
+            .await
+            .map_err(|e| (ProviderError::from_reqwest(&e), None))?;
+        let status = response.status();
+        let headers = response.headers();
+        let request_id = request_id_of(headers);
+        let span = Span::current();
+        span.record("http.status", status.as_u16());
+        if let Some(id) = &request_id {
+            span.record("provider.request_id", id.as_str());
+        }
+        tracing::debug!(
+            http.status = status.as_u16(),
+            provider.request_id = request_id.as_deref().unwrap_or(""),
+            "provider response"
+        );
+        let limits = RateLimitInfo::from_headers(headers);
+        if limits.is_present() {
+            *self
+                .inner
+                .last_rate_limit
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner) = Some(limits);
+        }
+        if status.is_success() {
+            return Ok(response);
+        }
+        let retry_after = parse_retry_after(headers);
+        let should_retry = headers
+            .get("x-should-retry")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| match v {
+                "true" => Some(true),
+                "false" => Some(false),
+                _ => None,
+            });
+        // The body of an error is small; a failure to read it leaves an empty message.
+        let body = response.bytes().await.unwrap_or_default();
+        let error = ProviderError::from_response(status.as_u16(), request_id, retry_after, &body);
+        Err((error, should_retry))
+    }
+
+    fn url(&self, call: &Call) -> Url {
+        let mut url = self.inner.base.clone();
+        if let Ok(mut segments) = url.path_segments_mut() {
+            segments.pop_if_empty();
+            segments.extend(call.segments.iter());
+        }
+        if !call.query.is_empty() {
+            url.query_pairs_mut().extend_pairs(call.query.iter());
+        }
+        url
+    }
+}
+
+/// The `request-id` response header.
+fn request_id_of(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get("request-id")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
+}
