@@ -6,10 +6,12 @@
 //!
 //! - [`pool`]: connecting, with a statement timeout on every connection.
 //! - [`MIGRATOR`]: the embedded migrations of `migrations/`, applied by the `migrate` command.
-//! - one module per table family: [`workspaces`], [`users`], [`tokens`], [`runs`], [`events`].
+//! - one module per table family: [`workspaces`], [`users`], [`tokens`], [`runs`], [`events`],
+//!   [`rate_limits`].
 
 pub mod events;
 pub mod pool;
+pub mod rate_limits;
 pub mod runs;
 pub mod tokens;
 pub mod users;

@@ -4,3 +4,4 @@
 mod constraints;
 mod fixtures;
 mod migrations;
+mod rate_limits;

@@ -1,0 +1,121 @@
+//! Durable token buckets shared by every replica.
+//!
+//! A bucket is a row of `rate_limit_buckets` named by what it limits (`submit:ws_…`,
+//! `provider:<key hash>`). Taking from it is one `INSERT … ON CONFLICT DO UPDATE … WHERE`
+//! statement that refills the bucket from the time elapsed since its last update and spends
+//! `cost` only if enough is there, so concurrent replicas can never overspend and no lock is
+//! held across statements. A bucket can also be paused until a point in time (a provider's
+//! `retry-after`), which stops every replica at once.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use sqlx::PgExecutor;
+
+/// The shape of a bucket: how many tokens it holds when full and how fast it refills.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct BucketSpec {
+    /// Tokens when full (the largest burst).
+    pub capacity: f64,
+    /// Tokens added per second.
+    pub refill_per_second: f64,
+}
+
+impl BucketSpec {
+    /// A bucket allowing `per_minute` operations a minute, with a burst of the same size.
+    pub fn per_minute(per_minute: u32) -> Self {
+        Self { capacity: f64::from(per_minute), refill_per_second: f64::from(per_minute) / 60.0 }
+    }
+
+    /// A bucket allowing `per_second` operations a second, with a burst of the same size.
+    pub fn per_second(per_second: u32) -> Self {
+        Self { capacity: f64::from(per_second), refill_per_second: f64::from(per_second) }
+    }
+}
+
+/// The result of a take.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Take {
+    /// The tokens were spent.
+    Allowed,
+    /// Not enough tokens (or the bucket is paused); try again after this long.
+    Limited {
+        /// When enough tokens will be there.
+        retry_after: Duration,
+    },
+}
+
+/// Spends `cost` tokens from bucket `key` if it has them.
+#[tracing::instrument(skip_all, fields(bucket = key))]
+pub async fn take(
+    db: impl PgExecutor<'_> + Copy,
+    key: &str,
+    spec: BucketSpec,
+    cost: f64,
+) -> Result<Take, sqlx::Error> {
+    let spent = sqlx::query_scalar!(
+        r#"insert into rate_limit_buckets as b (key, tokens, updated_at)
+           values ($1, $2::float8 - $4::float8, now())
+           on conflict (key) do update set
+               tokens = least($2::float8, b.tokens
+                        + extract(epoch from now() - b.updated_at)::float8 * $3::float8) - $4::float8,
+               updated_at = now()
+           where (b.blocked_until is null or b.blocked_until <= now())
+             and least($2::float8, b.tokens
+                 + extract(epoch from now() - b.updated_at)::float8 * $3::float8) >= $4::float8
+           returning tokens"#,
+        key,
+        spec.capacity,
+        spec.refill_per_second,
+        cost,
+    )
+    .fetch_optional(db)
+    .await?;
+    if spent.is_some() {
+        return Ok(Take::Allowed);
+    }
+    let state = sqlx::query!(
+        r#"select least($2::float8, tokens
+                  + extract(epoch from now() - updated_at)::float8 * $3::float8) as "available!",
+                  extract(epoch from blocked_until - now())::float8 as blocked_for
+           from rate_limit_buckets where key = $1"#,
+        key,
+        spec.capacity,
+        spec.refill_per_second,
+    )
+    .fetch_optional(db)
+    .await?;
+    let Some(state) = state else {
+        // The row vanished between the two statements (a cleanup pass); let the caller retry.
+        return Ok(Take::Limited { retry_after: Duration::from_millis(100) });
+    };
+    let refill_wait = if spec.refill_per_second > 0.0 {
+        ((cost - state.available) / spec.refill_per_second).max(0.0)
+    } else {
+        f64::from(u32::MAX)
+    };
+    let wait = refill_wait.max(state.blocked_for.unwrap_or(0.0)).max(0.001);
+    Ok(Take::Limited { retry_after: Duration::from_secs_f64(wait) })
+}
+
+/// Pauses bucket `key` until `until` (for example a provider's `retry-after`), for every
+/// replica. A later pause never shortens an earlier, longer one.
+#[tracing::instrument(skip_all, fields(bucket = key))]
+pub async fn pause_until(
+    db: impl PgExecutor<'_>,
+    key: &str,
+    spec: BucketSpec,
+    until: DateTime<Utc>,
+) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        "insert into rate_limit_buckets as b (key, tokens, updated_at, blocked_until)
+         values ($1, $2, now(), $3)
+         on conflict (key) do update set blocked_until = greatest(b.blocked_until, excluded.blocked_until)",
+        key,
+        spec.capacity,
+        until,
+    )
+    .execute(db)
+    .await?;
+    Ok(())
+}
