@@ -16,6 +16,7 @@
 //! by field. Clamping to the plan's caps happens later, in the bff.
 
 mod accepted;
+mod inputs;
 pub mod secret_keys;
 pub mod secrets;
 
@@ -24,6 +25,7 @@ use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 
 pub use accepted::ValidatedSubmission;
+pub use inputs::RunInputs;
 pub use secrets::{AnthropicSecrets, McpServerSecret, SecretBundle, SecretBundleFormatError};
 
 use crate::error::{Issues, ValidationErrors, child};

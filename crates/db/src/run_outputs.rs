@@ -1,0 +1,150 @@
+//! Tenant-scoped reads of what a run produced: event metadata, captured outputs and capture
+//! failures. Each query joins on the run's workspace, so a foreign run yields nothing.
+
+use antpath_types::{EventId, OutputId, RunId, WorkspaceId};
+use chrono::{DateTime, Utc};
+use sqlx::PgExecutor;
+
+/// One stored event (metadata only).
+#[derive(Debug, Clone)]
+pub struct EventRecord {
+    /// Its id.
+    pub id: EventId,
+    /// Its position in the database's total order, also the page cursor.
+    pub seq: i64,
+    /// The provider's event type.
+    pub event_type: String,
+    /// The attempt number it was observed on.
+    pub attempt: i32,
+    /// The provider's event id.
+    pub provider_event_id: String,
+    /// When the provider processed it.
+    pub processed_at: Option<DateTime<Utc>>,
+    /// When antpath stored it.
+    pub received_at: DateTime<Utc>,
+    /// Allowlisted metadata.
+    pub summary: serde_json::Value,
+}
+
+/// A page of a run's events, oldest first, after `after_seq`.
+#[tracing::instrument(skip_all, fields(run.id = %run_id))]
+pub async fn list_events(
+    db: impl PgExecutor<'_>,
+    workspace_id: WorkspaceId,
+    run_id: RunId,
+    after_seq: Option<i64>,
+    limit: i64,
+) -> Result<Vec<EventRecord>, sqlx::Error> {
+    sqlx::query_as!(
+        EventRecord,
+        r#"select e.id as "id: EventId", e.seq, e.event_type, a.attempt_number as attempt,
+                  e.provider_event_id, e.processed_at, e.received_at, e.summary
+           from run_events e
+           join run_attempts a on a.id = e.attempt_id
+           where e.run_id = $1 and e.workspace_id = $2 and e.seq > coalesce($3, 0)
+           order by e.seq
+           limit $4"#,
+        run_id as RunId,
+        workspace_id as WorkspaceId,
+        after_seq,
+        limit,
+    )
+    .fetch_all(db)
+    .await
+}
+
+/// One captured output.
+#[derive(Debug, Clone)]
+pub struct OutputRecord {
+    /// Its id.
+    pub id: OutputId,
+    /// The provider's filename.
+    pub filename: String,
+    /// Where it is stored. A capability-adjacent detail: never returned by the API.
+    pub storage_key: String,
+    /// Its size.
+    pub size_bytes: i64,
+    /// Hex SHA-256 of its body.
+    pub sha256: String,
+    /// Its media type.
+    pub content_type: Option<String>,
+    /// When it was captured.
+    pub created_at: DateTime<Utc>,
+}
+
+/// Every captured output of a run, oldest first.
+#[tracing::instrument(skip_all, fields(run.id = %run_id))]
+pub async fn list_outputs(
+    db: impl PgExecutor<'_>,
+    workspace_id: WorkspaceId,
+    run_id: RunId,
+) -> Result<Vec<OutputRecord>, sqlx::Error> {
+    sqlx::query_as!(
+        OutputRecord,
+        r#"select id as "id: OutputId", filename, storage_key, size_bytes, sha256, content_type,
+                  created_at
+           from output_objects where run_id = $1 and workspace_id = $2
+           order by created_at, id"#,
+        run_id as RunId,
+        workspace_id as WorkspaceId,
+    )
+    .fetch_all(db)
+    .await
+}
+
+/// One output of a run of the workspace.
+#[tracing::instrument(skip_all, fields(run.id = %run_id, output.id = %output_id))]
+pub async fn get_output(
+    db: impl PgExecutor<'_>,
+    workspace_id: WorkspaceId,
+    run_id: RunId,
+    output_id: OutputId,
+) -> Result<Option<OutputRecord>, sqlx::Error> {
+    sqlx::query_as!(
+        OutputRecord,
+        r#"select id as "id: OutputId", filename, storage_key, size_bytes, sha256, content_type,
+                  created_at
+           from output_objects where id = $1 and run_id = $2 and workspace_id = $3"#,
+        output_id as OutputId,
+        run_id as RunId,
+        workspace_id as WorkspaceId,
+    )
+    .fetch_optional(db)
+    .await
+}
+
+/// A file that could not be captured.
+#[derive(Debug, Clone)]
+pub struct CaptureFailureRecord {
+    /// The provider's file id.
+    pub provider_file_id: String,
+    /// The provider's filename.
+    pub filename: String,
+    /// The size the provider reported.
+    pub size_bytes: Option<i64>,
+    /// Why (`workspace_quota_exceeded`, …).
+    pub reason: String,
+    /// A scrubbed explanation.
+    pub message: Option<String>,
+    /// When it was recorded.
+    pub created_at: DateTime<Utc>,
+}
+
+/// Every capture failure of a run, oldest first.
+#[tracing::instrument(skip_all, fields(run.id = %run_id))]
+pub async fn list_capture_failures(
+    db: impl PgExecutor<'_>,
+    workspace_id: WorkspaceId,
+    run_id: RunId,
+) -> Result<Vec<CaptureFailureRecord>, sqlx::Error> {
+    sqlx::query_as!(
+        CaptureFailureRecord,
+        r#"select provider_file_id, filename, size_bytes, reason, message, created_at
+           from output_capture_failures where run_id = $1 and workspace_id = $2
+           order by created_at, id"#,
+        run_id as RunId,
+        workspace_id as WorkspaceId,
+    )
+    .fetch_all(db)
+    .await
+}

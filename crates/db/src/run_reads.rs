@@ -1,0 +1,167 @@
+//! Tenant-scoped reads of runs for the API: one run, a page of runs, active-run counts and the
+//! idempotency lookup. Every query names the workspace, so another tenant's run is simply absent.
+
+use antpath_types::{CleanupStatus, RunId, RunStatus, TokenId, WorkspaceId};
+use chrono::{DateTime, Utc};
+use sqlx::PgExecutor;
+
+/// Everything the API shows about a run (never the template snapshot, never secrets).
+#[derive(Debug, Clone)]
+pub struct RunRecord {
+    /// Its id.
+    pub id: RunId,
+    /// Where its execution is.
+    pub status: RunStatus,
+    /// The worker's next step.
+    pub phase: String,
+    /// Whether its provider resources and secrets are gone.
+    pub cleanup_status: CleanupStatus,
+    /// `delete` or `retain`.
+    pub cleanup_policy: String,
+    /// The template's name.
+    pub template_name: String,
+    /// `sha256:…` of the template.
+    pub template_hash: String,
+    /// `sha256:…` of the non-secret request.
+    pub request_hash: String,
+    /// The client's idempotency key.
+    pub idempotency_key: Option<String>,
+    /// Why it failed, if it did.
+    pub error_class: Option<String>,
+    /// The scrubbed failure message.
+    pub error_message: Option<String>,
+    /// Input tokens used.
+    pub input_tokens: i64,
+    /// Output tokens used.
+    pub output_tokens: i64,
+    /// Cache-read tokens used.
+    pub cache_read_tokens: i64,
+    /// Cache-creation tokens used.
+    pub cache_creation_tokens: i64,
+    /// Snapshotted duration cap.
+    pub max_duration_seconds: i32,
+    /// Snapshotted spend budget.
+    pub max_spend_usd: Option<f64>,
+    /// When it was accepted.
+    pub created_at: DateTime<Utc>,
+    /// When it last changed.
+    pub updated_at: DateTime<Utc>,
+    /// When the prompt was sent.
+    pub dispatched_at: Option<DateTime<Utc>>,
+    /// When execution ended.
+    pub ended_at: Option<DateTime<Utc>>,
+    /// When a cancel was requested.
+    pub cancel_requested_at: Option<DateTime<Utc>>,
+    /// When a delete was requested.
+    pub pending_delete_at: Option<DateTime<Utc>>,
+}
+
+/// One run of the workspace, or `None` (also for another workspace's run).
+#[tracing::instrument(skip_all, fields(run.id = %id))]
+pub async fn get(
+    db: impl PgExecutor<'_>,
+    workspace_id: WorkspaceId,
+    id: RunId,
+) -> Result<Option<RunRecord>, sqlx::Error> {
+    sqlx::query_as!(
+        RunRecord,
+        r#"select id as "id: RunId", status as "status: RunStatus", phase,
+                  cleanup_status as "cleanup_status: CleanupStatus", cleanup_policy,
+                  template_name, template_hash, request_hash, idempotency_key, error_class,
+                  error_message, input_tokens, output_tokens, cache_read_tokens,
+                  cache_creation_tokens, max_duration_seconds,
+                  max_spend_usd::float8 as max_spend_usd, created_at, updated_at, dispatched_at,
+                  ended_at, cancel_requested_at, pending_delete_at
+           from runs where id = $1 and workspace_id = $2"#,
+        id as RunId,
+        workspace_id as WorkspaceId,
+    )
+    .fetch_optional(db)
+    .await
+}
+
+/// Where a page of runs starts: strictly after (older than) this run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RunCursor {
+    /// The last seen run's creation time.
+    pub created_at: DateTime<Utc>,
+    /// The last seen run's id, breaking ties.
+    pub id: RunId,
+}
+
+/// A page of the workspace's runs, newest first, optionally of one status. Uses the
+/// `runs_workspace_recent` index.
+#[tracing::instrument(skip_all, fields(workspace.id = %workspace_id))]
+pub async fn list(
+    db: impl PgExecutor<'_>,
+    workspace_id: WorkspaceId,
+    status: Option<RunStatus>,
+    after: Option<RunCursor>,
+    limit: i64,
+) -> Result<Vec<RunRecord>, sqlx::Error> {
+    sqlx::query_as!(
+        RunRecord,
+        r#"select id as "id: RunId", status as "status: RunStatus", phase,
+                  cleanup_status as "cleanup_status: CleanupStatus", cleanup_policy,
+                  template_name, template_hash, request_hash, idempotency_key, error_class,
+                  error_message, input_tokens, output_tokens, cache_read_tokens,
+                  cache_creation_tokens, max_duration_seconds,
+                  max_spend_usd::float8 as max_spend_usd, created_at, updated_at, dispatched_at,
+                  ended_at, cancel_requested_at, pending_delete_at
+           from runs
+           where workspace_id = $1
+             and ($2::text is null or status = $2)
+             and ($3::timestamptz is null or (created_at, id) < ($3, $4::uuid))
+           order by created_at desc, id desc
+           limit $5"#,
+        workspace_id as WorkspaceId,
+        status.map(RunStatus::as_str),
+        after.map(|c| c.created_at),
+        after.map(|c| c.id.as_uuid()),
+        limit,
+    )
+    .fetch_all(db)
+    .await
+}
+
+/// Active runs of the workspace and of the token, for the submission quotas. Both counts use
+/// the partial `runs_active_by_*` indexes.
+#[tracing::instrument(skip_all, fields(workspace.id = %workspace_id))]
+pub async fn count_active(
+    db: impl PgExecutor<'_>,
+    workspace_id: WorkspaceId,
+    token_id: TokenId,
+) -> Result<(i64, i64), sqlx::Error> {
+    let row = sqlx::query!(
+        r#"select
+             (select count(*) from runs where workspace_id = $1
+                and status not in ('succeeded', 'failed', 'timed_out', 'cancelled',
+                                   'cleanup_failed', 'pending_delete', 'deleted')) as "workspace!",
+             (select count(*) from runs where api_token_id = $2
+                and status not in ('succeeded', 'failed', 'timed_out', 'cancelled',
+                                   'cleanup_failed', 'pending_delete', 'deleted')) as "token!""#,
+        workspace_id as WorkspaceId,
+        token_id as TokenId,
+    )
+    .fetch_one(db)
+    .await?;
+    Ok((row.workspace, row.token))
+}
+
+/// The run an idempotency key already names in the workspace, with its request hash.
+#[tracing::instrument(skip_all, fields(workspace.id = %workspace_id))]
+pub async fn find_by_idempotency_key(
+    db: impl PgExecutor<'_>,
+    workspace_id: WorkspaceId,
+    key: &str,
+) -> Result<Option<(RunId, String)>, sqlx::Error> {
+    let row = sqlx::query!(
+        r#"select id as "id: RunId", request_hash from runs
+           where workspace_id = $1 and idempotency_key = $2"#,
+        workspace_id as WorkspaceId,
+        key,
+    )
+    .fetch_optional(db)
+    .await?;
+    Ok(row.map(|r| (r.id, r.request_hash)))
+}
