@@ -3,7 +3,7 @@
 //! It serves the provider's `/v1/…` routes (environments, agents, vaults and credentials,
 //! sessions, events, files, a few skills look-ups) with the wire shapes of the official
 //! `anthropic` Python SDK 2.10.0, runs a scripted agent per session, injects faults on demand
-//! and exposes inspection routes under `/__sim/…`. See `docs/simulator.md`.
+//! and exposes inspection routes under `/__sim/…`. See `docs/provider.md` (section "The simulator").
 //!
 //! # Library API
 //!
