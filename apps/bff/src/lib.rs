@@ -1,1 +1,94 @@
-//! placeholder
+//! The antpath bff: the authenticated, tenant-scoped run API.
+//!
+//! - [`auth`]: API tokens (`ant_…`), their keyed hash, scopes and the [`auth::Auth`] extractor.
+//! - [`routes`]: every route of `docs/api.md`, with [`middleware`] for request ids, logs,
+//!   metrics and the error shape of [`error`].
+//! - [`routes`]' submission path seals each run's inputs ([`antpath_template::RunInputs`]) with
+//!   the vault key ring and inserts run and ciphertext in one transaction.
+//! - [`admin`]: the bootstrap commands (workspace, user, token).
+//! - [`openapi`]: the machine-readable contract, [`metrics`]: Prometheus text.
+//!
+//! [`start`] is the testable entry point: it serves the app on a pre-bound listener and returns
+//! a [`Server`] with its address and a graceful shutdown.
+
+pub mod admin;
+pub mod auth;
+pub mod error;
+pub mod extract;
+pub mod metrics;
+pub mod middleware;
+pub mod openapi;
+mod openapi_schemas;
+pub mod request_id;
+pub mod routes;
+pub mod state;
+pub mod views;
+
+use std::net::SocketAddr;
+
+use antpath_config::Settings;
+use antpath_db::PgPool;
+use anyhow::Context as _;
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+pub use routes::router;
+pub use state::AppState;
+
+/// A running bff.
+#[derive(Debug)]
+pub struct Server {
+    addr: SocketAddr,
+    shutdown: oneshot::Sender<()>,
+    task: JoinHandle<std::io::Result<()>>,
+}
+
+impl Server {
+    /// The bound address.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// `http://{addr}`.
+    pub fn base_url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Stops accepting, lets in-flight requests finish, and waits for the server to end.
+    pub async fn shutdown(self) -> anyhow::Result<()> {
+        // The receiver is gone only if the server already ended; then there is nothing to stop.
+        let _ended = self.shutdown.send(());
+        self.task
+            .await
+            .context("while joining the server task")?
+            .context("while serving")
+    }
+}
+
+/// Builds the state from validated `settings` and serves the app on `listener`.
+pub async fn start(
+    settings: &Settings,
+    pool: PgPool,
+    listener: TcpListener,
+) -> anyhow::Result<Server> {
+    let addr = listener
+        .local_addr()
+        .context("while reading the bound address")?;
+    let state = AppState::from_settings(settings, pool, &format!("http://{addr}"))?;
+    let app = router(state);
+    let (shutdown, stopped) = oneshot::channel::<()>();
+    let task = tokio::spawn(async move {
+        axum::serve(listener, app)
+            .with_graceful_shutdown(async {
+                let _signal = stopped.await;
+            })
+            .await
+    });
+    tracing::info!(http.addr = %addr, "bff listening");
+    Ok(Server {
+        addr,
+        shutdown,
+        task,
+    })
+}

@@ -1,1 +1,249 @@
-fn main() {}
+//! The `antpath-bff` binary: telemetry → config → pool → state → serve, plus the `migrate` and
+//! `admin` commands. `migrate` is the single place migrations run from.
+
+use std::io::Read as _;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use antpath_bff::admin::{self, NewApiToken, NewUser};
+use antpath_config::{ConfigError, Role, Settings};
+use antpath_db::{PgPool, PoolSettings};
+use antpath_redact::Secret;
+use antpath_types::{UserId, WorkspaceId};
+use anyhow::Context as _;
+use clap::{Parser, Subcommand};
+
+/// How long a request may wait for a free database connection.
+const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
+
+#[derive(Debug, Parser)]
+#[command(name = "antpath-bff", about = "The antpath run API.")]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Serve the API (the default).
+    Serve,
+    /// Apply pending database migrations.
+    Migrate,
+    /// Bootstrap commands.
+    #[command(subcommand)]
+    Admin(AdminCommand),
+}
+
+#[derive(Debug, Subcommand)]
+#[expect(
+    clippy::enum_variant_names,
+    reason = "the variants are the `admin create-*` subcommand names"
+)]
+enum AdminCommand {
+    /// Create a workspace with the default plan caps; prints its id.
+    CreateWorkspace {
+        #[arg(long)]
+        name: String,
+    },
+    /// Create a user and add it to a workspace; prints its id.
+    CreateUser {
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        workspace: WorkspaceId,
+        #[arg(long, default_value = "owner")]
+        role: String,
+        /// Read a password from standard input and store its argon2id hash.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// Create an API token; prints it once.
+    CreateToken {
+        #[arg(long)]
+        workspace: WorkspaceId,
+        #[arg(long)]
+        user: UserId,
+        #[arg(long)]
+        name: String,
+        /// Comma-separated: runs:read,runs:write[,tokens:manage].
+        #[arg(long, value_delimiter = ',')]
+        scopes: Vec<String>,
+    },
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let telemetry = match antpath_telemetry::init(&antpath_telemetry::TelemetrySettings::from_env(
+        "antpath-bff",
+    )) {
+        Ok(telemetry) => telemetry,
+        Err(err) => {
+            eprintln!("antpath-bff: {err}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let code = match run(cli).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            if let Some(config) = err.downcast_ref::<ConfigError>() {
+                eprintln!("antpath-bff: {config}");
+            } else {
+                tracing::error!(error.message = %err, error.chain = ?err.chain().skip(1).map(ToString::to_string).collect::<Vec<_>>(), "antpath-bff failed");
+                eprintln!("antpath-bff: {err:#}");
+            }
+            ExitCode::FAILURE
+        }
+    };
+    telemetry.shutdown();
+    code
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    let settings = Settings::load()?;
+    let command = cli.command.unwrap_or(Command::Serve);
+    let role = match command {
+        Command::Serve => Role::Bff,
+        Command::Migrate | Command::Admin(_) => Role::Admin,
+    };
+    let mut problems = settings
+        .validate(role)
+        .err()
+        .map(|e| e.problems)
+        .unwrap_or_default();
+    let pepper = match &command {
+        Command::Admin(AdminCommand::CreateToken { .. }) => {
+            match admin::require_pepper(&settings) {
+                Ok(pepper) => Some(pepper),
+                Err(err) => {
+                    problems.extend(err.problems);
+                    None
+                }
+            }
+        }
+        _ => None,
+    };
+    if !problems.is_empty() {
+        return Err(ConfigError { problems }.into());
+    }
+    let pool = connect(&settings)?;
+    match command {
+        Command::Serve => serve(&settings, pool).await,
+        Command::Migrate => {
+            antpath_db::migrate(&pool)
+                .await
+                .context("while migrating")?;
+            tracing::info!("migrations applied");
+            Ok(())
+        }
+        Command::Admin(command) => run_admin(&settings, &pool, command, pepper).await,
+    }
+}
+
+fn connect(settings: &Settings) -> anyhow::Result<PgPool> {
+    let url = settings
+        .database
+        .url
+        .as_ref()
+        .context("the database URL is required")?;
+    antpath_db::connect(&PoolSettings {
+        url: url.expose_secret().clone(),
+        max_connections: settings.database.max_connections,
+        statement_timeout: Duration::from_millis(settings.database.statement_timeout_ms),
+        acquire_timeout: ACQUIRE_TIMEOUT,
+    })
+    .context("while configuring the database pool")
+}
+
+async fn serve(settings: &Settings, pool: PgPool) -> anyhow::Result<()> {
+    let listener = tokio::net::TcpListener::bind(&settings.bff.listen)
+        .await
+        .with_context(|| format!("while binding {}", settings.bff.listen))?;
+    let server = antpath_bff::start(settings, pool, listener).await?;
+    shutdown_signal().await;
+    tracing::info!("shutting down");
+    server.shutdown().await
+}
+
+async fn run_admin(
+    settings: &Settings,
+    pool: &PgPool,
+    command: AdminCommand,
+    pepper: Option<Secret<String>>,
+) -> anyhow::Result<()> {
+    match command {
+        AdminCommand::CreateWorkspace { name } => {
+            let id = admin::create_workspace(pool, &settings.limits, &name).await?;
+            println!("{id}");
+        }
+        AdminCommand::CreateUser {
+            email,
+            workspace,
+            role,
+            password_stdin,
+        } => {
+            let password = if password_stdin {
+                let mut text = String::new();
+                std::io::stdin()
+                    .read_to_string(&mut text)
+                    .context("while reading the password from stdin")?;
+                Some(Secret::new(text.trim_end_matches(['\r', '\n']).to_owned()))
+            } else {
+                None
+            };
+            let user = NewUser {
+                email: &email,
+                workspace,
+                role: &role,
+                password,
+            };
+            println!("{}", admin::create_user(pool, user).await?);
+        }
+        AdminCommand::CreateToken {
+            workspace,
+            user,
+            name,
+            scopes,
+        } => {
+            let pepper = pepper.context("the token pepper is required")?;
+            let token = NewApiToken {
+                workspace,
+                user,
+                name: &name,
+                scopes,
+            };
+            let (id, value) = admin::create_token(pool, &pepper, token).await?;
+            eprintln!("created {id}; the token below is shown only once");
+            println!("{}", value.expose_secret());
+        }
+    }
+    Ok(())
+}
+
+/// Resolves on SIGINT or SIGTERM.
+async fn shutdown_signal() {
+    let interrupt = async {
+        if let Err(err) = tokio::signal::ctrl_c().await {
+            tracing::error!(error.message = %err, "could not listen for SIGINT");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(err) => {
+                tracing::error!(error.message = %err, "could not listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = interrupt => {}
+        () = terminate => {}
+    }
+}

@@ -9,10 +9,20 @@
 //! - one module per table family: [`workspaces`], [`users`], [`tokens`], [`runs`], [`events`],
 //!   [`rate_limits`].
 
+pub mod audit;
+pub mod cleanup;
 pub mod events;
+pub mod lifecycle;
+pub mod observation;
+pub mod outputs;
 pub mod pool;
 pub mod rate_limits;
+pub mod resources;
+pub mod run_outputs;
+pub mod run_reads;
+pub mod run_requests;
 pub mod runs;
+pub mod token_admin;
 pub mod tokens;
 pub mod users;
 pub mod workspaces;

@@ -41,7 +41,7 @@ pub async fn list_events(
                   e.provider_event_id, e.processed_at, e.received_at, e.summary
            from run_events e
            join run_attempts a on a.id = e.attempt_id
-           where e.run_id = $1 and e.workspace_id = $2 and e.seq > coalesce($3, 0)
+           where e.run_id = $1 and e.workspace_id = $2 and e.seq > coalesce($3::int8, 0)
            order by e.seq
            limit $4"#,
         run_id as RunId,

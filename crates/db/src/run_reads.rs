@@ -124,24 +124,31 @@ pub async fn list(
     .await
 }
 
-/// Active runs of the workspace and of the token, for the submission quotas. Both counts use
-/// the partial `runs_active_by_*` indexes.
+/// Active runs of the workspace and of the token, for the submission quotas, each counted only
+/// up to its cap (the caller only needs to know whether the cap is reached), so the cost stays
+/// bounded however many runs are queued. Both counts use the partial `runs_active_by_*` indexes.
 #[tracing::instrument(skip_all, fields(workspace.id = %workspace_id))]
 pub async fn count_active(
     db: impl PgExecutor<'_>,
     workspace_id: WorkspaceId,
     token_id: TokenId,
+    workspace_cap: i64,
+    token_cap: i64,
 ) -> Result<(i64, i64), sqlx::Error> {
     let row = sqlx::query!(
         r#"select
-             (select count(*) from runs where workspace_id = $1
+             (select count(*) from (select 1 from runs where workspace_id = $1
                 and status not in ('succeeded', 'failed', 'timed_out', 'cancelled',
-                                   'cleanup_failed', 'pending_delete', 'deleted')) as "workspace!",
-             (select count(*) from runs where api_token_id = $2
+                                   'cleanup_failed', 'pending_delete', 'deleted')
+                limit $3) w) as "workspace!",
+             (select count(*) from (select 1 from runs where api_token_id = $2
                 and status not in ('succeeded', 'failed', 'timed_out', 'cancelled',
-                                   'cleanup_failed', 'pending_delete', 'deleted')) as "token!""#,
+                                   'cleanup_failed', 'pending_delete', 'deleted')
+                limit $4) t) as "token!""#,
         workspace_id as WorkspaceId,
         token_id as TokenId,
+        workspace_cap,
+        token_cap,
     )
     .fetch_one(db)
     .await?;

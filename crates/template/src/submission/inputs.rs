@@ -115,7 +115,10 @@ mod tests {
     #[test]
     fn debug_shows_neither_secrets_nor_variable_values() {
         let text = format!("{:?}", inputs());
-        assert!(!text.contains(CANARY) && !text.contains("tide pools"), "{text}");
+        assert!(
+            !text.contains(CANARY) && !text.contains("tide pools"),
+            "{text}"
+        );
         assert!(text.contains("topic"));
     }
 

@@ -1,0 +1,214 @@
+//! API-token authentication.
+//!
+//! A token is `ant_` followed by 43 base62 characters encoding 32 random bytes (256 bits). Only
+//! its HMAC-SHA256 under the server pepper is stored, so a database leak yields nothing usable,
+//! and lookup is one indexed equality ([`antpath_db::tokens::find_active_by_hash`]).
+//!
+//! Every failure (no header, malformed, unknown, revoked, expired) is the same 401. For any
+//! presented credential of sane length the HMAC and the lookup are always done, so a malformed
+//! token costs what an unknown one does and timing does not tell them apart.
+
+use antpath_redact::Secret;
+use antpath_types::{TokenId, UserId, WorkspaceId};
+use axum::extract::FromRequestParts;
+use axum::http::header::AUTHORIZATION;
+use axum::http::request::Parts;
+use hmac::{Hmac, Mac};
+use rand::RngCore as _;
+use sha2::Sha256;
+
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// The token prefix.
+pub const TOKEN_PREFIX: &str = "ant_";
+
+/// Base62 characters after the prefix: the fewest that hold 256 bits (62^43 > 2^256).
+pub const TOKEN_BODY_LEN: usize = 43;
+
+/// Characters of a token kept in clear (`ant_` plus four), so people can tell tokens apart.
+const DISPLAY_PREFIX_LEN: usize = 8;
+
+/// Longest credential we bother hashing; anything longer is refused without a lookup.
+const MAX_PRESENTED_LEN: usize = 512;
+
+const BASE62: &[u8; 62] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+
+/// A scope a token may hold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    /// Reads of runs, events and outputs.
+    RunsRead,
+    /// Submit, cancel, delete, signed links.
+    RunsWrite,
+    /// Token management.
+    TokensManage,
+}
+
+impl Scope {
+    /// The wire spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::RunsRead => "runs:read",
+            Self::RunsWrite => "runs:write",
+            Self::TokensManage => "tokens:manage",
+        }
+    }
+
+    /// Every scope's spelling.
+    pub const ALL: [&'static str; 3] = ["runs:read", "runs:write", "tokens:manage"];
+}
+
+/// A freshly generated token: the value (shown once), its hash and display prefix.
+#[derive(Debug)]
+pub struct NewTokenValue {
+    /// The token; shown to its owner exactly once.
+    pub value: Secret<String>,
+    /// HMAC-SHA256 under the pepper.
+    pub hash: [u8; 32],
+    /// The displayable start.
+    pub prefix: String,
+}
+
+/// Generates a token from 32 bytes of OS randomness.
+pub fn generate_token(pepper: &Secret<String>) -> NewTokenValue {
+    let mut bytes = [0u8; 32];
+    rand::rngs::OsRng.fill_bytes(&mut bytes);
+    let value = format!("{TOKEN_PREFIX}{}", base62_43(bytes));
+    let hash = hash_token(pepper, &value);
+    let prefix = value[..DISPLAY_PREFIX_LEN].to_owned();
+    NewTokenValue {
+        value: Secret::new(value),
+        hash,
+        prefix,
+    }
+}
+
+/// HMAC-SHA256 of a presented token under the pepper.
+pub fn hash_token(pepper: &Secret<String>, token: &str) -> [u8; 32] {
+    let mut mac = Hmac::<Sha256>::new_from_slice(pepper.expose_secret().as_bytes())
+        .expect("HMAC accepts keys of any length");
+    mac.update(token.as_bytes());
+    mac.finalize().into_bytes().into()
+}
+
+/// Whether `token` has the shape of one of ours.
+pub fn is_well_formed(token: &str) -> bool {
+    token.strip_prefix(TOKEN_PREFIX).is_some_and(|body| {
+        body.len() == TOKEN_BODY_LEN && body.bytes().all(|b| b.is_ascii_alphanumeric())
+    })
+}
+
+/// 32 bytes as exactly 43 base62 digits (big-endian, zero-padded).
+fn base62_43(bytes: [u8; 32]) -> String {
+    let mut number = bytes;
+    let mut digits = [b'0'; TOKEN_BODY_LEN];
+    for digit in digits.iter_mut().rev() {
+        let mut remainder = 0u32;
+        for byte in &mut number {
+            let value = (remainder << 8) | u32::from(*byte);
+            *byte = (value / 62) as u8;
+            remainder = value % 62;
+        }
+        *digit = BASE62[remainder as usize];
+    }
+    String::from_utf8(digits.to_vec()).expect("base62 digits are ASCII")
+}
+
+/// The authenticated caller: a token acting in its workspace.
+#[derive(Debug, Clone)]
+pub struct Auth {
+    /// The token.
+    pub token_id: TokenId,
+    /// The workspace derived from the token; every query is scoped to it.
+    pub workspace_id: WorkspaceId,
+    /// The token's creator, to whom its actions are attributed.
+    pub user_id: UserId,
+    /// Granted scopes.
+    pub scopes: Vec<String>,
+}
+
+impl Auth {
+    /// Fails with 403 unless the token holds `scope`.
+    pub fn require(&self, scope: Scope) -> Result<(), ApiError> {
+        if self.has(scope.as_str()) {
+            Ok(())
+        } else {
+            Err(ApiError::Forbidden(format!(
+                "This token lacks the `{}` scope.",
+                scope.as_str()
+            )))
+        }
+    }
+
+    /// Whether the token holds the scope spelled `scope`.
+    pub fn has(&self, scope: &str) -> bool {
+        self.scopes.iter().any(|s| s == scope)
+    }
+}
+
+impl FromRequestParts<AppState> for Auth {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let presented = parts
+            .headers
+            .get(AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .map(str::trim)
+            .ok_or(ApiError::Unauthenticated)?;
+        if presented.len() > MAX_PRESENTED_LEN {
+            return Err(ApiError::Unauthenticated);
+        }
+        // Hash and look up even a malformed value, so its timing matches an unknown token's.
+        let hash = hash_token(&state.token_pepper, presented);
+        let found = antpath_db::tokens::find_active_by_hash(&state.pool, &hash).await?;
+        let identity = match found {
+            Some(identity) if is_well_formed(presented) => identity,
+            _ => return Err(ApiError::Unauthenticated),
+        };
+        let stale = identity
+            .last_used_at
+            .is_none_or(|at| chrono::Utc::now() - at > chrono::TimeDelta::minutes(1));
+        if stale {
+            antpath_db::token_admin::touch_last_used(&state.pool, identity.id).await?;
+        }
+        tracing::Span::current().record(
+            "workspace.id",
+            tracing::field::display(identity.workspace_id),
+        );
+        Ok(Self {
+            token_id: identity.id,
+            workspace_id: identity.workspace_id,
+            user_id: identity.creator,
+            scopes: identity.scopes,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_generated_token_has_the_documented_shape_and_hashes_stably() {
+        let pepper = Secret::new("p".repeat(32));
+        let token = generate_token(&pepper);
+        let value = token.value.expose_secret();
+        assert!(is_well_formed(value), "{value}");
+        assert_eq!(value.len(), 4 + 43);
+        assert_eq!(token.prefix, value[..8]);
+        assert_eq!(hash_token(&pepper, value), token.hash);
+        assert_ne!(hash_token(&Secret::new("q".repeat(32)), value), token.hash);
+    }
+
+    #[test]
+    fn base62_encodes_the_extremes_in_43_digits() {
+        assert_eq!(base62_43([0; 32]), "0".repeat(43));
+        let max = base62_43([0xff; 32]);
+        assert_eq!(max.len(), 43);
+        assert!(max.bytes().all(|b| b.is_ascii_alphanumeric()), "{max}");
+        assert_ne!(max, base62_43([0xfe; 32]));
+    }
+}

@@ -1,0 +1,217 @@
+//! The one error type of the HTTP boundary and its response shape.
+//!
+//! Every failure becomes `{"error": {"type", "message", "details"?, "request_id"}}`
+//! ([`ApiErrorBody`]). Deliberate client errors carry a type and a sentence; an internal error
+//! is logged once here, with its cause chain, and answered with a generic 500 so no internal
+//! text reaches a client. [`crate::middleware`] converts axum's own plain-text rejections to
+//! the same shape.
+
+use std::time::Duration;
+
+use antpath_types::{ApiError as ApiErrorObject, ApiErrorBody, ApiErrorType, ErrorDetail};
+use axum::Json;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+
+use crate::request_id;
+
+/// Why a request failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// The body is not usable at all (not JSON, unreadable): 400.
+    #[error("bad request: {0}")]
+    BadRequest(String),
+    /// The body is JSON but fails validation; every problem is listed: 422.
+    #[error("validation failed")]
+    Invalid {
+        /// A summary sentence.
+        message: String,
+        /// Every located problem.
+        details: Vec<ErrorDetail>,
+    },
+    /// No, malformed, unknown or revoked token: 401, always with the same body.
+    #[error("unauthenticated")]
+    Unauthenticated,
+    /// The token lacks a scope, or asks for more than it has: 403.
+    #[error("forbidden: {0}")]
+    Forbidden(String),
+    /// Nothing of that id in the caller's workspace (or at all): 404.
+    #[error("not found: {0}")]
+    NotFound(&'static str),
+    /// An idempotency key reused for a different request: 409.
+    #[error("conflict: {0}")]
+    Conflict(String),
+    /// The body is over the limit: 413.
+    #[error("payload too large")]
+    PayloadTooLarge(usize),
+    /// The body is not `application/json`: 415.
+    #[error("unsupported media type")]
+    UnsupportedMediaType,
+    /// Too many requests or too many active runs: 429 with `Retry-After`.
+    #[error("rate limited ({reason})")]
+    RateLimited {
+        /// The rejection reason for metrics (`rate_limit`, `quota_workspace`, `quota_token`).
+        reason: &'static str,
+        /// A sentence saying which limit was hit.
+        message: String,
+        /// When to try again.
+        retry_after: Duration,
+    },
+    /// A dependency is down: 503.
+    #[error("service unavailable: {0}")]
+    Unavailable(&'static str),
+    /// Anything else: logged with its cause chain, answered with a generic 500.
+    #[error(transparent)]
+    Internal(#[from] anyhow::Error),
+}
+
+impl From<sqlx::Error> for ApiError {
+    fn from(err: sqlx::Error) -> Self {
+        Self::Internal(anyhow::Error::new(err).context("while querying the database"))
+    }
+}
+
+impl From<antpath_db::DbError> for ApiError {
+    /// The one place where an expected constraint outcome becomes a client error.
+    fn from(err: antpath_db::DbError) -> Self {
+        match err {
+            antpath_db::DbError::IdempotencyConflict => Self::idempotency_conflict(),
+            other => Self::Internal(anyhow::Error::new(other).context("while writing the run")),
+        }
+    }
+}
+
+/// A rejection reason attached to error responses, read by the metrics middleware.
+#[derive(Debug, Clone, Copy)]
+pub struct RejectionReason(pub &'static str);
+
+impl ApiError {
+    /// The 409 of an idempotency key reused with a different request.
+    pub fn idempotency_conflict() -> Self {
+        Self::Conflict(
+            "This idempotency key was already used for a different request in this workspace."
+                .into(),
+        )
+    }
+
+    /// A 422 with a single located problem.
+    pub fn invalid_at(path: &str, message: impl Into<String>) -> Self {
+        let message = message.into();
+        Self::Invalid {
+            message: "The request is invalid.".into(),
+            details: vec![ErrorDetail {
+                path: path.into(),
+                message,
+            }],
+        }
+    }
+
+    fn parts(&self) -> (StatusCode, ApiErrorType, &'static str) {
+        use ApiErrorType as T;
+        match self {
+            Self::BadRequest(_) => (StatusCode::BAD_REQUEST, T::InvalidRequest, "malformed"),
+            Self::Invalid { .. } => (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                T::InvalidRequest,
+                "validation",
+            ),
+            Self::Unauthenticated => (
+                StatusCode::UNAUTHORIZED,
+                T::AuthenticationError,
+                "unauthenticated",
+            ),
+            Self::Forbidden(_) => (StatusCode::FORBIDDEN, T::PermissionDenied, "forbidden"),
+            Self::NotFound(_) => (StatusCode::NOT_FOUND, T::NotFound, "not_found"),
+            Self::Conflict(_) => (StatusCode::CONFLICT, T::Conflict, "idempotency_conflict"),
+            Self::PayloadTooLarge(_) => (
+                StatusCode::PAYLOAD_TOO_LARGE,
+                T::PayloadTooLarge,
+                "payload_too_large",
+            ),
+            Self::UnsupportedMediaType => (
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                T::UnsupportedMediaType,
+                "unsupported_media_type",
+            ),
+            Self::RateLimited { reason, .. } => {
+                (StatusCode::TOO_MANY_REQUESTS, T::RateLimited, reason)
+            }
+            Self::Unavailable(_) => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                T::ServiceUnavailable,
+                "unavailable",
+            ),
+            Self::Internal(_) => (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                T::InternalError,
+                "internal",
+            ),
+        }
+    }
+
+    fn message(&self) -> String {
+        match self {
+            Self::BadRequest(message) | Self::Forbidden(message) | Self::Conflict(message) => {
+                message.clone()
+            }
+            Self::Invalid { message, .. } | Self::RateLimited { message, .. } => message.clone(),
+            Self::Unauthenticated => "A valid API token is required.".into(),
+            Self::NotFound(what) => format!("No such {what}."),
+            Self::PayloadTooLarge(limit) => {
+                format!("The request body is larger than the limit of {limit} bytes.")
+            }
+            Self::UnsupportedMediaType => "The request body must be `application/json`.".into(),
+            Self::Unavailable(what) => format!("{what} is unavailable; try again later."),
+            Self::Internal(_) => {
+                "Something went wrong on our side; the request id finds it in our logs.".into()
+            }
+        }
+    }
+}
+
+/// Builds the error body for a status, for responses that do not come from [`ApiError`].
+pub fn body_for(
+    status: StatusCode,
+    error_type: ApiErrorType,
+    message: String,
+    details: Option<Vec<ErrorDetail>>,
+) -> Response {
+    let body = ApiErrorBody {
+        error: ApiErrorObject {
+            error_type,
+            message,
+            details,
+            request_id: request_id::current(),
+        },
+    };
+    (status, Json(body)).into_response()
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let (status, error_type, reason) = self.parts();
+        if let Self::Internal(err) = &self {
+            let chain: Vec<String> = err.chain().skip(1).map(ToString::to_string).collect();
+            tracing::error!(error.message = %err, error.chain = ?chain, "request failed");
+        }
+        let message = self.message();
+        let retry_after = match &self {
+            Self::RateLimited { retry_after, .. } => Some(*retry_after),
+            _ => None,
+        };
+        let details = match self {
+            Self::Invalid { details, .. } => Some(details),
+            _ => None,
+        };
+        let mut response = body_for(status, error_type, message, details);
+        if let Some(wait) = retry_after {
+            // Whole seconds, rounded up, at least one: a client must never retry immediately.
+            let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(seconds.max(1)));
+        }
+        response.extensions_mut().insert(RejectionReason(reason));
+        response
+    }
+}

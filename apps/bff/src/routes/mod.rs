@@ -1,0 +1,90 @@
+//! The router: every route of `docs/api.md`, the operational endpoints, and the middleware.
+
+mod ops;
+mod outputs;
+mod runs;
+mod storage;
+mod submit;
+mod tokens;
+
+use antpath_db::rate_limits::{self, BucketSpec, Take};
+use antpath_types::WorkspaceId;
+use axum::Router;
+use axum::routing::{delete, get, post};
+
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// Builds the application router over `state`.
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/v1/runs", post(submit::submit).get(runs::list))
+        .route("/v1/runs/{id}", get(runs::get_one).delete(runs::delete))
+        .route("/v1/runs/{id}/cancel", post(runs::cancel))
+        .route("/v1/runs/{id}/events", get(outputs::events))
+        .route("/v1/runs/{id}/outputs", get(outputs::outputs))
+        .route(
+            "/v1/runs/{id}/outputs/{output_id}/link",
+            post(outputs::link),
+        )
+        .route("/v1/storage/{*key}", get(storage::download))
+        .route("/v1/whoami", get(tokens::whoami))
+        .route("/v1/tokens", get(tokens::list).post(tokens::create))
+        .route("/v1/tokens/{id}", delete(tokens::revoke))
+        .route("/v1/openapi.json", get(ops::openapi))
+        .route("/healthz", get(ops::healthz))
+        .route("/readyz", get(ops::readyz))
+        .route("/metrics", get(ops::metrics))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            crate::middleware::observe,
+        ))
+        .with_state(state)
+}
+
+/// The per-workspace rate-limit buckets.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Bucket {
+    /// Run submissions.
+    Submit,
+    /// Cancels and deletes.
+    Mutate,
+    /// Signed link creation.
+    Links,
+    /// Token creation and revocation.
+    TokenChanges,
+}
+
+/// Spends one token from the workspace's bucket, or fails with 429 and `Retry-After`.
+pub(crate) async fn rate_limit(
+    state: &AppState,
+    bucket: Bucket,
+    workspace: WorkspaceId,
+) -> Result<(), ApiError> {
+    let limits = &state.limits;
+    let (name, per_minute) = match bucket {
+        Bucket::Submit => ("submit", limits.submit_per_minute),
+        Bucket::Mutate => ("mutate", limits.mutate_per_minute),
+        Bucket::Links => ("links", limits.links_per_minute),
+        Bucket::TokenChanges => ("tokens", limits.token_changes_per_minute),
+    };
+    let key = format!("{name}:{workspace}");
+    match rate_limits::take(&state.pool, &key, BucketSpec::per_minute(per_minute), 1.0).await? {
+        Take::Allowed => Ok(()),
+        Take::Limited { retry_after } => Err(ApiError::RateLimited {
+            reason: "rate_limit",
+            message: format!(
+                "Too many requests of this kind for this workspace (limit {per_minute} a minute)."
+            ),
+            retry_after,
+        }),
+    }
+}
+
+/// Parses a prefixed id from a path; a malformed id is a 404, like a missing one.
+pub(crate) fn parse_id<T: std::str::FromStr>(
+    text: &str,
+    what: &'static str,
+) -> Result<T, ApiError> {
+    text.parse().map_err(|_| ApiError::NotFound(what))
+}

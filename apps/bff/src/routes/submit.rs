@@ -1,0 +1,216 @@
+//! `POST /v1/runs`: validate, rate-limit, seal, and insert run plus sealed inputs in one
+//! transaction.
+//!
+//! Order matters: everything that can reject the request without side effects runs first
+//! (scope, body, validation, idempotency-key agreement, rate limit). The transaction then takes
+//! a row lock on the workspace, so quota decisions and idempotency lookups of one workspace are
+//! made one at a time: concurrent duplicates create exactly one run, and concurrent submissions
+//! cannot overshoot the active-run caps. The plaintext inputs exist only in this request's
+//! memory; what reaches the database is ciphertext.
+
+use std::time::Duration;
+
+use antpath_db::runs::{self, Inserted, NewRun, SealedSecret};
+use antpath_db::{run_reads, run_requests};
+use antpath_template::{RunInputs, ValidatedSubmission, validate_submission};
+use antpath_types::{ClaudeSessionCleanup, RunId, SecretId};
+use axum::Json;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use serde_json::Value;
+
+use super::{Bucket, rate_limit};
+use crate::auth::{Auth, Scope};
+use crate::error::ApiError;
+use crate::extract::JsonBody;
+use crate::state::AppState;
+use crate::views::RunView;
+
+/// The header alternative to the body's `idempotencyKey`.
+const IDEMPOTENCY_HEADER: &str = "idempotency-key";
+
+/// Longest idempotency key, as in the submission contract.
+const MAX_IDEMPOTENCY_KEY_CHARS: usize = 255;
+
+/// `Retry-After` for an active-run quota: no refill time is known (it depends on runs ending),
+/// so suggest a short, polite pause.
+const QUOTA_RETRY_AFTER: Duration = Duration::from_secs(10);
+
+/// Handles a submission; see the module docs.
+pub async fn submit(
+    State(state): State<AppState>,
+    auth: Auth,
+    headers: HeaderMap,
+    JsonBody(body): JsonBody,
+) -> Result<(StatusCode, Json<RunView>), ApiError> {
+    auth.require(Scope::RunsWrite)?;
+    let header_key = idempotency_header(&headers)?;
+    let submission = validate_submission(&body).map_err(|errors| ApiError::Invalid {
+        message: "The run submission is invalid; every problem is listed in `details`.".into(),
+        details: errors.into_details(),
+    })?;
+    let idempotency_key = match (header_key, submission.idempotency_key()) {
+        (Some(header), Some(body)) if header != body => {
+            return Err(ApiError::invalid_at(
+                "/idempotencyKey",
+                "The `Idempotency-Key` header and the body's `idempotencyKey` differ.",
+            ));
+        }
+        (Some(header), _) => Some(header),
+        (None, body) => body.map(str::to_owned),
+    };
+    let requested_duration = body
+        .pointer("/limits/maxDurationSeconds")
+        .and_then(Value::as_u64);
+    rate_limit(&state, Bucket::Submit, auth.workspace_id).await?;
+
+    let run_id = RunId::new();
+    let sealed = state
+        .keyring
+        .seal(
+            run_id,
+            &RunInputs::from_submission(&submission).to_plaintext_json(),
+        )
+        .map_err(|err| anyhow::Error::new(err).context("while sealing the run inputs"))?;
+
+    let mut tx = state.pool.begin().await?;
+    let caps = run_requests::lock_workspace_for_submit(&mut tx, auth.workspace_id)
+        .await?
+        .ok_or_else(|| ApiError::Forbidden("This workspace is not active.".into()))?;
+    if let Some(key) = &idempotency_key
+        && let Some((existing, hash)) =
+            run_reads::find_by_idempotency_key(&mut *tx, auth.workspace_id, key).await?
+    {
+        if hash != submission.request_hash().as_str() {
+            return Err(ApiError::idempotency_conflict());
+        }
+        let run = run_reads::get(&mut *tx, auth.workspace_id, existing)
+            .await?
+            .ok_or_else(|| anyhow::anyhow!("the idempotent run vanished"))?;
+        tx.commit().await?;
+        return Ok((StatusCode::OK, Json(run.into())));
+    }
+
+    let cap = u64::try_from(caps.max_run_duration_seconds).unwrap_or(0);
+    if let Some(requested) = requested_duration
+        && requested > cap
+    {
+        return Err(ApiError::invalid_at(
+            "/limits/maxDurationSeconds",
+            format!("This workspace allows runs of at most {cap} seconds."),
+        ));
+    }
+    let (active_in_workspace, active_for_token) =
+        run_reads::count_active(
+        &mut *tx,
+        auth.workspace_id,
+        auth.token_id,
+        i64::from(caps.max_active_runs),
+        i64::from(caps.max_active_runs_per_token),
+    )
+    .await?;
+    if active_in_workspace >= i64::from(caps.max_active_runs) {
+        return Err(quota_error(
+            "quota_workspace",
+            format!(
+                "This workspace already has {} active runs, its limit; wait for one to finish.",
+                caps.max_active_runs
+            ),
+        ));
+    }
+    if active_for_token >= i64::from(caps.max_active_runs_per_token) {
+        return Err(quota_error(
+            "quota_token",
+            format!(
+                "This token already has {} active runs, its limit; wait for one to finish.",
+                caps.max_active_runs_per_token
+            ),
+        ));
+    }
+
+    let run = new_run(&state, &auth, run_id, &submission, idempotency_key, cap)?;
+    let secret = SealedSecret {
+        id: SecretId::new(),
+        key_id: sealed.key_id,
+        wrapped_key: sealed.wrapped_key,
+        wrap_nonce: sealed.wrap_nonce,
+        ciphertext: sealed.ciphertext,
+        nonce: sealed.nonce,
+    };
+    let (status, id) = match runs::insert_idempotent(&mut tx, &run, &secret).await? {
+        Inserted::Created(id) => (StatusCode::CREATED, id),
+        Inserted::Existing(id) => (StatusCode::OK, id),
+    };
+    let record = run_reads::get(&mut *tx, auth.workspace_id, id)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("the inserted run is not readable"))?;
+    tx.commit().await?;
+    if status == StatusCode::CREATED {
+        state.metrics.observe_submission();
+        tracing::info!(run.id = %id, "run accepted");
+    }
+    Ok((status, Json(record.into())))
+}
+
+fn quota_error(reason: &'static str, message: String) -> ApiError {
+    ApiError::RateLimited {
+        reason,
+        message,
+        retry_after: QUOTA_RETRY_AFTER,
+    }
+}
+
+/// The `Idempotency-Key` header, checked like the body field.
+fn idempotency_header(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
+    let Some(value) = headers.get(IDEMPOTENCY_HEADER) else {
+        return Ok(None);
+    };
+    let bad = || {
+        ApiError::invalid_at(
+            "Idempotency-Key",
+            "The idempotency key must be 1 to 255 characters without control characters.",
+        )
+    };
+    let text = std::str::from_utf8(value.as_bytes()).map_err(|_| bad())?;
+    let chars = text.chars().count();
+    if chars == 0 || chars > MAX_IDEMPOTENCY_KEY_CHARS || text.chars().any(char::is_control) {
+        return Err(bad());
+    }
+    Ok(Some(text.to_owned()))
+}
+
+/// The run row: the secret-free template snapshot, hashes and the caps snapshotted now.
+fn new_run(
+    state: &AppState,
+    auth: &Auth,
+    id: RunId,
+    submission: &ValidatedSubmission,
+    idempotency_key: Option<String>,
+    duration_cap: u64,
+) -> Result<NewRun, ApiError> {
+    let limits = submission.limits();
+    // The template's own limit is clamped to the plan; an explicit request above it was refused.
+    let duration = limits
+        .max_duration_seconds
+        .map_or(duration_cap, |d| d.min(duration_cap));
+    let cleanup = match submission.cleanup().claude_session {
+        ClaudeSessionCleanup::Delete => "delete",
+        ClaudeSessionCleanup::Retain => "retain",
+    };
+    Ok(NewRun {
+        id,
+        workspace_id: auth.workspace_id,
+        creator: auth.user_id,
+        api_token_id: Some(auth.token_id),
+        template_name: submission.template().name.clone(),
+        template_snapshot: submission.template().to_normalised_value(),
+        template_hash: submission.template_hash().as_str().to_owned(),
+        idempotency_key,
+        request_hash: submission.request_hash().as_str().to_owned(),
+        cleanup_policy: cleanup.to_owned(),
+        max_duration_seconds: i32::try_from(duration)
+            .map_err(|_| anyhow::anyhow!("duration cap out of range"))?,
+        max_spend_usd: limits.max_spend_usd,
+        max_attempts: i32::try_from(state.limits.max_attempts).unwrap_or(i32::MAX),
+    })
+}

@@ -1,0 +1,268 @@
+//! The response bodies (snake_case), converted from database records, and the opaque list
+//! cursors.
+
+use antpath_db::run_outputs::{CaptureFailureRecord, EventRecord, OutputRecord};
+use antpath_db::run_reads::{RunCursor, RunRecord};
+use antpath_db::token_admin::TokenRecord;
+use antpath_types::{CleanupStatus, EventId, OutputId, RunId, RunStatus, TokenId};
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use crate::error::ApiError;
+
+/// Token usage of a run.
+#[derive(Debug, Serialize)]
+pub struct UsageView {
+    /// Input tokens.
+    pub input_tokens: i64,
+    /// Output tokens.
+    pub output_tokens: i64,
+    /// Cache-read tokens.
+    pub cache_read_tokens: i64,
+    /// Cache-creation tokens.
+    pub cache_creation_tokens: i64,
+}
+
+/// The snapshotted limits of a run.
+#[derive(Debug, Serialize)]
+pub struct LimitsView {
+    /// Duration cap in seconds.
+    pub max_duration_seconds: i32,
+    /// Spend budget in US dollars.
+    pub max_spend_usd: Option<f64>,
+}
+
+/// The run object.
+#[derive(Debug, Serialize)]
+pub struct RunView {
+    /// `run_…`.
+    pub id: RunId,
+    /// Always `run`.
+    pub object: &'static str,
+    /// Where its execution is.
+    pub status: RunStatus,
+    /// The worker's next step.
+    pub phase: String,
+    /// Cleanup state.
+    pub cleanup_status: CleanupStatus,
+    /// `delete` or `retain`.
+    pub cleanup_policy: String,
+    /// The template's name.
+    pub template_name: String,
+    /// `sha256:…`.
+    pub template_hash: String,
+    /// `sha256:…`.
+    pub request_hash: String,
+    /// The idempotency key, if one was given.
+    pub idempotency_key: Option<String>,
+    /// Failure class.
+    pub error_class: Option<String>,
+    /// Scrubbed failure message.
+    pub error_message: Option<String>,
+    /// Token usage.
+    pub usage: UsageView,
+    /// Snapshotted limits.
+    pub limits: LimitsView,
+    /// Accepted at.
+    pub created_at: DateTime<Utc>,
+    /// Last change.
+    pub updated_at: DateTime<Utc>,
+    /// Prompt sent at.
+    pub dispatched_at: Option<DateTime<Utc>>,
+    /// Execution ended at.
+    pub ended_at: Option<DateTime<Utc>>,
+    /// Cancel requested at.
+    pub cancel_requested_at: Option<DateTime<Utc>>,
+    /// Delete requested at.
+    pub pending_delete_at: Option<DateTime<Utc>>,
+}
+
+impl From<RunRecord> for RunView {
+    fn from(r: RunRecord) -> Self {
+        Self {
+            id: r.id,
+            object: "run",
+            status: r.status,
+            phase: r.phase,
+            cleanup_status: r.cleanup_status,
+            cleanup_policy: r.cleanup_policy,
+            template_name: r.template_name,
+            template_hash: r.template_hash,
+            request_hash: r.request_hash,
+            idempotency_key: r.idempotency_key,
+            error_class: r.error_class,
+            error_message: r.error_message,
+            usage: UsageView {
+                input_tokens: r.input_tokens,
+                output_tokens: r.output_tokens,
+                cache_read_tokens: r.cache_read_tokens,
+                cache_creation_tokens: r.cache_creation_tokens,
+            },
+            limits: LimitsView {
+                max_duration_seconds: r.max_duration_seconds,
+                max_spend_usd: r.max_spend_usd,
+            },
+            created_at: r.created_at,
+            updated_at: r.updated_at,
+            dispatched_at: r.dispatched_at,
+            ended_at: r.ended_at,
+            cancel_requested_at: r.cancel_requested_at,
+            pending_delete_at: r.pending_delete_at,
+        }
+    }
+}
+
+/// A page of a list.
+#[derive(Debug, Serialize)]
+pub struct Page<T> {
+    /// The items.
+    pub data: Vec<T>,
+    /// Pass as `?cursor=` for the next page; `null` on the last.
+    pub next_cursor: Option<String>,
+}
+
+/// One event's metadata.
+#[derive(Debug, Serialize)]
+pub struct EventView {
+    /// `evt_…`.
+    pub id: EventId,
+    /// Order within the database.
+    pub seq: i64,
+    /// Provider event type.
+    #[serde(rename = "type")]
+    pub event_type: String,
+    /// Attempt number.
+    pub attempt: i32,
+    /// Provider event id.
+    pub provider_event_id: String,
+    /// Processed by the provider at.
+    pub processed_at: Option<DateTime<Utc>>,
+    /// Stored at.
+    pub received_at: DateTime<Utc>,
+    /// Allowlisted metadata.
+    pub summary: serde_json::Value,
+}
+
+impl From<EventRecord> for EventView {
+    fn from(e: EventRecord) -> Self {
+        Self {
+            id: e.id,
+            seq: e.seq,
+            event_type: e.event_type,
+            attempt: e.attempt,
+            provider_event_id: e.provider_event_id,
+            processed_at: e.processed_at,
+            received_at: e.received_at,
+            summary: e.summary,
+        }
+    }
+}
+
+/// A captured output (never its storage key).
+#[derive(Debug, Serialize)]
+pub struct OutputView {
+    /// `out_…`.
+    pub id: OutputId,
+    /// Filename.
+    pub filename: String,
+    /// Size.
+    pub size_bytes: i64,
+    /// Hex SHA-256.
+    pub sha256: String,
+    /// Media type.
+    pub content_type: Option<String>,
+    /// Captured at.
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<OutputRecord> for OutputView {
+    fn from(o: OutputRecord) -> Self {
+        Self {
+            id: o.id,
+            filename: o.filename,
+            size_bytes: o.size_bytes,
+            sha256: o.sha256,
+            content_type: o.content_type,
+            created_at: o.created_at,
+        }
+    }
+}
+
+/// A file that could not be captured.
+#[derive(Debug, Serialize)]
+pub struct CaptureFailureView {
+    /// Provider file id.
+    pub provider_file_id: String,
+    /// Filename.
+    pub filename: String,
+    /// Reported size.
+    pub size_bytes: Option<i64>,
+    /// Why.
+    pub reason: String,
+    /// Scrubbed explanation.
+    pub message: Option<String>,
+    /// Recorded at.
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<CaptureFailureRecord> for CaptureFailureView {
+    fn from(f: CaptureFailureRecord) -> Self {
+        Self {
+            provider_file_id: f.provider_file_id,
+            filename: f.filename,
+            size_bytes: f.size_bytes,
+            reason: f.reason,
+            message: f.message,
+            created_at: f.created_at,
+        }
+    }
+}
+
+/// A token (never its value or hash).
+#[derive(Debug, Serialize)]
+pub struct TokenView {
+    /// `tok_…`.
+    pub id: TokenId,
+    /// Label.
+    pub name: String,
+    /// `ant_XXXX`.
+    pub prefix: String,
+    /// Scopes.
+    pub scopes: Vec<String>,
+    /// Created at.
+    pub created_at: DateTime<Utc>,
+    /// Last used at (at most a minute stale).
+    pub last_used_at: Option<DateTime<Utc>>,
+    /// Revoked at.
+    pub revoked_at: Option<DateTime<Utc>>,
+}
+
+impl From<TokenRecord> for TokenView {
+    fn from(t: TokenRecord) -> Self {
+        Self {
+            id: t.id,
+            name: t.name,
+            prefix: t.prefix,
+            scopes: t.scopes,
+            created_at: t.created_at,
+            last_used_at: t.last_used_at,
+            revoked_at: t.revoked_at,
+        }
+    }
+}
+
+/// Encodes a run-list cursor: `<microseconds since epoch>.<run id>`, opaque to clients.
+pub fn encode_run_cursor(run: &RunRecord) -> String {
+    format!("{}.{}", run.created_at.timestamp_micros(), run.id)
+}
+
+/// Decodes a run-list cursor; anything else is a 422.
+pub fn decode_run_cursor(text: &str) -> Result<RunCursor, ApiError> {
+    let bad = || ApiError::invalid_at("?cursor", "This cursor is not one we issued.");
+    let (micros, id) = text.split_once('.').ok_or_else(bad)?;
+    let micros: i64 = micros.parse().map_err(|_| bad())?;
+    Ok(RunCursor {
+        created_at: DateTime::from_timestamp_micros(micros).ok_or_else(bad)?,
+        id: id.parse().map_err(|_| bad())?,
+    })
+}

@@ -1,0 +1,291 @@
+//! Shared fixtures: settings for a test app, tenants with tokens, valid submissions, and
+//! request helpers over `tower::ServiceExt::oneshot`.
+
+use std::path::PathBuf;
+
+use antpath_bff::AppState;
+use antpath_bff::admin::{self, NewApiToken, NewUser};
+use antpath_config::Settings;
+use antpath_redact::Secret;
+use antpath_types::{TokenId, UserId, WorkspaceId};
+use axum::Router;
+use axum::body::Body;
+use axum::http::{HeaderMap, Method, Request, StatusCode};
+use serde_json::{Value, json};
+use sqlx::PgPool;
+use tower::ServiceExt as _;
+
+/// A recognisable Anthropic key: nothing antpath prints or stores in clear may contain it.
+pub const CANARY: &str = "sk-ant-api03-CANARY-5e1f0c7b9d2a4e6f8a0b1c3d5e7f9a2b";
+/// A recognisable MCP bearer token.
+pub const BEARER_CANARY: &str = "mcp-bearer-CANARY-3c9e11d4";
+/// A recognisable variable value: it is prompt content, so it is sealed too.
+pub const VARIABLE_CANARY: &str = "topic-CANARY-8b2f";
+/// The token pepper of test apps.
+pub const PEPPER: &str = "test-pepper-0123456789abcdef0123456789abcdef";
+/// The storage signing key of test apps.
+pub const SIGNING_KEY: &str = "test-signing-key-0123456789abcdef0123456789";
+/// Base64 of 32 bytes: the active encryption key of test apps.
+pub const ENCRYPTION_KEY: &str = "AQIDBAUGBwgJCgsMDQ4PEBESExQVFhcYGRobHB0eHyA=";
+
+/// Settings for a test app storing outputs under `dir`, with `extra` environment on top.
+pub fn settings(dir: &std::path::Path, extra: &[(&str, &str)]) -> Settings {
+    let mut env = vec![
+        (
+            "ANTPATH_DATABASE__URL".to_owned(),
+            "postgres://unused@127.0.0.1/unused".to_owned(),
+        ),
+        ("ANTPATH_BFF__TOKEN_PEPPER".into(), PEPPER.into()),
+        ("ANTPATH_ENCRYPTION__ACTIVE_KEY_ID".into(), "k1".into()),
+        ("ANTPATH_ENCRYPTION__KEYS__K1".into(), ENCRYPTION_KEY.into()),
+        (
+            "ANTPATH_STORAGE__LOCAL_DIR".into(),
+            dir.display().to_string(),
+        ),
+        ("ANTPATH_STORAGE__SIGNING_KEY".into(), SIGNING_KEY.into()),
+        ("ANTPATH_BFF__MAX_BODY_BYTES".into(), "65536".into()),
+    ];
+    env.extend(
+        extra
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned())),
+    );
+    let settings = Settings::load_from(None, env).expect("settings load");
+    settings
+        .validate(antpath_config::Role::Bff)
+        .expect("valid bff settings");
+    settings
+}
+
+/// An app over a test database.
+pub struct TestApp {
+    /// The state handlers see.
+    pub state: AppState,
+    /// The router.
+    pub router: Router,
+    /// The test database.
+    pub pool: PgPool,
+    /// The settings it was built from.
+    pub settings: Settings,
+    /// The local store's root (deleted on drop).
+    pub _dir: tempfile::TempDir,
+}
+
+/// A workspace with a user and a token.
+#[derive(Debug, Clone)]
+pub struct Tenant {
+    /// The workspace.
+    pub workspace: WorkspaceId,
+    /// Its owner.
+    pub user: UserId,
+    /// The token's id.
+    pub token_id: TokenId,
+    /// The token itself.
+    pub token: String,
+}
+
+impl TestApp {
+    /// An app with default limits.
+    pub fn new(pool: PgPool) -> Self {
+        Self::with_env(pool, &[])
+    }
+
+    /// An app with extra settings.
+    pub fn with_env(pool: PgPool, extra: &[(&str, &str)]) -> Self {
+        antpath_telemetry::testing::init_quiet();
+        let dir = tempfile::tempdir().expect("temp dir");
+        let settings = settings(dir.path(), extra);
+        let state =
+            AppState::from_settings(&settings, pool.clone(), "http://127.0.0.1:9").expect("state");
+        let router = antpath_bff::router(state.clone());
+        Self {
+            state,
+            router,
+            pool,
+            settings,
+            _dir: dir,
+        }
+    }
+
+    /// A new workspace with an owner and a token holding every scope.
+    pub async fn tenant(&self, name: &str) -> Tenant {
+        self.tenant_with(name, &["runs:read", "runs:write", "tokens:manage"])
+            .await
+    }
+
+    /// A new workspace with an owner and a token holding `scopes`.
+    pub async fn tenant_with(&self, name: &str, scopes: &[&str]) -> Tenant {
+        let workspace = admin::create_workspace(&self.pool, &self.settings.limits, name)
+            .await
+            .expect("workspace");
+        let email = format!("{}@example.com", uuid::Uuid::new_v4().simple());
+        let user = admin::create_user(
+            &self.pool,
+            NewUser {
+                email: &email,
+                workspace,
+                role: "owner",
+                password: None,
+            },
+        )
+        .await
+        .expect("user");
+        let (token_id, token) = self.token(workspace, user, scopes).await;
+        Tenant {
+            workspace,
+            user,
+            token_id,
+            token,
+        }
+    }
+
+    /// Another token in an existing workspace.
+    pub async fn token(
+        &self,
+        workspace: WorkspaceId,
+        user: UserId,
+        scopes: &[&str],
+    ) -> (TokenId, String) {
+        let (id, value) = admin::create_token(
+            &self.pool,
+            &Secret::new(PEPPER.to_owned()),
+            NewApiToken {
+                workspace,
+                user,
+                name: "test",
+                scopes: scopes.iter().map(|s| (*s).to_owned()).collect(),
+            },
+        )
+        .await
+        .expect("token");
+        (id, value.into_exposed())
+    }
+
+    /// Sends a request through the router.
+    pub async fn send(&self, request: Request<Body>) -> Reply {
+        let response = self
+            .router
+            .clone()
+            .oneshot(request)
+            .await
+            .expect("infallible");
+        let status = response.status();
+        let headers = response.headers().clone();
+        let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
+            .await
+            .expect("body");
+        let body = serde_json::from_slice(&bytes)
+            .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()));
+        Reply {
+            status,
+            headers,
+            body,
+        }
+    }
+
+    /// `method uri` with the token and an optional JSON body.
+    pub async fn call(&self, method: Method, uri: &str, token: &str, body: Option<Value>) -> Reply {
+        self.send(request(method, uri, Some(token), body)).await
+    }
+
+    /// Submits `body` and expects 201; returns the run id.
+    pub async fn submit_ok(&self, tenant: &Tenant, body: Value) -> String {
+        let reply = self
+            .call(Method::POST, "/v1/runs", &tenant.token, Some(body))
+            .await;
+        assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.body);
+        reply.body["id"].as_str().expect("id").to_owned()
+    }
+}
+
+/// A response, with the body read as JSON (or a JSON string of the raw text).
+#[derive(Debug)]
+pub struct Reply {
+    /// Status.
+    pub status: StatusCode,
+    /// Headers.
+    pub headers: HeaderMap,
+    /// Body.
+    pub body: Value,
+}
+
+impl Reply {
+    /// Asserts the error shape with `status` and `error_type`; returns the error object.
+    pub fn assert_error(&self, status: StatusCode, error_type: &str) -> &Value {
+        assert_eq!(self.status, status, "{}", self.body);
+        let error = &self.body["error"];
+        assert_eq!(error["type"], error_type, "{}", self.body);
+        assert!(
+            error["message"].as_str().is_some_and(|m| !m.is_empty()),
+            "{}",
+            self.body
+        );
+        let request_id = error["request_id"].as_str().expect("request id in body");
+        let header = self
+            .headers
+            .get("x-request-id")
+            .expect("x-request-id header");
+        assert_eq!(header.to_str().expect("ascii"), request_id);
+        error
+    }
+
+    /// The paths of the error's details.
+    pub fn detail_paths(&self) -> Vec<String> {
+        self.body["error"]["details"]
+            .as_array()
+            .map(|d| {
+                d.iter()
+                    .map(|d| d["path"].as_str().unwrap_or("").to_owned())
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+}
+
+/// Builds a request.
+pub fn request(
+    method: Method,
+    uri: &str,
+    token: Option<&str>,
+    body: Option<Value>,
+) -> Request<Body> {
+    let mut builder = Request::builder().method(method).uri(uri);
+    if let Some(token) = token {
+        builder = builder.header("authorization", format!("Bearer {token}"));
+    }
+    match body {
+        Some(body) => builder
+            .header("content-type", "application/json")
+            .body(Body::from(body.to_string())),
+        None => builder.body(Body::empty()),
+    }
+    .expect("request")
+}
+
+/// The quickstart template vector.
+pub fn quickstart() -> Value {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../tests/vectors/templates/quickstart.json");
+    serde_json::from_str(&std::fs::read_to_string(path).expect("vector")).expect("json")
+}
+
+/// A valid submission carrying the canaries, without an idempotency key.
+pub fn submission() -> Value {
+    json!({
+        "template": quickstart(),
+        "variables": {"topic": VARIABLE_CANARY},
+        "secrets": {
+            "anthropic": {"apiKey": CANARY},
+            "mcpServers": {"docs": {"bearerToken": BEARER_CANARY}}
+        },
+        "cleanup": {"claudeSession": "delete"},
+        "limits": {"maxDurationSeconds": 300}
+    })
+}
+
+/// [`submission`] with an idempotency key in the body.
+pub fn submission_with_key(key: &str) -> Value {
+    let mut body = submission();
+    body["idempotencyKey"] = json!(key);
+    body
+}

@@ -1,0 +1,7 @@
+//! Tests of the `antpath` binary, run as a subprocess against the in-memory fake API.
+
+mod follow;
+mod runs;
+mod support;
+mod templates;
+mod usage;

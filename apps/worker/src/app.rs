@@ -1,0 +1,97 @@
+//! Wiring: the claim loop over the run table, and the health endpoint.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use antpath_lease::{Claimer, ClaimerConfig, ClaimerHandle};
+use antpath_storage::ObjectStore;
+use antpath_vault::KeyRing;
+use sqlx::PgPool;
+use tokio::net::TcpListener;
+
+use crate::config::WorkerConfig;
+use crate::faults::FaultHook;
+use crate::health;
+use crate::job::RunJob;
+use crate::store::RunStore;
+
+/// The `NOTIFY` channel the runs table's triggers publish on.
+pub const CHANNEL: &str = "antpath_runs";
+
+/// What every step shares.
+#[derive(Debug)]
+pub struct Deps {
+    /// Postgres.
+    pub pool: PgPool,
+    /// Opens the sealed inputs.
+    pub keys: KeyRing,
+    /// Where outputs go.
+    pub store: ObjectStore,
+    /// Settings.
+    pub config: WorkerConfig,
+    /// Crash hook (tests only).
+    pub faults: FaultHook,
+}
+
+/// A running worker.
+#[derive(Debug)]
+pub struct WorkerHandle {
+    claimer: ClaimerHandle,
+    health: Option<(SocketAddr, tokio::task::JoinHandle<()>)>,
+}
+
+impl WorkerHandle {
+    /// The health endpoint's address, if one was started.
+    pub fn health_addr(&self) -> Option<SocketAddr> {
+        self.health.as_ref().map(|(addr, _)| *addr)
+    }
+
+    /// Stops claiming, lets running steps finish (or hands their runs back) and stops.
+    pub async fn shutdown(self) {
+        let token = self.claimer.shutdown_token();
+        self.claimer.shutdown().await;
+        token.cancel();
+        if let Some((_, task)) = self.health {
+            let _ = task.await;
+        }
+    }
+
+    /// Waits until the worker stops (after SIGTERM cancelled its token).
+    pub async fn stop_on(self, signal: impl std::future::Future<Output = ()>) {
+        signal.await;
+        self.shutdown().await;
+    }
+}
+
+/// Starts the claim loop and, given a pre-bound listener, the health endpoint.
+pub fn start(deps: Deps, health_listener: Option<TcpListener>) -> std::io::Result<WorkerHandle> {
+    let pool = deps.pool.clone();
+    let config = &deps.config;
+    let claimer_config = ClaimerConfig {
+        owner: config.owner.clone(),
+        concurrency: config.concurrency.max(1),
+        batch: config.tuning.claim_batch.max(1),
+        lease_ttl: config.lease_ttl(),
+        renew_before: std::time::Duration::from_secs(config.limits.lease_renew_seconds.into()),
+        poll_interval: config.tuning.claim_poll,
+        channel: config.tuning.listen.then(|| CHANNEL.to_owned()),
+        shutdown_grace: config.tuning.shutdown_grace,
+    };
+    let deps = Arc::new(deps);
+    let claimer = Claimer::new(
+        Arc::new(RunStore::new(pool.clone())),
+        Arc::new(RunJob::new(Arc::clone(&deps))),
+        claimer_config,
+    )
+    .spawn(pool.clone());
+    let health = match health_listener {
+        Some(listener) => {
+            let addr = listener.local_addr()?;
+            let stop = claimer.shutdown_token();
+            let task = tokio::spawn(health::serve(listener, pool, stop));
+            Some((addr, task))
+        }
+        None => None,
+    };
+    Ok(WorkerHandle { claimer, health })
+}

@@ -1,0 +1,88 @@
+//! The worker's settings, derived once from [`antpath_config::Settings`].
+
+use std::time::Duration;
+
+use antpath_config::{Limits, Settings};
+use antpath_provider::RetryPolicy;
+
+/// Everything the worker reads from configuration.
+#[derive(Debug, Clone)]
+pub struct WorkerConfig {
+    /// This replica's identity (the lease owner).
+    pub owner: String,
+    /// Runs worked on at once by this replica.
+    pub concurrency: usize,
+    /// Plan defaults and operational limits.
+    pub limits: Limits,
+    /// `delete` or `retain`: the deployment's default for Claude-side resources.
+    pub cleanup_default: String,
+    /// The provider's base URL (no `/v1`).
+    pub provider_base_url: String,
+    /// Per-request timeout of provider calls.
+    pub provider_timeout: Duration,
+    /// Retries of idempotent provider calls inside one step.
+    pub provider_retry: RetryPolicy,
+    /// Internal timings with safe defaults; tests shorten them.
+    pub tuning: Tuning,
+}
+
+/// Worker-internal timings that are not deployment settings.
+#[derive(Debug, Clone)]
+pub struct Tuning {
+    /// Most runs claimed by one query.
+    pub claim_batch: usize,
+    /// Longest idle sleep of the claim loop (polling is the source of truth).
+    pub claim_poll: Duration,
+    /// Whether to `LISTEN` for wake-ups.
+    pub listen: bool,
+    /// Running steps get this long to finish on shutdown before their runs are handed back.
+    pub shutdown_grace: Duration,
+    /// Steps one claim may chain while the next is due at once.
+    pub chain_limit: u32,
+    /// Capture trusts an empty file listing only this long after the work ended (files may be
+    /// listed late).
+    pub capture_settle: Duration,
+    /// Pause between two file listings while waiting for them to agree.
+    pub capture_relist: Duration,
+    /// Capture gives up waiting for listings to settle after this long in one step.
+    pub capture_deadline: Duration,
+    /// After an interrupt, how long to wait for the session to stop before moving on.
+    pub interrupt_deadline: Duration,
+}
+
+impl Default for Tuning {
+    fn default() -> Self {
+        Self {
+            claim_batch: 16,
+            claim_poll: Duration::from_secs(2),
+            listen: true,
+            shutdown_grace: Duration::from_secs(20),
+            chain_limit: 8,
+            capture_settle: Duration::from_secs(3),
+            capture_relist: Duration::from_millis(300),
+            capture_deadline: Duration::from_secs(10),
+            interrupt_deadline: Duration::from_secs(60),
+        }
+    }
+}
+
+impl WorkerConfig {
+    /// Reads the worker's part of validated settings.
+    pub fn from_settings(settings: &Settings) -> Self {
+        Self {
+            owner: settings.worker.id.clone().unwrap_or_default(),
+            concurrency: settings.worker.concurrency,
+            limits: settings.limits.clone(),
+            cleanup_default: settings.worker.claude_session_cleanup_default.clone(),
+            provider_base_url: settings.provider.base_url.clone(),
+            provider_timeout: Duration::from_millis(settings.provider.request_timeout_ms),
+            provider_retry: RetryPolicy::default(),
+            tuning: Tuning::default(),
+        }
+    }
+
+    /// The lease length.
+    pub fn lease_ttl(&self) -> Duration {
+        Duration::from_secs(self.limits.lease_seconds.into())
+    }
+}

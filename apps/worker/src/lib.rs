@@ -1,0 +1,31 @@
+//! The antpath worker: claims runs under a lease and drives each through bounded, idempotent
+//! steps on the provider (see `docs/worker.md`).
+//!
+//! - [`app`]: wiring: the claim loop over [`store::RunStore`] and [`job::RunJob`], and the
+//!   health endpoint.
+//! - [`job`]: one claimed run: load it, run the step its `phase` names, chain steps that are
+//!   due at once, and turn step errors into retries or failures.
+//! - [`steps`]: provision → session → dispatch → observe → (interrupt) → capture → cleanup.
+//! - [`journal`]: journal-before-create and adopt-by-metadata for every provider resource.
+//! - [`mapping`]: the template's agent and environment in the provider's shapes, and the
+//!   platform rules a template must meet.
+//! - [`throttle`]: the cluster-wide token bucket per provider key.
+//! - [`inputs`]: opening a run's sealed inputs for one step.
+//! - [`faults`]: a crash hook for recovery tests.
+
+pub mod app;
+pub mod config;
+pub mod error;
+pub mod faults;
+pub mod health;
+pub mod inputs;
+pub mod job;
+pub mod journal;
+pub mod mapping;
+pub mod steps;
+pub mod store;
+pub mod throttle;
+
+pub use app::{Deps, WorkerHandle, start};
+pub use config::{Tuning, WorkerConfig};
+pub use faults::FaultHook;

@@ -1,0 +1,164 @@
+//! `capture`: copy every file of the session into object storage, within the workspace quota.
+//!
+//! The listing is repeated until two consecutive listings agree (an empty one is trusted only
+//! after `capture_settle` since the work ended, because the provider may list files late) or a
+//! deadline passes. Each file is checked against the quota before it is downloaded, streamed
+//! into the store under the hard safety cap (never held whole in memory), then recorded with
+//! its storage increment and ledger row in one transaction. Files already recorded (stored or
+//! failed) are skipped, so a retried capture never stores or counts a file twice.
+
+use std::collections::BTreeSet;
+
+use antpath_db::lifecycle;
+use antpath_db::outputs::{self, CaptureFailure, NewOutput, Recorded};
+use antpath_provider::types::file::FileMetadata;
+use antpath_storage::{StorageError, output_key};
+use antpath_types::{OutputId, RunStatus};
+use futures_util::TryStreamExt;
+use tokio_util::io::StreamReader;
+
+use super::{Ctx, Next, end};
+use crate::error::{StepError, StepResult};
+use crate::throttle::CallKind;
+
+/// Captures the session's files, then moves to cleanup.
+pub async fn capture(ctx: &Ctx) -> StepResult<Next> {
+    if let Some(session) = ctx.run.provider_session_id.clone() {
+        let files = settled_listing(ctx, &session).await?;
+        let done: BTreeSet<String> =
+            outputs::settled_files(&ctx.deps.pool, ctx.run.id).await?.into_iter().collect();
+        for file in files.iter().filter(|f| !done.contains(&f.id)) {
+            capture_file(ctx, file).await?;
+            ctx.point("captured:file")?;
+        }
+    }
+    end::move_to(&ctx.deps.pool, ctx.fence, ctx.run.status, RunStatus::CleaningUp, "cleanup").await?;
+    ctx.point("phase:cleanup")?;
+    Ok(Next::Continue)
+}
+
+/// Lists until two consecutive listings agree (see the module docs).
+async fn settled_listing(ctx: &Ctx, session: &str) -> StepResult<Vec<FileMetadata>> {
+    let tuning = &ctx.deps.config.tuning;
+    let started = tokio::time::Instant::now();
+    let ended_before = ctx
+        .run
+        .work_ended_at
+        .map(|at| (ctx.run.now - at).to_std().unwrap_or_default())
+        .unwrap_or_default();
+    let mut previous: Option<Vec<String>> = None;
+    loop {
+        let files = ctx.call(CallKind::Read, ctx.client.list_session_files(session)).await?;
+        let ids: Vec<String> = files.iter().map(|f| f.id.clone()).collect();
+        let settled_for = ended_before + started.elapsed();
+        let trusted = !ids.is_empty() || settled_for >= tuning.capture_settle;
+        if (previous.as_ref() == Some(&ids) && trusted) || started.elapsed() >= tuning.capture_deadline {
+            return Ok(files);
+        }
+        previous = Some(ids);
+        tokio::time::sleep(tuning.capture_relist).await;
+    }
+}
+
+async fn fail(ctx: &Ctx, file: &FileMetadata, reason: &str, message: Option<String>) -> StepResult<()> {
+    let message = message.map(|m| antpath_redact::scrub(&m));
+    outputs::record_failure(
+        &ctx.deps.pool,
+        &CaptureFailure {
+            run_id: ctx.run.id,
+            workspace_id: ctx.run.workspace_id,
+            provider_file_id: &file.id,
+            filename: &file.filename,
+            size_bytes: i64::try_from(file.size_bytes).ok(),
+            reason,
+            message: message.as_deref(),
+        },
+    )
+    .await?;
+    Ok(())
+}
+
+async fn capture_file(ctx: &Ctx, file: &FileMetadata) -> StepResult<()> {
+    let limits = &ctx.deps.config.limits;
+    let size = i64::try_from(file.size_bytes).unwrap_or(i64::MAX);
+    let (used, cap) = outputs::storage(&ctx.deps.pool, ctx.run.workspace_id).await?;
+    if used.saturating_add(size) > cap {
+        return fail(ctx, file, "workspace_quota_exceeded", None).await;
+    }
+    if file.size_bytes > limits.file_safety_cap_bytes {
+        return fail(ctx, file, "size_cap_exceeded", None).await;
+    }
+    let download = match ctx.call(CallKind::Read, ctx.client.download_file(&file.id)).await {
+        Ok(download) => download,
+        Err(StepError::Provider(err))
+            if !err.class().is_retryable()
+                || ctx.run.step_failures + 1 >= i32::try_from(limits.max_step_retries).unwrap_or(5) =>
+        {
+            return fail(ctx, file, "download_failed", Some(err.to_string())).await;
+        }
+        Err(other) => return Err(other),
+    };
+    let content_type = download
+        .content_type
+        .clone()
+        .filter(|t| !t.is_empty())
+        .unwrap_or_else(|| "application/octet-stream".into());
+    let output_id = OutputId::new();
+    let key = output_key(ctx.run.workspace_id, ctx.run.id, output_id, &file.filename);
+    let body = StreamReader::new(download.stream.map_err(std::io::Error::other));
+    let stored = ctx
+        .deps
+        .store
+        .put_stream(&key, body, &content_type, limits.file_safety_cap_bytes)
+        .await;
+    let put = match stored {
+        Ok(put) => put,
+        Err(StorageError::TooLarge { .. }) => return fail(ctx, file, "size_cap_exceeded", None).await,
+        Err(StorageError::Body(err)) => {
+            return fail(ctx, file, "download_failed", Some(err.to_string())).await;
+        }
+        Err(err) => return fail(ctx, file, "upload_failed", Some(err.to_string())).await,
+    };
+    if put.size_bytes != file.size_bytes {
+        remove(ctx, &key).await;
+        return fail(ctx, file, "size_mismatch", None).await;
+    }
+    let sha = put.sha256_hex();
+    let mut tx = ctx.deps.pool.begin().await?;
+    lifecycle::fence(&mut tx, ctx.fence).await?;
+    let recorded = outputs::record_output(
+        &mut tx,
+        &NewOutput {
+            id: output_id,
+            run_id: ctx.run.id,
+            workspace_id: ctx.run.workspace_id,
+            user_id: ctx.run.creator,
+            provider_file_id: &file.id,
+            filename: &file.filename,
+            storage_key: key.as_str(),
+            size_bytes: i64::try_from(put.size_bytes).unwrap_or(i64::MAX),
+            sha256: &sha,
+            content_type: Some(&content_type),
+        },
+    )
+    .await?;
+    match recorded {
+        Recorded::Stored => tx.commit().await?,
+        Recorded::Duplicate => {
+            tx.rollback().await?;
+            remove(ctx, &key).await;
+        }
+        Recorded::OverQuota => {
+            tx.rollback().await?;
+            remove(ctx, &key).await;
+            fail(ctx, file, "workspace_quota_exceeded", None).await?;
+        }
+    }
+    Ok(())
+}
+
+async fn remove(ctx: &Ctx, key: &antpath_storage::ObjectKey) {
+    if let Err(err) = ctx.deps.store.delete(key).await {
+        tracing::warn!(run.id = %ctx.run.id, error.message = %err, "could not remove an unrecorded object");
+    }
+}

@@ -1,0 +1,137 @@
+//! Ending the work: cancellation and time-out checks before every step, deciding the terminal
+//! outcome, interrupting a session that is still running, and routing to capture or cleanup.
+
+use std::time::Duration;
+
+use antpath_db::lifecycle::{self, Advance, Fence, RunRow};
+use antpath_provider::types::session::SessionStatus;
+use antpath_types::{ErrorClass, RunStatus};
+use sqlx::PgPool;
+
+use super::{Ctx, Next};
+use crate::error::{StepError, StepResult};
+use crate::throttle::CallKind;
+
+/// Phases after which the end of work is already decided.
+const ENDING_PHASES: [&str; 3] = ["interrupt", "capture", "cleanup"];
+
+/// Before a step: a cancel or delete request, or a passed duration cap, ends the work.
+pub async fn check_cancel_and_timeout(ctx: &Ctx) -> StepResult<Option<Next>> {
+    let run = &ctx.run;
+    if ENDING_PHASES.contains(&run.phase.as_str()) {
+        return Ok(None);
+    }
+    if run.cancel_requested_at.is_some() || run.pending_delete_at.is_some() {
+        let next = end_work(
+            &ctx.deps.pool,
+            ctx.fence,
+            run,
+            RunStatus::Cancelled,
+            Some((ErrorClass::CancelledByUser, "the run was cancelled")),
+        )
+        .await?;
+        return Ok(Some(next));
+    }
+    if let Some(dispatched) = run.dispatched_at {
+        let cap = chrono::Duration::seconds(run.max_duration_seconds.into());
+        if run.now > dispatched + cap {
+            let next = end_work(
+                &ctx.deps.pool,
+                ctx.fence,
+                run,
+                RunStatus::TimedOut,
+                Some((ErrorClass::TenantPermanent, "the run passed its maximum duration")),
+            )
+            .await?;
+            return Ok(Some(next));
+        }
+    }
+    Ok(None)
+}
+
+/// Records the outcome and moves the run to the step that follows the end of work: interrupt
+/// (a session that may still be running after a cancel or time-out), capture (a session
+/// exists), or cleanup. Keeps the lease and asks to go on.
+pub async fn end_work(
+    pool: &PgPool,
+    fence: Fence,
+    run: &RunRow,
+    outcome: RunStatus,
+    error: Option<(ErrorClass, &str)>,
+) -> StepResult<Next> {
+    lifecycle::decide_outcome(pool, fence, outcome, error).await?;
+    let status = run.status;
+    let may_run = matches!(
+        status,
+        RunStatus::SessionCreated
+            | RunStatus::Dispatched
+            | RunStatus::ProviderRunning
+            | RunStatus::ProviderRescheduled
+            | RunStatus::ProviderIdle
+    );
+    let stopping = matches!(outcome, RunStatus::Cancelled | RunStatus::TimedOut);
+    let (target, phase) = if run.provider_session_id.is_some() && may_run && stopping {
+        (RunStatus::Cancelling, "interrupt")
+    } else if run.provider_session_id.is_some()
+        && status.can_transition_to(RunStatus::CapturingOutputs)
+    {
+        (RunStatus::CapturingOutputs, "capture")
+    } else {
+        (RunStatus::CleaningUp, "cleanup")
+    };
+    move_to(pool, fence, status, target, phase).await?;
+    Ok(Next::Continue)
+}
+
+/// Moves `from` → `to`, through `claiming` when the table has no direct edge (a queued run
+/// cancelled before it started). Refuses any move the state machine forbids.
+pub async fn move_to(
+    pool: &PgPool,
+    fence: Fence,
+    from: RunStatus,
+    to: RunStatus,
+    phase: &str,
+) -> StepResult<()> {
+    let hop = |status| Advance { status, phase, delay_seconds: 0.0, release: false };
+    if from.can_transition_to(to) {
+        lifecycle::advance(pool, fence, hop(to)).await?;
+        return Ok(());
+    }
+    for via in [RunStatus::Claiming, RunStatus::Provisioning, RunStatus::Cancelling] {
+        if from.can_transition_to(via) && via.can_transition_to(to) {
+            lifecycle::advance(pool, fence, hop(via)).await?;
+            lifecycle::advance(pool, fence, hop(to)).await?;
+            return Ok(());
+        }
+    }
+    Err(StepError::Bug(format!("no transition from {from} to {to}")))
+}
+
+/// `interrupt`: stops a session that is still working, then moves on to capture. Gives up
+/// waiting after the tuning's deadline (cleanup will retry a busy session).
+pub async fn interrupt(ctx: &Ctx) -> StepResult<Next> {
+    let Some(session) = ctx.run.provider_session_id.clone() else {
+        move_to(&ctx.deps.pool, ctx.fence, ctx.run.status, RunStatus::CleaningUp, "cleanup").await?;
+        return Ok(Next::Continue);
+    };
+    let state = ctx.call(CallKind::Read, ctx.client.get_session(&session)).await;
+    let busy = match &state {
+        Ok(s) => matches!(s.status, SessionStatus::Running | SessionStatus::Rescheduling),
+        Err(StepError::Provider(err)) if err.is_not_found() => false,
+        Err(_) => return state.map(|_| Next::Released),
+    };
+    let waited = ctx
+        .run
+        .work_ended_at
+        .map(|at| (ctx.run.now - at).to_std().unwrap_or_default())
+        .unwrap_or_default();
+    if busy && waited < ctx.deps.config.tuning.interrupt_deadline {
+        ctx.call(CallKind::Create, ctx.client.interrupt_session(&session)).await?;
+        let delay = Duration::from_millis(ctx.deps.config.limits.poll_base_ms);
+        lifecycle::retry_later(&ctx.deps.pool, ctx.fence, delay.as_secs_f64(), false).await?;
+        return Ok(Next::Released);
+    }
+    move_to(&ctx.deps.pool, ctx.fence, ctx.run.status, RunStatus::CapturingOutputs, "capture").await?;
+    ctx.point("phase:capture")?;
+    Ok(Next::Continue)
+}

@@ -1,0 +1,9 @@
+//! Integration tests of the worker against real Postgres (a fresh database per test) and the
+//! provider simulator in-process.
+
+mod cancel;
+mod concurrency;
+mod lifecycle;
+mod recovery;
+mod secrets;
+mod support;

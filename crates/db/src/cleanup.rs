@@ -1,0 +1,170 @@
+//! Cleanup bookkeeping: the per-run secrets (read for one step, destroyed at cleanup), the
+//! `cleanup_attempts` record, and the sweeper's batch queries.
+
+use antpath_types::{ErrorClass, ResourceId, RunId, SecretId, WorkspaceId};
+use sqlx::{PgConnection, PgExecutor};
+
+use crate::DbError;
+use crate::lifecycle::{Fence, one_row};
+use crate::runs::SealedSecret;
+
+/// Reads a sealed bundle; `None` once it has been destroyed.
+#[tracing::instrument(skip_all, fields(secret.id = %id))]
+pub async fn load_sealed(
+    db: impl PgExecutor<'_>,
+    id: SecretId,
+) -> Result<Option<SealedSecret>, sqlx::Error> {
+    sqlx::query_as!(
+        SealedSecret,
+        r#"select id as "id: SecretId", key_id, wrapped_key, wrap_nonce, ciphertext, nonce
+           from run_secrets where id = $1"#,
+        id as SecretId,
+    )
+    .fetch_optional(db)
+    .await
+}
+
+/// Destroys the run's sealed bundle and clears `execution_secret_id`. Fenced.
+#[tracing::instrument(skip_all, fields(run.id = %fence.run_id))]
+pub async fn destroy_secrets(tx: &mut PgConnection, fence: Fence) -> Result<(), DbError> {
+    let done = sqlx::query!(
+        "update runs set execution_secret_id = null, updated_at = now()
+         where id = $1 and lease_token = $2 and lease_expires_at > now()",
+        fence.run_id as RunId,
+        fence.token,
+    )
+    .execute(&mut *tx)
+    .await?;
+    one_row(done.rows_affected())?;
+    sqlx::query!(
+        "delete from run_secrets where run_id = $1",
+        fence.run_id as RunId
+    )
+    .execute(&mut *tx)
+    .await?;
+    Ok(())
+}
+
+/// One cleanup action's result.
+#[derive(Debug, Clone)]
+pub struct Attempt<'a> {
+    /// The run.
+    pub run_id: RunId,
+    /// The resource; `None` for the antpath-side secrets.
+    pub resource_id: Option<ResourceId>,
+    /// What was done (`delete_session`, `archive_agent`, `retain`, `destroy_secrets`, …).
+    pub action: &'a str,
+    /// `succeeded`, `failed` or `skipped`.
+    pub status: &'a str,
+    /// Which try of the run's cleanup this was (1-based).
+    pub attempt_number: i32,
+    /// The failure's class.
+    pub error_class: Option<ErrorClass>,
+    /// Scrubbed detail.
+    pub error_message: Option<&'a str>,
+}
+
+/// Appends a `cleanup_attempts` row.
+#[tracing::instrument(skip_all, fields(run.id = %attempt.run_id, action = attempt.action))]
+pub async fn record_attempt(
+    db: impl PgExecutor<'_>,
+    attempt: &Attempt<'_>,
+) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        "insert into cleanup_attempts
+            (id, run_id, resource_id, action, status, attempt_number, error_class, error_message)
+         values ($1, $2, $3, $4, $5, $6, $7, $8)",
+        uuid::Uuid::now_v7(),
+        attempt.run_id as RunId,
+        attempt.resource_id as Option<ResourceId>,
+        attempt.action,
+        attempt.status,
+        attempt.attempt_number,
+        attempt.error_class as Option<ErrorClass>,
+        attempt.error_message,
+    )
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+/// Clears leases that ran out without being released, so the runs are claimable at once and
+/// show no stale owner. Returns how many were cleared.
+#[tracing::instrument(skip_all)]
+pub async fn expire_stale_leases(db: impl PgExecutor<'_>, limit: i64) -> Result<u64, sqlx::Error> {
+    let done = sqlx::query!(
+        "update runs set lease_owner = null, lease_token = null, lease_expires_at = null,
+             next_check_at = least(next_check_at, now())
+         where id in (select id from runs
+                      where lease_token is not null and lease_expires_at <= now()
+                      limit $1 for update skip locked)",
+        limit,
+    )
+    .execute(db)
+    .await?;
+    Ok(done.rows_affected())
+}
+
+/// Hands `cleanup_failed` runs that still hold their secrets back to the workers for another
+/// round of cleanup. Returns how many.
+#[tracing::instrument(skip_all)]
+pub async fn retry_failed_cleanups(db: impl PgExecutor<'_>, limit: i64) -> Result<u64, sqlx::Error> {
+    let done = sqlx::query!(
+        "update runs set status = 'cleaning_up', phase = 'cleanup', cleanup_status = 'pending',
+             step_failures = 0, next_check_at = now(), updated_at = now()
+         where id in (select id from runs
+                      where status = 'cleanup_failed' and lease_token is null
+                        and execution_secret_id is not null
+                      limit $1 for update skip locked)",
+        limit,
+    )
+    .execute(db)
+    .await?;
+    Ok(done.rows_affected())
+}
+
+/// A run whose outputs the user asked to delete.
+#[derive(Debug, Clone, Copy)]
+pub struct PurgeCandidate {
+    /// The run.
+    pub run_id: RunId,
+    /// Its workspace.
+    pub workspace_id: WorkspaceId,
+}
+
+/// Moves deleted runs whose cleanup is done into `pending_delete` and returns them, locked
+/// against other sweepers for the transaction.
+#[tracing::instrument(skip_all)]
+pub async fn take_purge_candidates(
+    tx: &mut PgConnection,
+    limit: i64,
+) -> Result<Vec<PurgeCandidate>, sqlx::Error> {
+    sqlx::query_as!(
+        PurgeCandidate,
+        r#"update runs set status = 'pending_delete', updated_at = now()
+           where id in (select id from runs
+                        where pending_delete_at is not null and deleted_at is null
+                          and status in ('succeeded', 'failed', 'timed_out', 'cancelled',
+                                         'pending_delete')
+                          and cleanup_status in ('succeeded', 'retained')
+                          and lease_token is null
+                        limit $1 for update skip locked)
+           returning id as "run_id: RunId", workspace_id as "workspace_id: WorkspaceId""#,
+        limit,
+    )
+    .fetch_all(&mut *tx)
+    .await
+}
+
+/// Marks a purged run `deleted`.
+#[tracing::instrument(skip_all, fields(run.id = %run_id))]
+pub async fn mark_deleted(db: impl PgExecutor<'_>, run_id: RunId) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        "update runs set status = 'deleted', deleted_at = now(), updated_at = now()
+         where id = $1 and status = 'pending_delete'",
+        run_id as RunId,
+    )
+    .execute(db)
+    .await?;
+    Ok(())
+}

@@ -1,0 +1,70 @@
+//! Waiting for a run, and following its progress.
+
+use antpath_fake_api::{FakeApi, FakeConfig};
+use antpath_sdk::{Error, Progress, RunStatus, WaitOptions};
+use futures_util::TryStreamExt;
+use std::time::Duration;
+
+use crate::support::{client, fast_wait, request};
+
+#[tokio::test]
+async fn wait_returns_the_run_in_its_terminal_status() {
+    let fake = FakeApi::start_with(FakeConfig {
+        final_status: RunStatus::TimedOut,
+        ..FakeConfig::default()
+    })
+    .await;
+    let client = client(&fake);
+    let run = client.submit(&request()).await.expect("submitted");
+    let ended = client.wait_with(run.id, fast_wait()).await.expect("ended");
+    assert_eq!(ended.status, RunStatus::TimedOut);
+}
+
+#[tokio::test]
+async fn follow_yields_each_status_change_and_each_event_once() {
+    let fake = FakeApi::start().await;
+    let client = client(&fake);
+    let run = client.submit(&request()).await.expect("submitted");
+    let steps: Vec<Progress> = client
+        .follow(run.id, fast_wait())
+        .try_collect()
+        .await
+        .expect("followed");
+    let statuses: Vec<RunStatus> = steps
+        .iter()
+        .filter_map(|p| match p {
+            Progress::Status { run, .. } => Some(run.status),
+            Progress::Event(_) => None,
+        })
+        .collect();
+    assert_eq!(statuses.first(), Some(&RunStatus::Provisioning));
+    assert_eq!(statuses.last(), Some(&RunStatus::Succeeded));
+    let seqs: Vec<u64> = steps
+        .iter()
+        .filter_map(|p| match p {
+            Progress::Event(event) => Some(event.seq),
+            Progress::Status { .. } => None,
+        })
+        .collect();
+    assert_eq!(seqs, vec![1, 2, 3, 4]);
+}
+
+#[tokio::test]
+async fn a_wait_with_a_timeout_gives_up_on_a_run_that_does_not_end() {
+    let fake = FakeApi::start_with(FakeConfig {
+        hold_running: true,
+        ..FakeConfig::default()
+    })
+    .await;
+    let client = client(&fake);
+    let run = client.submit(&request()).await.expect("submitted");
+    let options = WaitOptions {
+        timeout: Some(Duration::from_millis(200)),
+        ..fast_wait()
+    };
+    let error = client
+        .wait_with(run.id, options)
+        .await
+        .expect_err("timed out");
+    assert!(matches!(error, Error::WaitTimeout { .. }), "{error:?}");
+}
