@@ -75,10 +75,10 @@ impl KeyRing {
             let bytes = base64::engine::general_purpose::STANDARD
                 .decode(value.expose_secret().trim())
                 .map_err(|_| VaultError::BadKey(id.clone()))?;
-            if bytes.len() != 32 {
-                return Err(VaultError::BadKey(id.clone()));
-            }
-            decoded.insert(id.clone(), *Key::<Aes256Gcm>::from_slice(&bytes));
+            let bytes: [u8; 32] = bytes
+                .try_into()
+                .map_err(|_| VaultError::BadKey(id.clone()))?;
+            decoded.insert(id.clone(), Key::<Aes256Gcm>::from(bytes));
         }
         if !decoded.contains_key(active) {
             return Err(VaultError::UnknownKey(active.to_owned()));
@@ -112,7 +112,7 @@ impl KeyRing {
             .encrypt(
                 &wrap_nonce,
                 Payload {
-                    msg: data_key.as_slice(),
+                    msg: &data_key[..],
                     aad: aad.as_bytes(),
                 },
             )
@@ -133,24 +133,21 @@ impl KeyRing {
             .keys
             .get(&sealed.key_id)
             .ok_or_else(|| VaultError::UnknownKey(sealed.key_id.clone()))?;
-        if sealed.wrap_nonce.len() != 12 || sealed.nonce.len() != 12 {
-            return Err(VaultError::OpenFailed);
-        }
+        let wrap_nonce = nonce_of(&sealed.wrap_nonce)?;
+        let nonce = nonce_of(&sealed.nonce)?;
         let data_key = Aes256Gcm::new(kek)
             .decrypt(
-                Nonce::from_slice(&sealed.wrap_nonce),
+                &wrap_nonce,
                 Payload {
                     msg: &sealed.wrapped_key,
                     aad: aad.as_bytes(),
                 },
             )
             .map_err(|_| VaultError::OpenFailed)?;
-        if data_key.len() != 32 {
-            return Err(VaultError::OpenFailed);
-        }
-        let plaintext = Aes256Gcm::new(Key::<Aes256Gcm>::from_slice(&data_key))
+        let data_key: [u8; 32] = data_key.try_into().map_err(|_| VaultError::OpenFailed)?;
+        let plaintext = Aes256Gcm::new(&Key::<Aes256Gcm>::from(data_key))
             .decrypt(
-                Nonce::from_slice(&sealed.nonce),
+                &nonce,
                 Payload {
                     msg: &sealed.ciphertext,
                     aad: aad.as_bytes(),
@@ -161,6 +158,12 @@ impl KeyRing {
             .map(Secret::new)
             .map_err(|_| VaultError::OpenFailed)
     }
+}
+
+/// A stored nonce, which must be exactly 96 bits.
+fn nonce_of(bytes: &[u8]) -> Result<Nonce<aes_gcm::aead::consts::U12>, VaultError> {
+    let bytes: [u8; 12] = bytes.try_into().map_err(|_| VaultError::OpenFailed)?;
+    Ok(Nonce::from(bytes))
 }
 
 #[cfg(test)]
