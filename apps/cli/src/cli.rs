@@ -60,6 +60,20 @@ pub enum Command {
     /// Work with template files, offline.
     #[command(subcommand)]
     Template(TemplateCommand),
+    /// Run the whole stack locally (simulator, bff, worker, sweeper).
+    #[command(subcommand)]
+    Dev(DevCommand),
+}
+
+/// `antpath dev`.
+#[derive(Debug, Subcommand)]
+pub enum DevCommand {
+    /// Start the local stack (or find it running) and print `export` lines for a shell.
+    Up,
+    /// Stop the local stack.
+    Down,
+    /// Say which services of the local stack are running.
+    Status,
 }
 
 /// Variable values for a template.

@@ -46,5 +46,6 @@ async fn dispatch(cli: &Cli) -> Result<u8, failure::Failure> {
         Command::Whoami => commands::account::whoami(global).await,
         Command::Tokens(command) => commands::account::tokens(global, command).await,
         Command::Template(command) => commands::template::execute(command, global.json),
+        Command::Dev(command) => commands::dev::execute(command).await,
     }
 }

@@ -38,20 +38,26 @@ impl FaultHook {
 
     /// Every point reached so far, in order (including the crash point).
     pub fn seen(&self) -> Vec<String> {
-        self.seen.lock().unwrap_or_else(PoisonError::into_inner).clone()
+        self.seen
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
     }
 
     /// Whether the crash has happened.
     pub fn crashed(&self) -> bool {
-        self.crash_at.as_ref().is_some_and(|at| {
-            at.lock().unwrap_or_else(PoisonError::into_inner).is_none()
-        })
+        self.crash_at
+            .as_ref()
+            .is_some_and(|at| at.lock().unwrap_or_else(PoisonError::into_inner).is_none())
     }
 
     /// Records `point` and fails with [`StepError::Crash`] if the hook crashes there.
     pub fn check(&self, point: &str) -> StepResult<()> {
         if let Some(at) = &self.crash_at {
-            self.seen.lock().unwrap_or_else(PoisonError::into_inner).push(point.to_owned());
+            self.seen
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .push(point.to_owned());
             let mut at = at.lock().unwrap_or_else(PoisonError::into_inner);
             if at.as_deref() == Some(point) {
                 *at = None;

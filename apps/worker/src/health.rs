@@ -17,7 +17,10 @@ struct Health {
 
 /// Serves the health routes until `stop` is cancelled.
 pub async fn serve(listener: TcpListener, pool: PgPool, stop: CancellationToken) {
-    let state = Health { pool, stopping: stop.clone() };
+    let state = Health {
+        pool,
+        stopping: stop.clone(),
+    };
     let app = Router::new()
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(ready))

@@ -71,10 +71,21 @@ impl RunJob {
 
     /// A run whose inputs do not open can neither run nor be cleaned on the provider: fail it
     /// and leave cleanup failed for an operator.
-    async fn unopenable(&self, fence: Fence, run: &RunRow, message: &str) -> Result<Next, StepError> {
+    async fn unopenable(
+        &self,
+        fence: Fence,
+        run: &RunRow,
+        message: &str,
+    ) -> Result<Next, StepError> {
         tracing::error!(run.id = %run.id, error.message = message, "run inputs unusable");
         let pool = &self.deps.pool;
-        lifecycle::decide_outcome(pool, fence, RunStatus::Failed, Some((ErrorClass::AntpathBug, message))).await?;
+        lifecycle::decide_outcome(
+            pool,
+            fence,
+            RunStatus::Failed,
+            Some((ErrorClass::AntpathBug, message)),
+        )
+        .await?;
         if run.status != RunStatus::CleaningUp {
             end::move_to(pool, fence, run.status, RunStatus::CleaningUp, "cleanup").await?;
         }
@@ -126,7 +137,9 @@ fn retry_delay(err: &StepError, base_ms: u64, tries: u32) -> Duration {
     let base = Duration::from_millis(base_ms.max(100));
     let jittered = antpath_lease::backoff(base, Duration::from_secs(60), tries).max(base / 2);
     match err {
-        StepError::Provider(p) => p.retry_after().map_or(jittered, |after| after.max(jittered)),
+        StepError::Provider(p) => p
+            .retry_after()
+            .map_or(jittered, |after| after.max(jittered)),
         _ => jittered,
     }
 }

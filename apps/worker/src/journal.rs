@@ -52,7 +52,10 @@ pub async fn find(
     let client = &ctx.client;
     let found = match kind {
         "environment" => ctx
-            .call(CallKind::Read, client.find_environments_by_metadata(&wanted))
+            .call(
+                CallKind::Read,
+                client.find_environments_by_metadata(&wanted),
+            )
             .await?
             .into_iter()
             .map(|r| r.id)
@@ -85,7 +88,11 @@ pub async fn find(
                     .await?
                     .data
                     .into_iter()
-                    .find(|c| wanted.iter().all(|(k, v)| c.metadata.get(*k).is_some_and(|x| x == v)))
+                    .find(|c| {
+                        wanted
+                            .iter()
+                            .all(|(k, v)| c.metadata.get(*k).is_some_and(|x| x == v))
+                    })
                     .map(|c| c.id)
             }
             None => None,
@@ -121,7 +128,7 @@ where
     let mut tx = ctx.deps.pool.begin().await?;
     lifecycle::fence(&mut tx, ctx.fence).await?;
     let row = resources::journal(
-        &mut *tx,
+        &mut tx,
         &resources::Intent {
             id: new_id,
             run_id: run.id,
@@ -146,7 +153,9 @@ where
         return Ok(id);
     }
     lifecycle::load(&ctx.deps.pool, ctx.fence).await?;
-    let id = ctx.call(CallKind::Create, create(provider_name, meta)).await?;
+    let id = ctx
+        .call(CallKind::Create, create(provider_name, meta))
+        .await?;
     ctx.point(&format!("created:{}", want.logical_key))?;
     resources::record_provider_id(&ctx.deps.pool, row.id, &id).await?;
     Ok(id)

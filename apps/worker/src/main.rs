@@ -4,13 +4,13 @@
 use std::process::ExitCode;
 use std::time::Duration;
 
-use anyhow::Context as _;
 use antpath_config::{Role, Settings};
 use antpath_db::PoolSettings;
 use antpath_redact::Secret;
 use antpath_storage::{LocalStoreConfig, StorageConfig};
 use antpath_telemetry::TelemetrySettings;
 use antpath_worker::{Deps, FaultHook, WorkerConfig};
+use anyhow::Context as _;
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -37,7 +37,11 @@ async fn run() -> anyhow::Result<()> {
     let settings = Settings::load()?;
     settings.validate(Role::Worker)?;
     let config = WorkerConfig::from_settings(&settings);
-    let url = settings.database.url.clone().context("while reading the database url")?;
+    let url = settings
+        .database
+        .url
+        .clone()
+        .context("while reading the database url")?;
     let pool = antpath_db::connect(&PoolSettings {
         url: url.expose_secret().clone(),
         max_connections: settings.database.max_connections,
@@ -45,14 +49,26 @@ async fn run() -> anyhow::Result<()> {
         acquire_timeout: Duration::from_secs(10),
     })
     .context("while opening the database pool")?;
-    let active = settings.encryption.active_key_id.clone().unwrap_or_default();
+    let active = settings
+        .encryption
+        .active_key_id
+        .clone()
+        .unwrap_or_default();
     let keys = antpath_vault::KeyRing::new(&active, &settings.encryption.keys)
         .context("while loading the encryption keys")?;
-    let store = storage(&settings).build().context("while opening object storage")?;
+    let store = storage(&settings)
+        .build()
+        .context("while opening object storage")?;
     let listener = tokio::net::TcpListener::bind(&settings.worker.health_listen)
         .await
         .context("while binding the health endpoint")?;
-    let deps = Deps { pool, keys, store, config, faults: FaultHook::none() };
+    let deps = Deps {
+        pool,
+        keys,
+        store,
+        config,
+        faults: FaultHook::none(),
+    };
     let handle = antpath_worker::start(deps, Some(listener))?;
     tracing::info!(health = ?handle.health_addr(), "worker started");
     handle.stop_on(shutdown_signal()).await;
@@ -86,7 +102,10 @@ fn s3(settings: &Settings) -> antpath_storage::S3StoreConfig {
         region: s3.region.clone().unwrap_or_default(),
         bucket: s3.bucket.clone().unwrap_or_default(),
         force_path_style: s3.path_style,
-        access_key_id: s3.access_key_id.clone().unwrap_or_else(|| Secret::new(String::new())),
+        access_key_id: s3
+            .access_key_id
+            .clone()
+            .unwrap_or_else(|| Secret::new(String::new())),
         secret_access_key: s3
             .secret_access_key
             .clone()
@@ -100,7 +119,9 @@ async fn shutdown_signal() {
     };
     #[cfg(unix)]
     let term = async {
-        if let Ok(mut term) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+        if let Ok(mut term) =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        {
             term.recv().await;
         }
     };

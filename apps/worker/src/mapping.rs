@@ -24,7 +24,10 @@ pub fn rule_violations(template: &Template) -> Vec<String> {
                 custom.name
             )),
             Tool::AgentToolset(set) => {
-                let default = set.default_config.as_ref().and_then(|d| d.permission_policy);
+                let default = set
+                    .default_config
+                    .as_ref()
+                    .and_then(|d| d.permission_policy);
                 if ask(default) || set.configs.iter().any(|c| ask(c.permission_policy)) {
                     problems.push("a built-in tool is `always_ask`; nobody can approve it".into());
                 }
@@ -33,7 +36,10 @@ pub fn rule_violations(template: &Template) -> Vec<String> {
                 let allowed = |p: Option<PermissionPolicy>| {
                     p.is_none() || p == Some(PermissionPolicy::AlwaysAllow)
                 };
-                let default = set.default_config.as_ref().and_then(|d| d.permission_policy);
+                let default = set
+                    .default_config
+                    .as_ref()
+                    .and_then(|d| d.permission_policy);
                 if !allowed(default) || !set.configs.iter().all(|c| allowed(c.permission_policy)) {
                     problems.push(format!(
                         "MCP toolset `{}` must be `always_allow`",

@@ -23,7 +23,10 @@ impl RunStore {
 
 /// The fence of a lease.
 pub fn fence_of(lease: &Lease<RunId>) -> Fence {
-    Fence { run_id: lease.id, token: lease.token }
+    Fence {
+        run_id: lease.id,
+        token: lease.token,
+    }
 }
 
 impl LeaseStore for RunStore {
@@ -39,11 +42,19 @@ impl LeaseStore for RunStore {
         let claimed = lifecycle::claim_due(&self.pool, owner, limit, ttl.as_secs_f64()).await?;
         Ok(claimed
             .into_iter()
-            .map(|c| Lease { id: c.run_id, token: c.token, expires_at: c.expires_at })
+            .map(|c| Lease {
+                id: c.run_id,
+                token: c.token,
+                expires_at: c.expires_at,
+            })
             .collect())
     }
 
-    async fn renew(&self, lease: &Lease<RunId>, ttl: Duration) -> Result<Option<DateTime<Utc>>, sqlx::Error> {
+    async fn renew(
+        &self,
+        lease: &Lease<RunId>,
+        ttl: Duration,
+    ) -> Result<Option<DateTime<Utc>>, sqlx::Error> {
         lifecycle::renew(&self.pool, fence_of(lease), ttl.as_secs_f64()).await
     }
 

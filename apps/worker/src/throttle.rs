@@ -33,7 +33,11 @@ pub enum CallKind {
 
 impl Throttle {
     /// The throttle of `api_key`, sized by the limits.
-    pub fn for_key(api_key: &Secret<String>, reads_per_second: u32, creates_per_minute: u32) -> Self {
+    pub fn for_key(
+        api_key: &Secret<String>,
+        reads_per_second: u32,
+        creates_per_minute: u32,
+    ) -> Self {
         let digest = Sha256::digest(api_key.expose_secret().as_bytes());
         Self {
             key: format!("provider:{}", hex::encode(digest)),
@@ -65,10 +69,14 @@ impl Throttle {
             return;
         }
         let wait = err.retry_after().unwrap_or(Duration::from_secs(1));
-        let Ok(wait) = chrono::Duration::from_std(wait) else { return };
+        let Ok(wait) = chrono::Duration::from_std(wait) else {
+            return;
+        };
         let until = chrono::Utc::now() + wait;
         for kind in [CallKind::Read, CallKind::Create] {
-            if let Err(db) = rate_limits::pause_until(pool, &self.bucket(kind), self.spec(kind), until).await {
+            if let Err(db) =
+                rate_limits::pause_until(pool, &self.bucket(kind), self.spec(kind), until).await
+            {
                 tracing::warn!(error.message = %db, "could not pause the provider bucket");
             }
         }

@@ -108,7 +108,10 @@ pub async fn expire_stale_leases(db: impl PgExecutor<'_>, limit: i64) -> Result<
 /// Hands `cleanup_failed` runs that still hold their secrets back to the workers for another
 /// round of cleanup. Returns how many.
 #[tracing::instrument(skip_all)]
-pub async fn retry_failed_cleanups(db: impl PgExecutor<'_>, limit: i64) -> Result<u64, sqlx::Error> {
+pub async fn retry_failed_cleanups(
+    db: impl PgExecutor<'_>,
+    limit: i64,
+) -> Result<u64, sqlx::Error> {
     let done = sqlx::query!(
         "update runs set status = 'cleaning_up', phase = 'cleanup', cleanup_status = 'pending',
              step_failures = 0, next_check_at = now(), updated_at = now()
@@ -167,4 +170,30 @@ pub async fn mark_deleted(db: impl PgExecutor<'_>, run_id: RunId) -> Result<(), 
     .execute(db)
     .await?;
     Ok(())
+}
+
+/// Makes runs with journal rows stuck in `intended` (a holder died around a create) due now,
+/// so the next worker step adopts the provider's resource by metadata or creates it. Returns
+/// how many runs were nudged.
+#[tracing::instrument(skip_all)]
+pub async fn nudge_stale_intents(
+    db: impl PgExecutor<'_>,
+    older_than_seconds: f64,
+    limit: i64,
+) -> Result<u64, sqlx::Error> {
+    let done = sqlx::query!(
+        "update runs set next_check_at = now()
+         where id in (select r.id from runs r
+                      where r.lease_token is null and r.next_check_at > now()
+                        and r.status in ('cleaning_up', 'provisioning', 'session_created')
+                        and exists (select 1 from provider_resources p
+                                    where p.run_id = r.id and p.state = 'intended'
+                                      and p.created_at < now() - make_interval(secs => $1::float8))
+                      limit $2 for update skip locked)",
+        older_than_seconds,
+        limit,
+    )
+    .execute(db)
+    .await?;
+    Ok(done.rows_affected())
 }

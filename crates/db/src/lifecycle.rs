@@ -59,6 +59,15 @@ pub async fn claim_due(
                order by r.priority desc, r.next_check_at
                limit $2::bigint * 8
            ),
+           started as (
+               -- Runs already past `queued` in the workspaces that have a queued candidate,
+               -- counted once per workspace.
+               select x.workspace_id, count(*) as n from runs x
+               where x.workspace_id in (select workspace_id from due where status = 'queued')
+                 and x.status not in ('queued', 'succeeded', 'failed', 'timed_out', 'cancelled',
+                                      'cleanup_failed', 'pending_delete', 'deleted')
+               group by x.workspace_id
+           ),
            ranked as (
                select d.id, d.priority, d.next_check_at,
                       row_number() over (partition by d.workspace_id
@@ -67,15 +76,10 @@ pub async fn claim_due(
                           row_number() over (partition by d.workspace_id, d.status = 'queued'
                                              order by d.priority desc, d.next_check_at)
                       end as queued_rank,
-                      case when d.status = 'queued' then
-                          (select count(*) from runs x
-                           where x.workspace_id = d.workspace_id
-                             and x.status not in ('queued', 'succeeded', 'failed', 'timed_out',
-                                                  'cancelled', 'cleanup_failed', 'pending_delete',
-                                                  'deleted'))
-                      end as started,
+                      coalesce(s.n, 0) as started,
                       w.max_active_runs
                from due d join workspaces w on w.id = d.workspace_id
+               left join started s on s.workspace_id = d.workspace_id
            ),
            picked as (
                select id from ranked

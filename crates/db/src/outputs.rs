@@ -190,7 +190,9 @@ pub async fn release_run_outputs(tx: &mut PgConnection, run_id: RunId) -> Result
     )
     .fetch_optional(&mut *tx)
     .await?;
-    let Some(released) = released else { return Ok(0) };
+    let Some(released) = released else {
+        return Ok(0);
+    };
     sqlx::query!(
         "update workspaces set storage_used_bytes = greatest(0, storage_used_bytes - $2),
              updated_at = now()

@@ -24,12 +24,18 @@ pub struct BucketSpec {
 impl BucketSpec {
     /// A bucket allowing `per_minute` operations a minute, with a burst of the same size.
     pub fn per_minute(per_minute: u32) -> Self {
-        Self { capacity: f64::from(per_minute), refill_per_second: f64::from(per_minute) / 60.0 }
+        Self {
+            capacity: f64::from(per_minute),
+            refill_per_second: f64::from(per_minute) / 60.0,
+        }
     }
 
     /// A bucket allowing `per_second` operations a second, with a burst of the same size.
     pub fn per_second(per_second: u32) -> Self {
-        Self { capacity: f64::from(per_second), refill_per_second: f64::from(per_second) }
+        Self {
+            capacity: f64::from(per_second),
+            refill_per_second: f64::from(per_second),
+        }
     }
 }
 
@@ -87,7 +93,9 @@ pub async fn take(
     .await?;
     let Some(state) = state else {
         // The row vanished between the two statements (a cleanup pass); let the caller retry.
-        return Ok(Take::Limited { retry_after: Duration::from_millis(100) });
+        return Ok(Take::Limited {
+            retry_after: Duration::from_millis(100),
+        });
     };
     let refill_wait = if spec.refill_per_second > 0.0 {
         ((cost - state.available) / spec.refill_per_second).max(0.0)
@@ -95,7 +103,9 @@ pub async fn take(
         f64::from(u32::MAX)
     };
     let wait = refill_wait.max(state.blocked_for.unwrap_or(0.0)).max(0.001);
-    Ok(Take::Limited { retry_after: Duration::from_secs_f64(wait) })
+    Ok(Take::Limited {
+        retry_after: Duration::from_secs_f64(wait),
+    })
 }
 
 /// Pauses bucket `key` until `until` (for example a provider's `retry-after`), for every

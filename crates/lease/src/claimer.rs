@@ -112,7 +112,11 @@ impl<S: LeaseStore, J: Job<S::Id>> Claimer<S, J> {
                 continue;
             }
             let want = free.min(self.config.batch);
-            let claimed = match self.store.claim(&self.config.owner, want, self.config.lease_ttl).await {
+            let claimed = match self
+                .store
+                .claim(&self.config.owner, want, self.config.lease_ttl)
+                .await
+            {
                 Ok(claimed) => {
                     failures = 0;
                     claimed
@@ -120,7 +124,11 @@ impl<S: LeaseStore, J: Job<S::Id>> Claimer<S, J> {
                 Err(err) => {
                     failures = failures.saturating_add(1);
                     tracing::error!(error.message = %err, "claiming failed; backing off");
-                    let delay = backoff(Duration::from_millis(100), self.config.poll_interval, failures);
+                    let delay = backoff(
+                        Duration::from_millis(100),
+                        self.config.poll_interval,
+                        failures,
+                    );
                     tokio::select! {
                         () = shutdown.cancelled() => break,
                         () = tokio::time::sleep(delay) => {}
@@ -135,7 +143,10 @@ impl<S: LeaseStore, J: Job<S::Id>> Claimer<S, J> {
                     let _ = self.store.release(&lease).await;
                     continue;
                 };
-                let ctx = JobContext { shutdown: shutdown.clone(), lost: CancellationToken::new() };
+                let ctx = JobContext {
+                    shutdown: shutdown.clone(),
+                    lost: CancellationToken::new(),
+                };
                 let store = Arc::clone(&self.store);
                 let job = Arc::clone(&self.job);
                 let config = self.config.clone();
@@ -162,7 +173,11 @@ impl<S: LeaseStore, J: Job<S::Id>> Claimer<S, J> {
 
     /// Lets running jobs finish within the grace period, then aborts the rest and hands their
     /// leases back.
-    async fn drain(&self, mut jobs: JoinSet<()>, mut in_flight: Vec<(tokio::task::Id, Lease<S::Id>)>) {
+    async fn drain(
+        &self,
+        mut jobs: JoinSet<()>,
+        mut in_flight: Vec<(tokio::task::Id, Lease<S::Id>)>,
+    ) {
         let deadline = tokio::time::Instant::now() + self.config.shutdown_grace;
         while !jobs.is_empty() {
             match tokio::time::timeout_at(deadline, jobs.join_next_with_id()).await {

@@ -100,8 +100,7 @@ pub async fn submit(
             format!("This workspace allows runs of at most {cap} seconds."),
         ));
     }
-    let (active_in_workspace, active_for_token) =
-        run_reads::count_active(
+    let (active_in_workspace, active_for_token) = run_reads::count_active(
         &mut *tx,
         auth.workspace_id,
         auth.token_id,

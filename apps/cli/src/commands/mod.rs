@@ -1,6 +1,7 @@
 //! One module per command group; each returns the exit code or a [`crate::failure::Failure`].
 
 pub mod account;
+pub mod dev;
 pub mod follow;
 pub mod run;
 pub mod runs;

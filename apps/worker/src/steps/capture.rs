@@ -25,14 +25,23 @@ use crate::throttle::CallKind;
 pub async fn capture(ctx: &Ctx) -> StepResult<Next> {
     if let Some(session) = ctx.run.provider_session_id.clone() {
         let files = settled_listing(ctx, &session).await?;
-        let done: BTreeSet<String> =
-            outputs::settled_files(&ctx.deps.pool, ctx.run.id).await?.into_iter().collect();
+        let done: BTreeSet<String> = outputs::settled_files(&ctx.deps.pool, ctx.run.id)
+            .await?
+            .into_iter()
+            .collect();
         for file in files.iter().filter(|f| !done.contains(&f.id)) {
             capture_file(ctx, file).await?;
             ctx.point("captured:file")?;
         }
     }
-    end::move_to(&ctx.deps.pool, ctx.fence, ctx.run.status, RunStatus::CleaningUp, "cleanup").await?;
+    end::move_to(
+        &ctx.deps.pool,
+        ctx.fence,
+        ctx.run.status,
+        RunStatus::CleaningUp,
+        "cleanup",
+    )
+    .await?;
     ctx.point("phase:cleanup")?;
     Ok(Next::Continue)
 }
@@ -48,11 +57,15 @@ async fn settled_listing(ctx: &Ctx, session: &str) -> StepResult<Vec<FileMetadat
         .unwrap_or_default();
     let mut previous: Option<Vec<String>> = None;
     loop {
-        let files = ctx.call(CallKind::Read, ctx.client.list_session_files(session)).await?;
+        let files = ctx
+            .call(CallKind::Read, ctx.client.list_session_files(session))
+            .await?;
         let ids: Vec<String> = files.iter().map(|f| f.id.clone()).collect();
         let settled_for = ended_before + started.elapsed();
         let trusted = !ids.is_empty() || settled_for >= tuning.capture_settle;
-        if (previous.as_ref() == Some(&ids) && trusted) || started.elapsed() >= tuning.capture_deadline {
+        if (previous.as_ref() == Some(&ids) && trusted)
+            || started.elapsed() >= tuning.capture_deadline
+        {
             return Ok(files);
         }
         previous = Some(ids);
@@ -60,7 +73,12 @@ async fn settled_listing(ctx: &Ctx, session: &str) -> StepResult<Vec<FileMetadat
     }
 }
 
-async fn fail(ctx: &Ctx, file: &FileMetadata, reason: &str, message: Option<String>) -> StepResult<()> {
+async fn fail(
+    ctx: &Ctx,
+    file: &FileMetadata,
+    reason: &str,
+    message: Option<String>,
+) -> StepResult<()> {
     let message = message.map(|m| antpath_redact::scrub(&m));
     outputs::record_failure(
         &ctx.deps.pool,
@@ -88,11 +106,15 @@ async fn capture_file(ctx: &Ctx, file: &FileMetadata) -> StepResult<()> {
     if file.size_bytes > limits.file_safety_cap_bytes {
         return fail(ctx, file, "size_cap_exceeded", None).await;
     }
-    let download = match ctx.call(CallKind::Read, ctx.client.download_file(&file.id)).await {
+    let download = match ctx
+        .call(CallKind::Read, ctx.client.download_file(&file.id))
+        .await
+    {
         Ok(download) => download,
         Err(StepError::Provider(err))
             if !err.class().is_retryable()
-                || ctx.run.step_failures + 1 >= i32::try_from(limits.max_step_retries).unwrap_or(5) =>
+                || ctx.run.step_failures + 1
+                    >= i32::try_from(limits.max_step_retries).unwrap_or(5) =>
         {
             return fail(ctx, file, "download_failed", Some(err.to_string())).await;
         }
@@ -113,7 +135,9 @@ async fn capture_file(ctx: &Ctx, file: &FileMetadata) -> StepResult<()> {
         .await;
     let put = match stored {
         Ok(put) => put,
-        Err(StorageError::TooLarge { .. }) => return fail(ctx, file, "size_cap_exceeded", None).await,
+        Err(StorageError::TooLarge { .. }) => {
+            return fail(ctx, file, "size_cap_exceeded", None).await;
+        }
         Err(StorageError::Body(err)) => {
             return fail(ctx, file, "download_failed", Some(err.to_string())).await;
         }

@@ -10,8 +10,8 @@
 use std::time::Duration;
 
 use antpath_db::cleanup::{self, Attempt};
-use antpath_db::resources::{self, Resource};
 use antpath_db::lifecycle;
+use antpath_db::resources::{self, Resource};
 use antpath_provider::ProviderError;
 use antpath_types::RunStatus;
 
@@ -32,13 +32,21 @@ pub async fn cleanup(ctx: &Ctx) -> StepResult<Next> {
     let retain = ctx.run.cleanup_policy == "retain" || ctx.deps.config.cleanup_default == "retain";
     let round = ctx.run.step_failures + 1;
     let mut journaled = resources::for_run(&ctx.deps.pool, ctx.run.id).await?;
-    journaled.sort_by_key(|r| ORDER.iter().position(|k| *k == r.kind).unwrap_or(ORDER.len()));
+    journaled.sort_by_key(|r| {
+        ORDER
+            .iter()
+            .position(|k| *k == r.kind)
+            .unwrap_or(ORDER.len())
+    });
     let vault_id = journaled
         .iter()
         .find(|r| r.kind == "vault")
         .and_then(|r| r.provider_id.clone());
     let mut failed = false;
-    for resource in journaled.iter().filter(|r| !SETTLED.contains(&r.state.as_str())) {
+    for resource in journaled
+        .iter()
+        .filter(|r| !SETTLED.contains(&r.state.as_str()))
+    {
         let result = clean_one(ctx, resource, vault_id.as_deref(), retain).await;
         let (action, outcome) = match result {
             Ok(action) => (action, Ok(())),
@@ -62,7 +70,10 @@ pub async fn cleanup(ctx: &Ctx) -> StepResult<Next> {
         )
         .await?;
         if let Err(err) = outcome {
-            if matches!(err, StepError::LeaseLost | StepError::Crash | StepError::Db(_)) {
+            if matches!(
+                err,
+                StepError::LeaseLost | StepError::Crash | StepError::Db(_)
+            ) {
                 return Err(err);
             }
             failed = true;
@@ -94,7 +105,11 @@ pub async fn cleanup(ctx: &Ctx) -> StepResult<Next> {
     .await?;
     let cleanup_status = if retain { "retained" } else { "succeeded" };
     lifecycle::finish(&mut *tx, ctx.fence, outcome, cleanup_status).await?;
-    let attempt_state = if outcome == RunStatus::Succeeded { "succeeded" } else { "failed" };
+    let attempt_state = if outcome == RunStatus::Succeeded {
+        "succeeded"
+    } else {
+        "failed"
+    };
     lifecycle::close_attempts(&mut *tx, ctx.run.id, attempt_state).await?;
     tx.commit().await?;
     Ok(Next::Released)
@@ -103,7 +118,13 @@ pub async fn cleanup(ctx: &Ctx) -> StepResult<Next> {
 async fn retry_or_give_up(ctx: &Ctx, round: i32) -> StepResult<Next> {
     let limits = &ctx.deps.config.limits;
     if round >= i32::try_from(limits.cleanup_max_retries).unwrap_or(8) {
-        lifecycle::finish(&ctx.deps.pool, ctx.fence, RunStatus::CleanupFailed, "failed").await?;
+        lifecycle::finish(
+            &ctx.deps.pool,
+            ctx.fence,
+            RunStatus::CleanupFailed,
+            "failed",
+        )
+        .await?;
         tracing::error!(run.id = %ctx.run.id, "cleanup gave up; the sweeper will retry");
         return Ok(Next::Released);
     }
@@ -119,19 +140,29 @@ async fn retry_or_give_up(ctx: &Ctx, round: i32) -> StepResult<Next> {
 type Cleaned = Result<&'static str, (&'static str, StepError)>;
 
 /// Cleans one resource; returns the action taken.
-async fn clean_one(ctx: &Ctx, resource: &Resource, vault_id: Option<&str>, retain: bool) -> Cleaned {
+async fn clean_one(
+    ctx: &Ctx,
+    resource: &Resource,
+    vault_id: Option<&str>,
+    retain: bool,
+) -> Cleaned {
     let pool = &ctx.deps.pool;
     let provider_id = match &resource.provider_id {
         Some(id) => id.clone(),
         None => {
-            let meta = serde_json::from_value(resource.provider_metadata.clone()).unwrap_or_default();
+            let meta =
+                serde_json::from_value(resource.provider_metadata.clone()).unwrap_or_default();
             match journal::find(ctx, &resource.kind, &meta, vault_id).await {
                 Ok(Some(id)) => {
-                    resources::record_provider_id(pool, resource.id, &id).await.map_err(|e| ("adopt", e.into()))?;
+                    resources::record_provider_id(pool, resource.id, &id)
+                        .await
+                        .map_err(|e| ("adopt", e.into()))?;
                     id
                 }
                 Ok(None) => {
-                    resources::set_state(pool, resource.id, "abandoned").await.map_err(|e| ("adopt", e.into()))?;
+                    resources::set_state(pool, resource.id, "abandoned")
+                        .await
+                        .map_err(|e| ("adopt", e.into()))?;
                     return Ok("abandon_never_created");
                 }
                 Err(err) => return Err(("adopt", err)),
@@ -139,28 +170,49 @@ async fn clean_one(ctx: &Ctx, resource: &Resource, vault_id: Option<&str>, retai
         }
     };
     if retain {
-        resources::set_state(pool, resource.id, "retained").await.map_err(|e| ("retain", e.into()))?;
+        resources::set_state(pool, resource.id, "retained")
+            .await
+            .map_err(|e| ("retain", e.into()))?;
         return Ok("retain");
     }
     let client = &ctx.client;
-    let (action, state, result): (&'static str, &str, Result<(), ProviderError>) = match resource.kind.as_str() {
-        "session" => ("delete_session", "deleted", gone(session(ctx, &provider_id).await)),
-        "agent" => ("archive_agent", "archived", gone(ctx_call(ctx, client.archive_agent(&provider_id)).await)),
-        "environment" => ("delete_environment", "deleted", gone(ctx_call(ctx, client.delete_environment(&provider_id)).await)),
-        "vault" => ("delete_vault", "deleted", gone(ctx_call(ctx, client.delete_vault(&provider_id)).await)),
-        "credential" => match vault_id {
-            Some(vault) => (
-                "delete_credential",
+    let (action, state, result): (&'static str, &str, Result<(), ProviderError>) =
+        match resource.kind.as_str() {
+            "session" => (
+                "delete_session",
                 "deleted",
-                gone(ctx_call(ctx, client.delete_credential(vault, &provider_id)).await),
+                gone(session(ctx, &provider_id).await),
             ),
-            None => ("delete_credential", "deleted", Ok(())),
-        },
-        _ => ("skip_unknown_kind", "abandoned", Ok(())),
-    };
+            "agent" => (
+                "archive_agent",
+                "archived",
+                gone(ctx_call(ctx, client.archive_agent(&provider_id)).await),
+            ),
+            "environment" => (
+                "delete_environment",
+                "deleted",
+                gone(ctx_call(ctx, client.delete_environment(&provider_id)).await),
+            ),
+            "vault" => (
+                "delete_vault",
+                "deleted",
+                gone(ctx_call(ctx, client.delete_vault(&provider_id)).await),
+            ),
+            "credential" => match vault_id {
+                Some(vault) => (
+                    "delete_credential",
+                    "deleted",
+                    gone(ctx_call(ctx, client.delete_credential(vault, &provider_id)).await),
+                ),
+                None => ("delete_credential", "deleted", Ok(())),
+            },
+            _ => ("skip_unknown_kind", "abandoned", Ok(())),
+        };
     match result {
         Ok(()) => {
-            resources::set_state(pool, resource.id, state).await.map_err(|e| (action, e.into()))?;
+            resources::set_state(pool, resource.id, state)
+                .await
+                .map_err(|e| (action, e.into()))?;
             Ok(action)
         }
         Err(err) => Err((action, err.into())),
@@ -198,4 +250,3 @@ fn gone(result: Result<(), ProviderError>) -> Result<(), ProviderError> {
         other => other,
     }
 }
-

@@ -34,8 +34,11 @@ pub async fn dispatch(ctx: &Ctx) -> StepResult<Next> {
             let first = errors.first().map(ToString::to_string).unwrap_or_default();
             StepError::Tenant(format!("the prompt does not render: {first}"))
         })?;
-        ctx.call(CallKind::Create, ctx.client.send_user_message(&session, &prompt))
-            .await?;
+        ctx.call(
+            CallKind::Create,
+            ctx.client.send_user_message(&session, &prompt),
+        )
+        .await?;
         drop(prompt);
         ctx.point("sent:prompt")?;
     }

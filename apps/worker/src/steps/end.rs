@@ -40,7 +40,10 @@ pub async fn check_cancel_and_timeout(ctx: &Ctx) -> StepResult<Option<Next>> {
                 ctx.fence,
                 run,
                 RunStatus::TimedOut,
-                Some((ErrorClass::TenantPermanent, "the run passed its maximum duration")),
+                Some((
+                    ErrorClass::TenantPermanent,
+                    "the run passed its maximum duration",
+                )),
             )
             .await?;
             return Ok(Some(next));
@@ -92,12 +95,21 @@ pub async fn move_to(
     to: RunStatus,
     phase: &str,
 ) -> StepResult<()> {
-    let hop = |status| Advance { status, phase, delay_seconds: 0.0, release: false };
+    let hop = |status| Advance {
+        status,
+        phase,
+        delay_seconds: 0.0,
+        release: false,
+    };
     if from.can_transition_to(to) {
         lifecycle::advance(pool, fence, hop(to)).await?;
         return Ok(());
     }
-    for via in [RunStatus::Claiming, RunStatus::Provisioning, RunStatus::Cancelling] {
+    for via in [
+        RunStatus::Claiming,
+        RunStatus::Provisioning,
+        RunStatus::Cancelling,
+    ] {
         if from.can_transition_to(via) && via.can_transition_to(to) {
             lifecycle::advance(pool, fence, hop(via)).await?;
             lifecycle::advance(pool, fence, hop(to)).await?;
@@ -111,12 +123,24 @@ pub async fn move_to(
 /// waiting after the tuning's deadline (cleanup will retry a busy session).
 pub async fn interrupt(ctx: &Ctx) -> StepResult<Next> {
     let Some(session) = ctx.run.provider_session_id.clone() else {
-        move_to(&ctx.deps.pool, ctx.fence, ctx.run.status, RunStatus::CleaningUp, "cleanup").await?;
+        move_to(
+            &ctx.deps.pool,
+            ctx.fence,
+            ctx.run.status,
+            RunStatus::CleaningUp,
+            "cleanup",
+        )
+        .await?;
         return Ok(Next::Continue);
     };
-    let state = ctx.call(CallKind::Read, ctx.client.get_session(&session)).await;
+    let state = ctx
+        .call(CallKind::Read, ctx.client.get_session(&session))
+        .await;
     let busy = match &state {
-        Ok(s) => matches!(s.status, SessionStatus::Running | SessionStatus::Rescheduling),
+        Ok(s) => matches!(
+            s.status,
+            SessionStatus::Running | SessionStatus::Rescheduling
+        ),
         Err(StepError::Provider(err)) if err.is_not_found() => false,
         Err(_) => return state.map(|_| Next::Released),
     };
@@ -126,12 +150,20 @@ pub async fn interrupt(ctx: &Ctx) -> StepResult<Next> {
         .map(|at| (ctx.run.now - at).to_std().unwrap_or_default())
         .unwrap_or_default();
     if busy && waited < ctx.deps.config.tuning.interrupt_deadline {
-        ctx.call(CallKind::Create, ctx.client.interrupt_session(&session)).await?;
+        ctx.call(CallKind::Create, ctx.client.interrupt_session(&session))
+            .await?;
         let delay = Duration::from_millis(ctx.deps.config.limits.poll_base_ms);
         lifecycle::retry_later(&ctx.deps.pool, ctx.fence, delay.as_secs_f64(), false).await?;
         return Ok(Next::Released);
     }
-    move_to(&ctx.deps.pool, ctx.fence, ctx.run.status, RunStatus::CapturingOutputs, "capture").await?;
+    move_to(
+        &ctx.deps.pool,
+        ctx.fence,
+        ctx.run.status,
+        RunStatus::CapturingOutputs,
+        "capture",
+    )
+    .await?;
     ctx.point("phase:capture")?;
     Ok(Next::Continue)
 }

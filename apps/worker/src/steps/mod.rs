@@ -58,7 +58,9 @@ pub struct Ctx {
 
 impl std::fmt::Debug for Ctx {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Ctx").field("run", &self.run.id).finish_non_exhaustive()
+        f.debug_struct("Ctx")
+            .field("run", &self.run.id)
+            .finish_non_exhaustive()
     }
 }
 
@@ -76,11 +78,18 @@ impl Ctx {
         let client = ProviderClient::new(
             ClientConfig::new(key)
                 .with_base_url(deps.config.provider_base_url.clone())
-                .with_retry(deps.config.provider_retry.clone())
+                .with_retry(deps.config.provider_retry)
                 .with_request_timeout(deps.config.provider_timeout),
         )
         .map_err(|err| StepError::Bug(err.to_string()))?;
-        Ok(Self { deps, fence, run, inputs, client, throttle })
+        Ok(Self {
+            deps,
+            fence,
+            run,
+            inputs,
+            client,
+            throttle,
+        })
     }
 
     /// Makes one provider call through the shared throttle.

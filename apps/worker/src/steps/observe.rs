@@ -25,10 +25,15 @@ pub async fn observe(ctx: &Ctx) -> StepResult<Next> {
         .provider_session_id
         .clone()
         .ok_or_else(|| StepError::Bug("observe without a session".into()))?;
-    let session = ctx.call(CallKind::Read, ctx.client.get_session(&session_id)).await?;
+    let session = ctx
+        .call(CallKind::Read, ctx.client.get_session(&session_id))
+        .await?;
     let cursor = parse_cursor(ctx.run.event_cursor.as_deref());
     let (fresh, next_cursor) = ctx
-        .call(CallKind::Read, ctx.client.list_events_after(&session_id, &cursor))
+        .call(
+            CallKind::Read,
+            ctx.client.list_events_after(&session_id, &cursor),
+        )
         .await?;
     let cursor_text = format_cursor(&next_cursor);
     let (attempt_id, _) = lifecycle::current_attempt(&ctx.deps.pool, ctx.run.id)
@@ -62,10 +67,15 @@ pub async fn observe(ctx: &Ctx) -> StepResult<Next> {
             observation::account_event(&mut tx, who, id, tokens).await?;
         }
     }
-    let ended = matches!(session.status, SessionStatus::Idle | SessionStatus::Terminated)
-        || fresh.iter().any(|e| {
-            matches!(e.kind, EventKind::StatusIdle(_) | EventKind::StatusTerminated(_))
-        });
+    let ended = matches!(
+        session.status,
+        SessionStatus::Idle | SessionStatus::Terminated
+    ) || fresh.iter().any(|e| {
+        matches!(
+            e.kind,
+            EventKind::StatusIdle(_) | EventKind::StatusTerminated(_)
+        )
+    });
     if ended {
         observation::save_cursor(&mut tx, ctx.fence, cursor_text.as_deref()).await?;
         tx.commit().await?;
@@ -75,7 +85,11 @@ pub async fn observe(ctx: &Ctx) -> StepResult<Next> {
         return schedule(ctx, RunStatus::ProviderIdle, cursor_text.as_deref(), true).await;
     }
     let status = mapping::run_status_for(&session.status).unwrap_or(ctx.run.status);
-    let status = if ctx.run.status.can_transition_to(status) { status } else { ctx.run.status };
+    let status = if ctx.run.status.can_transition_to(status) {
+        status
+    } else {
+        ctx.run.status
+    };
     let progress = progress(ctx, status, cursor_text.as_deref(), !fresh.is_empty());
     observation::save_progress(&mut tx, ctx.fence, progress).await?;
     tx.commit().await?;
@@ -86,7 +100,11 @@ pub async fn observe(ctx: &Ctx) -> StepResult<Next> {
 /// before its event).
 async fn decide(ctx: &Ctx, session_id: &str, status: &SessionStatus) -> StepResult<Option<Next>> {
     let (history, _) = ctx
-        .call(CallKind::Read, ctx.client.list_events_after(session_id, &EventCursor::default()))
+        .call(
+            CallKind::Read,
+            ctx.client
+                .list_events_after(session_id, &EventCursor::default()),
+        )
         .await?;
     let outcome = mapping::turn_outcome(&history);
     let (result, error) = match outcome {
@@ -105,21 +123,33 @@ async fn decide(ctx: &Ctx, session_id: &str, status: &SessionStatus) -> StepResu
         ),
         TurnOutcome::InProgress if *status == SessionStatus::Terminated => (
             RunStatus::Failed,
-            Some((ErrorClass::ProviderPermanent, "the provider session terminated".to_owned())),
+            Some((
+                ErrorClass::ProviderPermanent,
+                "the provider session terminated".to_owned(),
+            )),
         ),
         TurnOutcome::InProgress => return Ok(None),
     };
     let error = error.map(|(class, message)| (class, antpath_redact::scrub(&message)));
-    let error_ref = error.as_ref().map(|(class, message)| (*class, message.as_str()));
+    let error_ref = error
+        .as_ref()
+        .map(|(class, message)| (*class, message.as_str()));
     let next = end::end_work(&ctx.deps.pool, ctx.fence, &ctx.run, result, error_ref).await?;
+    ctx.point("phase:capture")?;
     Ok(Some(next))
 }
 
 fn progress<'a>(ctx: &Ctx, status: RunStatus, cursor: Option<&'a str>, busy: bool) -> Progress<'a> {
     let limits = &ctx.deps.config.limits;
     let base = limits.poll_base_ms.max(1);
-    let previous = u64::try_from(ctx.run.poll_interval_ms).unwrap_or(0).max(base);
-    let interval = if busy { base } else { (previous * 2).min(limits.poll_max_ms.max(base)) };
+    let previous = u64::try_from(ctx.run.poll_interval_ms)
+        .unwrap_or(0)
+        .max(base);
+    let interval = if busy {
+        base
+    } else {
+        (previous * 2).min(limits.poll_max_ms.max(base))
+    };
     let jitter = 1.0 + limits.poll_jitter * rand::random::<f64>();
     Progress {
         status,
@@ -129,8 +159,17 @@ fn progress<'a>(ctx: &Ctx, status: RunStatus, cursor: Option<&'a str>, busy: boo
     }
 }
 
-async fn schedule(ctx: &Ctx, status: RunStatus, cursor: Option<&str>, busy: bool) -> StepResult<Next> {
-    let status = if ctx.run.status.can_transition_to(status) { status } else { ctx.run.status };
+async fn schedule(
+    ctx: &Ctx,
+    status: RunStatus,
+    cursor: Option<&str>,
+    busy: bool,
+) -> StepResult<Next> {
+    let status = if ctx.run.status.can_transition_to(status) {
+        status
+    } else {
+        ctx.run.status
+    };
     let mut tx = ctx.deps.pool.begin().await?;
     observation::save_progress(&mut tx, ctx.fence, progress(ctx, status, cursor, busy)).await?;
     tx.commit().await?;
@@ -178,19 +217,27 @@ fn clamp(value: u64) -> i64 {
 
 /// The stored cursor: `<event id> <processed_at RFC 3339>`.
 pub fn parse_cursor(text: Option<&str>) -> EventCursor {
-    let Some(text) = text else { return EventCursor::default() };
+    let Some(text) = text else {
+        return EventCursor::default();
+    };
     let mut parts = text.splitn(2, ' ');
     let id = parts.next().filter(|s| !s.is_empty()).map(str::to_owned);
     let at = parts
         .next()
         .and_then(|s| chrono::DateTime::parse_from_rfc3339(s).ok())
         .map(|t| t.with_timezone(&chrono::Utc));
-    EventCursor { last_event_id: id, last_processed_at: at }
+    EventCursor {
+        last_event_id: id,
+        last_processed_at: at,
+    }
 }
 
 /// The cursor as stored; `None` before the first event.
 pub fn format_cursor(cursor: &EventCursor) -> Option<String> {
     let id = cursor.last_event_id.as_deref()?;
-    let at = cursor.last_processed_at.map(|t| t.to_rfc3339()).unwrap_or_default();
+    let at = cursor
+        .last_processed_at
+        .map(|t| t.to_rfc3339())
+        .unwrap_or_default();
     Some(format!("{id} {at}"))
 }

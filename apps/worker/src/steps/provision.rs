@@ -43,15 +43,31 @@ pub async fn provision(ctx: &Ctx) -> StepResult<Next> {
         )));
     }
     let client = &ctx.client;
-    ensure(ctx, Want { kind: "environment", logical_key: "environment", vault_id: None }, |name, meta| {
-        let body = mapping::environment(&template, &name, meta);
-        async move { Ok(client.create_environment(&body).await?.id) }
-    })
+    ensure(
+        ctx,
+        Want {
+            kind: "environment",
+            logical_key: "environment",
+            vault_id: None,
+        },
+        |name, meta| {
+            let body = mapping::environment(&template, &name, meta);
+            async move { Ok(client.create_environment(&body).await?.id) }
+        },
+    )
     .await?;
-    ensure(ctx, Want { kind: "agent", logical_key: "agent", vault_id: None }, |name, meta| {
-        let body = mapping::agent(&template, &name, meta);
-        async move { Ok(client.create_agent(&body).await?.id) }
-    })
+    ensure(
+        ctx,
+        Want {
+            kind: "agent",
+            logical_key: "agent",
+            vault_id: None,
+        },
+        |name, meta| {
+            let body = mapping::agent(&template, &name, meta);
+            async move { Ok(client.create_agent(&body).await?.id) }
+        },
+    )
     .await?;
     let bearer: Vec<_> = template
         .agent
@@ -60,16 +76,39 @@ pub async fn provision(ctx: &Ctx) -> StepResult<Next> {
         .filter(|s| s.auth == McpAuth::StaticBearer)
         .collect();
     if !bearer.is_empty() {
-        let vault = ensure(ctx, Want { kind: "vault", logical_key: "vault", vault_id: None }, |name, meta| async {
-            Ok(client.create_vault(&CreateVault { display_name: name, metadata: meta }).await?.id)
-        })
+        let vault = ensure(
+            ctx,
+            Want {
+                kind: "vault",
+                logical_key: "vault",
+                vault_id: None,
+            },
+            |name, meta| async {
+                Ok(client
+                    .create_vault(&CreateVault {
+                        display_name: name,
+                        metadata: meta,
+                    })
+                    .await?
+                    .id)
+            },
+        )
         .await?;
         for server in bearer {
-            let token = ctx.inputs.secrets.bearer_token(&server.name).cloned().ok_or_else(|| {
-                StepError::Tenant(format!("MCP server `{}` has no bearer token", server.name))
-            })?;
+            let token = ctx
+                .inputs
+                .secrets
+                .bearer_token(&server.name)
+                .cloned()
+                .ok_or_else(|| {
+                    StepError::Tenant(format!("MCP server `{}` has no bearer token", server.name))
+                })?;
             let key = format!("credential:{}", server.name);
-            let want = Want { kind: "credential", logical_key: &key, vault_id: Some(&vault) };
+            let want = Want {
+                kind: "credential",
+                logical_key: &key,
+                vault_id: Some(&vault),
+            };
             ensure(ctx, want, |name, meta| async {
                 let params = CreateCredential {
                     auth: CredentialAuthParams::StaticBearer {
@@ -110,17 +149,27 @@ pub async fn session(ctx: &Ctx) -> StepResult<Next> {
             .and_then(|r| r.provider_id.clone())
     };
     let (Some(environment), Some(agent)) = (id_of("environment"), id_of("agent")) else {
-        return Err(StepError::Bug("session step without an environment and an agent".into()));
+        return Err(StepError::Bug(
+            "session step without an environment and an agent".into(),
+        ));
     };
     let vault = id_of("vault");
     let client = &ctx.client;
-    let session = ensure(ctx, Want { kind: "session", logical_key: "session", vault_id: None }, |name, meta| async {
-        let mut params = CreateSession::new(&agent, &environment);
-        params.title = Some(name);
-        params.metadata = meta;
-        params.vault_ids = vault.into_iter().collect();
-        Ok(client.create_session(&params).await?.id)
-    })
+    let session = ensure(
+        ctx,
+        Want {
+            kind: "session",
+            logical_key: "session",
+            vault_id: None,
+        },
+        |name, meta| async {
+            let mut params = CreateSession::new(&agent, &environment);
+            params.title = Some(name);
+            params.metadata = meta;
+            params.vault_ids = vault.into_iter().collect();
+            Ok(client.create_session(&params).await?.id)
+        },
+    )
     .await?;
     let mut tx = ctx.deps.pool.begin().await?;
     lifecycle::record_session(&mut tx, ctx.fence, ctx.run.attempt_count.max(1), &session).await?;

@@ -66,11 +66,18 @@ impl Harness {
             max_run_duration_seconds: 3600,
             storage_cap_bytes,
         };
-        workspaces::insert(&pool, workspace, "acme", caps).await.expect("workspace");
-        users::insert(&pool, user, &format!("{user}@example.com"), None).await.expect("user");
+        workspaces::insert(&pool, workspace, "acme", caps)
+            .await
+            .expect("workspace");
+        users::insert(&pool, user, &format!("{user}@example.com"), None)
+            .await
+            .expect("user");
         let key = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="; // 32 bytes, base64
-        let keys = KeyRing::new("k1", &BTreeMap::from([("k1".to_owned(), Secret::new(key.to_owned()))]))
-            .expect("keys");
+        let keys = KeyRing::new(
+            "k1",
+            &BTreeMap::from([("k1".to_owned(), Secret::new(key.to_owned()))]),
+        )
+        .expect("keys");
         let dir = tempfile::tempdir().expect("tempdir");
         let store = ObjectStore::Local(
             LocalStore::new(LocalStoreConfig {
@@ -80,7 +87,16 @@ impl Harness {
             })
             .expect("store"),
         );
-        Self { pool, sim, workspace, user, keys, store, _dir: dir, http: reqwest::Client::new() }
+        Self {
+            pool,
+            sim,
+            workspace,
+            user,
+            keys,
+            store,
+            _dir: dir,
+            http: reqwest::Client::new(),
+        }
     }
 
     /// A second workspace in the same database (for fairness tests).
@@ -92,7 +108,9 @@ impl Harness {
             max_run_duration_seconds: 3600,
             storage_cap_bytes: 1 << 30,
         };
-        workspaces::insert(&self.pool, id, "other", caps).await.expect("workspace");
+        workspaces::insert(&self.pool, id, "other", caps)
+            .await
+            .expect("workspace");
         id
     }
 
@@ -155,7 +173,14 @@ impl Harness {
     }
 
     pub async fn submit(&self, directive: &str) -> RunId {
-        self.submit_with(self.workspace, self.template(), directive, "delete", BTreeMap::new()).await
+        self.submit_with(
+            self.workspace,
+            self.template(),
+            directive,
+            "delete",
+            BTreeMap::new(),
+        )
+        .await
     }
 
     pub async fn submit_with(
@@ -180,7 +205,10 @@ impl Harness {
             secrets,
             variables: BTreeMap::from([("directive".to_owned(), json!(directive))]),
         };
-        let sealed = self.keys.seal(run, &inputs.to_plaintext_json()).expect("seal");
+        let sealed = self
+            .keys
+            .seal(run, &inputs.to_plaintext_json())
+            .expect("seal");
         let new = NewRun {
             id: run,
             workspace_id: workspace,
@@ -205,7 +233,9 @@ impl Harness {
             nonce: sealed.nonce,
         };
         let mut tx = self.pool.begin().await.expect("begin");
-        antpath_db::runs::insert_idempotent(&mut tx, &new, &secret).await.expect("insert");
+        antpath_db::runs::insert_idempotent(&mut tx, &new, &secret)
+            .await
+            .expect("insert");
         tx.commit().await.expect("commit");
         run
     }
@@ -228,11 +258,18 @@ impl Harness {
         self.status(run).await
     }
 
-
     /// Every resource the simulator ever created.
     pub async fn sim_resources(&self) -> Vec<Value> {
         let url = format!("{}/__sim/resources", self.sim.base_url());
-        let body: Value = self.http.get(url).send().await.expect("sim").json().await.expect("json");
+        let body: Value = self
+            .http
+            .get(url)
+            .send()
+            .await
+            .expect("sim")
+            .json()
+            .await
+            .expect("json");
         body["resources"].as_array().cloned().unwrap_or_default()
     }
 
@@ -248,11 +285,22 @@ impl Harness {
     /// Provider create calls by path.
     pub async fn create_counts(&self) -> BTreeMap<String, usize> {
         let url = format!("{}/__sim/calls", self.sim.base_url());
-        let body: Value = self.http.get(url).send().await.expect("sim").json().await.expect("json");
+        let body: Value = self
+            .http
+            .get(url)
+            .send()
+            .await
+            .expect("sim")
+            .json()
+            .await
+            .expect("json");
         let mut counts = BTreeMap::new();
         for call in body["calls"].as_array().cloned().unwrap_or_default() {
             let path = call["path"].as_str().unwrap_or_default().to_owned();
-            if call["method"] == "POST" && !path.contains("/archive") && call["status"].as_u64().is_some_and(|s| s < 300) {
+            if call["method"] == "POST"
+                && !path.contains("/archive")
+                && call["status"].as_u64().is_some_and(|s| s < 300)
+            {
                 let kind = if path.ends_with("/credentials") {
                     "credentials".to_owned()
                 } else if path.ends_with("/events") {
@@ -275,6 +323,10 @@ impl Harness {
     }
 
     pub async fn scalar_i64(&self, sql: &'static str, run: RunId) -> i64 {
-        sqlx::query_scalar::<_, i64>(sql).bind(run.as_uuid()).fetch_one(&self.pool).await.expect("scalar")
+        sqlx::query_scalar::<_, i64>(sql)
+            .bind(run.as_uuid())
+            .fetch_one(&self.pool)
+            .await
+            .expect("scalar")
     }
 }

@@ -1,0 +1,149 @@
+//! Integration tests of the sweeper's passes against real Postgres.
+
+use antpath_db::runs::{NewRun, SealedSecret};
+use antpath_db::workspaces::PlanCaps;
+use antpath_db::{users, workspaces};
+use antpath_redact::Secret;
+use antpath_storage::{LocalStore, LocalStoreConfig, ObjectStore, output_key};
+use antpath_types::{OutputId, RunId, SecretId, UserId, WorkspaceId};
+use sqlx::PgPool;
+
+async fn seed(pool: &PgPool) -> (WorkspaceId, RunId) {
+    let ws = WorkspaceId::new();
+    let user = UserId::new();
+    let caps = PlanCaps {
+        max_active_runs: 5,
+        max_active_runs_per_token: 5,
+        max_run_duration_seconds: 60,
+        storage_cap_bytes: 1 << 20,
+    };
+    workspaces::insert(pool, ws, "acme", caps)
+        .await
+        .expect("workspace");
+    users::insert(pool, user, &format!("{user}@example.com"), None)
+        .await
+        .expect("user");
+    let run = RunId::new();
+    let new = NewRun {
+        id: run,
+        workspace_id: ws,
+        creator: user,
+        api_token_id: None,
+        template_name: "t".into(),
+        template_snapshot: serde_json::json!({}),
+        template_hash: "sha256:0".into(),
+        idempotency_key: None,
+        request_hash: "h".into(),
+        cleanup_policy: "delete".into(),
+        max_duration_seconds: 60,
+        max_spend_usd: None,
+        max_attempts: 1,
+    };
+    let secret = SealedSecret {
+        id: SecretId::new(),
+        key_id: "k".into(),
+        wrapped_key: vec![1],
+        wrap_nonce: vec![0; 12],
+        ciphertext: vec![2],
+        nonce: vec![0; 12],
+    };
+    let mut tx = pool.begin().await.expect("begin");
+    antpath_db::runs::insert_idempotent(&mut tx, &new, &secret)
+        .await
+        .expect("run");
+    tx.commit().await.expect("commit");
+    (ws, run)
+}
+
+fn store(dir: &tempfile::TempDir) -> ObjectStore {
+    ObjectStore::Local(
+        LocalStore::new(LocalStoreConfig {
+            root: dir.path().to_owned(),
+            public_base_url: "http://localhost:8080".into(),
+            signing_key: Secret::new("k".repeat(32)),
+        })
+        .expect("store"),
+    )
+}
+
+#[sqlx::test(migrator = "antpath_db::MIGRATOR")]
+async fn a_deleted_runs_outputs_are_purged_and_its_bytes_given_back(pool: PgPool) {
+    let dir = tempfile::tempdir().expect("dir");
+    let store = store(&dir);
+    let (ws, run) = seed(&pool).await;
+    let output = OutputId::new();
+    let key = output_key(ws, run, output, "a.txt");
+    store
+        .put_stream(&key, &b"hello"[..], "text/plain", 100)
+        .await
+        .expect("put");
+    sqlx::query("insert into output_objects (id, run_id, workspace_id, provider_file_id, filename, storage_key, size_bytes, sha256) values ($1, $2, $3, 'file_1', 'a.txt', $4, 5, repeat('0', 64))")
+        .bind(output.as_uuid()).bind(run.as_uuid()).bind(ws.as_uuid()).bind(key.as_str())
+        .execute(&pool).await.expect("output");
+    sqlx::query("update workspaces set storage_used_bytes = 5 where id = $1")
+        .bind(ws.as_uuid())
+        .execute(&pool)
+        .await
+        .expect("used");
+    sqlx::query("update runs set status = 'succeeded', cleanup_status = 'succeeded', pending_delete_at = now() where id = $1")
+        .bind(run.as_uuid()).execute(&pool).await.expect("delete request");
+
+    let report = antpath_sweeper::sweep_once(&pool, &store, 10)
+        .await
+        .expect("sweep");
+    assert_eq!(report.runs_purged, 1);
+    let status: String = sqlx::query_scalar("select status from runs where id = $1")
+        .bind(run.as_uuid())
+        .fetch_one(&pool)
+        .await
+        .expect("status");
+    assert_eq!(status, "deleted");
+    let used: i64 = sqlx::query_scalar("select storage_used_bytes from workspaces where id = $1")
+        .bind(ws.as_uuid())
+        .fetch_one(&pool)
+        .await
+        .expect("used");
+    assert_eq!(used, 0);
+    assert!(store.head(&key).await.expect("head").is_none());
+    assert_eq!(
+        antpath_sweeper::sweep_once(&pool, &store, 10)
+            .await
+            .expect("again")
+            .runs_purged,
+        0
+    );
+}
+
+#[sqlx::test(migrator = "antpath_db::MIGRATOR")]
+async fn expired_leases_are_cleared_and_failed_cleanups_handed_back(pool: PgPool) {
+    let dir = tempfile::tempdir().expect("dir");
+    let store = store(&dir);
+    let (_, run) = seed(&pool).await;
+    sqlx::query("update runs set status = 'provisioning', lease_owner = 'dead', lease_token = gen_random_uuid(), lease_expires_at = now() - interval '1 minute' where id = $1")
+        .bind(run.as_uuid()).execute(&pool).await.expect("stale");
+    let (_, failed) = seed(&pool).await;
+    sqlx::query(
+        "update runs set status = 'cleanup_failed', cleanup_status = 'failed' where id = $1",
+    )
+    .bind(failed.as_uuid())
+    .execute(&pool)
+    .await
+    .expect("failed");
+    let report = antpath_sweeper::sweep_once(&pool, &store, 10)
+        .await
+        .expect("sweep");
+    assert_eq!(report.leases_expired, 1);
+    assert_eq!(report.cleanups_retried, 1);
+    let owner: Option<String> = sqlx::query_scalar("select lease_owner from runs where id = $1")
+        .bind(run.as_uuid())
+        .fetch_one(&pool)
+        .await
+        .expect("owner");
+    assert!(owner.is_none());
+    let status: String = sqlx::query_scalar("select status from runs where id = $1")
+        .bind(failed.as_uuid())
+        .fetch_one(&pool)
+        .await
+        .expect("status");
+    assert_eq!(status, "cleaning_up");
+}
