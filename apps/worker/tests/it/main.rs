@@ -6,4 +6,5 @@ mod concurrency;
 mod lifecycle;
 mod recovery;
 mod secrets;
+mod sigkill;
 mod support;
