@@ -3,18 +3,14 @@
 
 use std::io::Read as _;
 use std::process::ExitCode;
-use std::time::Duration;
 
 use antpath_bff::admin::{self, NewApiToken, NewUser};
 use antpath_config::{ConfigError, Role, Settings};
-use antpath_db::{PgPool, PoolSettings};
+use antpath_db::PgPool;
 use antpath_redact::Secret;
 use antpath_types::{UserId, WorkspaceId};
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
-
-/// How long a request may wait for a free database connection.
-const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
 
 #[derive(Debug, Parser)]
 #[command(name = "antpath-bff", about = "The antpath run API.")]
@@ -141,18 +137,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
 }
 
 fn connect(settings: &Settings) -> anyhow::Result<PgPool> {
-    let url = settings
-        .database
-        .url
-        .as_ref()
-        .context("the database URL is required")?;
-    antpath_db::connect(&PoolSettings {
-        url: url.expose_secret().clone(),
-        max_connections: settings.database.max_connections,
-        statement_timeout: Duration::from_millis(settings.database.statement_timeout_ms),
-        acquire_timeout: ACQUIRE_TIMEOUT,
-    })
-    .context("while configuring the database pool")
+    antpath_runtime::connect_pool(settings, None).context("while configuring the database pool")
 }
 
 async fn serve(settings: &Settings, pool: PgPool) -> anyhow::Result<()> {
@@ -160,7 +145,7 @@ async fn serve(settings: &Settings, pool: PgPool) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("while binding {}", settings.bff.listen))?;
     let server = antpath_bff::start(settings, pool, listener).await?;
-    shutdown_signal().await;
+    antpath_runtime::shutdown_signal().await;
     tracing::info!("shutting down");
     server.shutdown().await
 }
@@ -218,32 +203,4 @@ async fn run_admin(
         }
     }
     Ok(())
-}
-
-/// Resolves on SIGINT or SIGTERM.
-async fn shutdown_signal() {
-    let interrupt = async {
-        if let Err(err) = tokio::signal::ctrl_c().await {
-            tracing::error!(error.message = %err, "could not listen for SIGINT");
-            std::future::pending::<()>().await;
-        }
-    };
-    #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
-            }
-            Err(err) => {
-                tracing::error!(error.message = %err, "could not listen for SIGTERM");
-                std::future::pending::<()>().await;
-            }
-        }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = interrupt => {}
-        () = terminate => {}
-    }
 }

@@ -1,13 +1,12 @@
 //! The shared state of every handler, built once from [`Settings`].
 
 use std::ops::Deref;
-use std::path::PathBuf;
 use std::sync::Arc;
 
-use antpath_config::{Limits, Settings, StorageBackend};
+use antpath_config::{Limits, Settings};
 use antpath_db::PgPool;
 use antpath_redact::Secret;
-use antpath_storage::{LocalStoreConfig, ObjectStore, S3StoreConfig, StorageConfig};
+use antpath_storage::{ObjectStore, StorageConfig};
 use antpath_vault::KeyRing;
 use anyhow::Context as _;
 
@@ -83,27 +82,9 @@ impl AppState {
 }
 
 fn build_store(settings: &Settings, base_url: &str) -> anyhow::Result<ObjectStore> {
-    let storage = &settings.storage;
-    let config = match storage.backend {
-        StorageBackend::Local => StorageConfig::Local(LocalStoreConfig {
-            root: PathBuf::from(&storage.local_dir),
-            public_base_url: base_url.to_owned(),
-            signing_key: storage
-                .signing_key
-                .clone()
-                .context("while reading the storage signing key")?,
-        }),
-        StorageBackend::S3 => {
-            let s3 = &storage.s3;
-            StorageConfig::S3(S3StoreConfig {
-                endpoint: s3.endpoint.clone(),
-                region: s3.region.clone().unwrap_or_default(),
-                bucket: s3.bucket.clone().unwrap_or_default(),
-                force_path_style: s3.path_style,
-                access_key_id: s3.access_key_id.clone().unwrap_or_default(),
-                secret_access_key: s3.secret_access_key.clone().unwrap_or_default(),
-            })
-        }
-    };
+    let mut config = antpath_runtime::storage_config(settings)?;
+    if let StorageConfig::Local(local) = &mut config {
+        local.public_base_url = base_url.to_owned();
+    }
     config.build().context("while opening the object store")
 }

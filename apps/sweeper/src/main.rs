@@ -5,11 +5,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use antpath_config::{Role, Settings};
-use antpath_db::PoolSettings;
-use antpath_redact::Secret;
-use antpath_storage::{LocalStoreConfig, StorageConfig};
 use antpath_telemetry::TelemetrySettings;
-use anyhow::Context as _;
 use clap::Parser;
 
 /// Command line.
@@ -44,51 +40,8 @@ async fn main() -> ExitCode {
 async fn run(args: Args) -> anyhow::Result<()> {
     let settings = Settings::load()?;
     settings.validate(Role::Sweeper)?;
-    let url = settings
-        .database
-        .url
-        .clone()
-        .context("while reading the database url")?;
-    let pool = antpath_db::connect(&PoolSettings {
-        url: url.expose_secret().clone(),
-        max_connections: settings.database.max_connections.min(4),
-        statement_timeout: Duration::from_millis(settings.database.statement_timeout_ms),
-        acquire_timeout: Duration::from_secs(10),
-    })?;
-    let store = match settings.storage.backend {
-        antpath_config::StorageBackend::Local => StorageConfig::Local(LocalStoreConfig {
-            root: settings.storage.local_dir.clone().into(),
-            public_base_url: settings
-                .bff
-                .public_base_url
-                .clone()
-                .unwrap_or_else(|| "http://localhost:8080".into()),
-            signing_key: settings
-                .storage
-                .signing_key
-                .clone()
-                .unwrap_or_else(|| Secret::new(String::new())),
-        }),
-        antpath_config::StorageBackend::S3 => {
-            let s3 = &settings.storage.s3;
-            StorageConfig::S3(antpath_storage::S3StoreConfig {
-                endpoint: s3.endpoint.clone(),
-                region: s3.region.clone().unwrap_or_default(),
-                bucket: s3.bucket.clone().unwrap_or_default(),
-                force_path_style: s3.path_style,
-                access_key_id: s3
-                    .access_key_id
-                    .clone()
-                    .unwrap_or_else(|| Secret::new(String::new())),
-                secret_access_key: s3
-                    .secret_access_key
-                    .clone()
-                    .unwrap_or_else(|| Secret::new(String::new())),
-            })
-        }
-    }
-    .build()
-    .context("while opening object storage")?;
+    let pool = antpath_runtime::connect_pool(&settings, Some(4))?;
+    let store = antpath_runtime::object_store(&settings)?;
     let batch = settings.sweeper.batch_size;
     if args.once || settings.sweeper.once {
         let report = antpath_sweeper::sweep_once(&pool, &store, batch).await?;
@@ -98,12 +51,11 @@ async fn run(args: Args) -> anyhow::Result<()> {
     let mut tick = tokio::time::interval(Duration::from_secs(
         settings.sweeper.interval_seconds.max(1),
     ));
-    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-        .context("while installing the SIGTERM handler")?;
+    let shutdown = antpath_runtime::shutdown_signal();
+    tokio::pin!(shutdown);
     loop {
         tokio::select! {
-            _ = tokio::signal::ctrl_c() => return Ok(()),
-            _ = term.recv() => return Ok(()),
+            () = &mut shutdown => return Ok(()),
             _ = tick.tick() => match antpath_sweeper::sweep_once(&pool, &store, batch).await {
                 Ok(report) => tracing::info!(?report, "sweep done"),
                 Err(err) => tracing::error!(error.message = %format!("{err:#}"), "sweep failed; next pass retries"),

@@ -28,6 +28,7 @@ pub mod users;
 pub mod workspaces;
 
 pub use pool::{PoolSettings, connect};
+pub use sqlx::Error as SqlxError;
 pub use sqlx::PgPool;
 
 /// The schema migrations, embedded at compile time from the repository's `migrations/` folder.
