@@ -147,3 +147,67 @@ async fn expired_leases_are_cleared_and_failed_cleanups_handed_back(pool: PgPool
         .expect("status");
     assert_eq!(status, "cleaning_up");
 }
+
+#[sqlx::test(migrator = "antpath_db::MIGRATOR")]
+async fn secrets_of_a_cleanup_abandoned_past_the_window_are_destroyed_anyway(pool: PgPool) {
+    let dir = tempfile::tempdir().expect("dir");
+    let store = store(&dir);
+    let (_, recent) = seed(&pool).await;
+    let (_, abandoned) = seed(&pool).await;
+    sqlx::query(
+        "update runs set status = 'cleanup_failed', cleanup_status = 'failed',
+             work_ended_at = now() - interval '1 hour' where id = $1",
+    )
+    .bind(recent.as_uuid())
+    .execute(&pool)
+    .await
+    .expect("recent failure");
+    sqlx::query(
+        "update runs set status = 'cleanup_failed', cleanup_status = 'failed',
+             work_ended_at = now() - interval '25 hours' where id = $1",
+    )
+    .bind(abandoned.as_uuid())
+    .execute(&pool)
+    .await
+    .expect("old failure");
+
+    let report = antpath_sweeper::sweep_once(&pool, &store, 10)
+        .await
+        .expect("sweep");
+    assert_eq!(report.cleanups_retried, 1, "the recent failure is retried");
+    assert_eq!(
+        report.secrets_destroyed, 1,
+        "the abandoned one loses its secrets"
+    );
+
+    let holds_secret = |run: RunId| {
+        let pool = pool.clone();
+        async move {
+            sqlx::query_scalar::<_, bool>(
+                "select execution_secret_id is not null from runs where id = $1",
+            )
+            .bind(run.as_uuid())
+            .fetch_one(&pool)
+            .await
+            .expect("run")
+        }
+    };
+    assert!(
+        holds_secret(recent).await,
+        "a retried cleanup still needs the key"
+    );
+    assert!(!holds_secret(abandoned).await);
+    let bundles: i64 = sqlx::query_scalar("select count(*) from run_secrets")
+        .fetch_one(&pool)
+        .await
+        .expect("count");
+    assert_eq!(bundles, 1, "only the recent run's bundle is left");
+    let recorded: i64 = sqlx::query_scalar(
+        "select count(*) from cleanup_attempts where run_id = $1 and action = 'destroy_secrets'",
+    )
+    .bind(abandoned.as_uuid())
+    .fetch_one(&pool)
+    .await
+    .expect("count");
+    assert_eq!(recorded, 1);
+}
