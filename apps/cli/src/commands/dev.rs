@@ -287,11 +287,14 @@ impl Stack {
                 })
         };
         let workspace = admin(&["create-workspace", "--name", "local"], "ws_")?;
+        // A fresh state folder may meet a database that already has a local user (the folder
+        // was deleted, or another stack shares the database): each bootstrap gets its own.
+        let email = format!("dev-{:08x}@localhost", rand::thread_rng().next_u32());
         let user = admin(
             &[
                 "create-user",
                 "--email",
-                "dev@localhost",
+                &email,
                 "--workspace",
                 &workspace,
                 "--role",
