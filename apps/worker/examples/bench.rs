@@ -60,14 +60,7 @@ impl Bench {
             max_spend_usd: None,
             max_attempts: 1,
         };
-        let secret = SealedSecret {
-            id: SecretId::new(),
-            key_id: sealed.key_id,
-            wrapped_key: sealed.wrapped_key,
-            wrap_nonce: sealed.wrap_nonce,
-            ciphertext: sealed.ciphertext,
-            nonce: sealed.nonce,
-        };
+        let secret = SealedSecret::new(SecretId::new(), sealed);
         let mut tx = self.pool.begin().await.expect("begin");
         antpath_db::runs::insert_idempotent(&mut tx, &new, &secret)
             .await

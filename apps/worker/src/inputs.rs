@@ -4,7 +4,7 @@
 use antpath_db::cleanup::load_sealed;
 use antpath_db::lifecycle::RunRow;
 use antpath_template::submission::RunInputs;
-use antpath_vault::{KeyRing, Sealed};
+use antpath_vault::KeyRing;
 use sqlx::PgPool;
 
 use crate::error::{StepError, StepResult};
@@ -18,13 +18,7 @@ pub async fn open(pool: &PgPool, keys: &KeyRing, run: &RunRow) -> StepResult<Run
     let sealed = load_sealed(pool, secret_id)
         .await?
         .ok_or_else(|| StepError::Bug("the run's sealed inputs are missing".into()))?;
-    let sealed = Sealed {
-        key_id: sealed.key_id,
-        wrapped_key: sealed.wrapped_key,
-        wrap_nonce: sealed.wrap_nonce,
-        ciphertext: sealed.ciphertext,
-        nonce: sealed.nonce,
-    };
+    let sealed = sealed.into_sealed();
     let plaintext = keys
         .open(run.id, &sealed)
         .map_err(|err| StepError::Bug(format!("the run's sealed inputs do not open: {err}")))?;

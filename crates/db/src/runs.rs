@@ -22,6 +22,31 @@ pub struct SealedSecret {
     pub nonce: Vec<u8>,
 }
 
+impl SealedSecret {
+    /// The row for a bundle the vault sealed, under a new id.
+    pub fn new(id: SecretId, sealed: antpath_vault::Sealed) -> Self {
+        Self {
+            id,
+            key_id: sealed.key_id,
+            wrapped_key: sealed.wrapped_key,
+            wrap_nonce: sealed.wrap_nonce,
+            ciphertext: sealed.ciphertext,
+            nonce: sealed.nonce,
+        }
+    }
+
+    /// The stored bundle, in the form the vault opens.
+    pub fn into_sealed(self) -> antpath_vault::Sealed {
+        antpath_vault::Sealed {
+            key_id: self.key_id,
+            wrapped_key: self.wrapped_key,
+            wrap_nonce: self.wrap_nonce,
+            ciphertext: self.ciphertext,
+            nonce: self.nonce,
+        }
+    }
+}
+
 /// A run as accepted by the bff, before it is inserted.
 #[derive(Debug, Clone)]
 pub struct NewRun {

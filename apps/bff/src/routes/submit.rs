@@ -128,14 +128,7 @@ pub async fn submit(
     }
 
     let run = new_run(&state, &auth, run_id, &submission, idempotency_key, cap)?;
-    let secret = SealedSecret {
-        id: SecretId::new(),
-        key_id: sealed.key_id,
-        wrapped_key: sealed.wrapped_key,
-        wrap_nonce: sealed.wrap_nonce,
-        ciphertext: sealed.ciphertext,
-        nonce: sealed.nonce,
-    };
+    let secret = SealedSecret::new(SecretId::new(), sealed);
     let (status, id) = match runs::insert_idempotent(&mut tx, &run, &secret).await? {
         Inserted::Created(id) => (StatusCode::CREATED, id),
         Inserted::Existing(id) => (StatusCode::OK, id),
