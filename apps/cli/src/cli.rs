@@ -21,7 +21,7 @@ pub struct Cli {
 /// The exit codes, shown under `--help` (see [`crate::failure`]).
 const EXIT_CODES_HELP: &str = "Exit codes: 0 success (run succeeded), 1 internal error, 2 usage \
 error or invalid template/variables (nothing was sent), 3 run failed, 4 run timed out, 5 run \
-cancelled, 6 API, authentication or connection error, 7 run ended in cleanup_failed, \
+cancelled, 6 API, authentication or connection error, 7 run deleted while followed, \
 pending_delete or deleted, 8 an output could not be downloaded or verified, 130 interrupted: \
 detached from a run that keeps running.";
 

@@ -21,7 +21,7 @@ pub const RUN_TIMED_OUT: u8 = 4;
 pub const RUN_CANCELLED: u8 = 5;
 /// The API refused the request or could not be reached.
 pub const API: u8 = 6;
-/// The followed run ended otherwise: `cleanup_failed`, `pending_delete` or `deleted`.
+/// The followed run ended otherwise: `pending_delete` or `deleted`.
 pub const RUN_ENDED_OTHERWISE: u8 = 7;
 /// An output could not be downloaded, or failed its SHA-256 check.
 pub const DOWNLOAD: u8 = 8;

@@ -87,8 +87,6 @@ pub struct WorkerSettings {
     pub health_listen: String,
     /// Runs one replica works on at once.
     pub concurrency: usize,
-    /// Default for `cleanup.claudeSession` when neither run nor template sets it.
-    pub claude_session_cleanup_default: String,
 }
 
 impl Default for WorkerSettings {
@@ -97,7 +95,6 @@ impl Default for WorkerSettings {
             id: None,
             health_listen: "0.0.0.0:8081".into(),
             concurrency: 16,
-            claude_session_cleanup_default: "delete".into(),
         }
     }
 }

@@ -97,14 +97,6 @@ impl Settings {
                 if self.worker.concurrency == 0 {
                     problems.push("ANTPATH_WORKER__CONCURRENCY must be greater than 0".into());
                 }
-                if !matches!(
-                    self.worker.claude_session_cleanup_default.as_str(),
-                    "delete" | "retain"
-                ) {
-                    problems.push(
-                        "ANTPATH_WORKER__CLAUDE_SESSION_CLEANUP_DEFAULT must be `delete` or `retain`".into(),
-                    );
-                }
                 if !self.provider.base_url.starts_with("http") {
                     problems.push("ANTPATH_PROVIDER__BASE_URL must be an http(s) URL".into());
                 }

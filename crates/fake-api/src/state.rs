@@ -117,7 +117,7 @@ impl FakeRun {
         let ended = status.is_terminal().then(Utc::now);
         json!({
             "id": self.id, "object": "run", "status": status, "phase": "fake",
-            "cleanup_status": if ended.is_some() { "succeeded" } else { "not_started" },
+            "cleanup": {"state": if ended.is_some() { "succeeded" } else { "pending" }, "attempts": 0, "last_error": null, "abandoned_resources": []},
             "cleanup_policy": "delete",
             "template_name": self.template_name, "template_hash": self.template_hash,
             "request_hash": self.request_hash, "idempotency_key": self.idempotency_key,

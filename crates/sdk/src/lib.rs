@@ -41,7 +41,7 @@ mod wait;
 pub use antpath_template::model::PermissionPolicy;
 pub use antpath_template::{Template, ValidationErrors};
 pub use antpath_types::{
-    ApiErrorType, ClaudeSessionCleanup, CleanupStatus, ErrorDetail, OutputId, RunId, RunStatus,
+    ApiErrorType, ClaudeSessionCleanup, CleanupState, ErrorDetail, OutputId, RunId, RunStatus,
     TokenId,
 };
 pub use client::{Client, ClientBuilder, DEFAULT_BASE_URL, DEFAULT_TIMEOUT};

@@ -4,7 +4,7 @@
 //! older SDK. Timestamps are UTC.
 
 use antpath_redact::Secret;
-use antpath_types::{CleanupStatus, OutputId, RunId, RunStatus, TokenId, UserId, WorkspaceId};
+use antpath_types::{CleanupState, OutputId, RunId, RunStatus, TokenId, UserId, WorkspaceId};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -18,6 +18,16 @@ pub struct Page<T> {
     pub next_cursor: Option<String>,
 }
 
+/// A run's cleanup, reported beside its outcome.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunCleanup {
+    /// pending, running, succeeded, retained, retrying or abandoned.
+    pub state: CleanupState,
+    /// Cleanup rounds so far.
+    #[serde(default)]
+    pub attempts: i32,
+}
+
 /// A run, as `GET /v1/runs/{id}` returns it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Run {
@@ -28,8 +38,8 @@ pub struct Run {
     /// The worker's finer-grained step (`provision`, `dispatch`, …), for display.
     #[serde(default)]
     pub phase: Option<String>,
-    /// Whether provider resources and secrets are gone yet.
-    pub cleanup_status: CleanupStatus,
+    /// How cleanup stands, beside the outcome.
+    pub cleanup: RunCleanup,
     /// `delete` or `retain`.
     pub cleanup_policy: String,
     /// The template's name.

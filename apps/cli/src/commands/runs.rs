@@ -115,7 +115,7 @@ fn show_run(run: &Run, json: bool) {
     );
     println!(
         "cleanup         {} ({})",
-        run.cleanup_status.as_str(),
+        run.cleanup.state.as_str(),
         run.cleanup_policy
     );
     println!("created         {}", run.created_at);

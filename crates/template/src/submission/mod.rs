@@ -103,8 +103,14 @@ pub fn validate_submission(body: &Value) -> Result<ValidatedSubmission, Validati
             .and_then(|l| l.max_spend_usd)
             .or(template.limits.max_spend_usd),
     };
+    // The template's cleanup counts as said only when the template spelled it out; otherwise
+    // the deployment's default applies (see `ValidatedSubmission::cleanup`).
+    let template_said_cleanup = fields
+        .get("template")
+        .and_then(|t| t.get("cleanup"))
+        .is_some();
     Ok(ValidatedSubmission::new(accepted::Parts {
-        cleanup: cleanup.unwrap_or(template.cleanup),
+        cleanup: cleanup.or(template_said_cleanup.then_some(template.cleanup)),
         limits: effective_limits,
         template,
         variables: resolved,
