@@ -15,4 +15,4 @@ pub use api_error::{ApiError, ApiErrorBody, ApiErrorType, ErrorDetail};
 pub use error_class::ErrorClass;
 pub use ids::*;
 pub use policy::{ClaudeSessionCleanup, CleanupPolicy, RunLimits, RunPolicy};
-pub use status::{CleanupStatus, RunStatus};
+pub use status::{CleanupState, CleanupStatus, RunStatus};

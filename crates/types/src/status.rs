@@ -1,8 +1,9 @@
 //! The run state machine and the separate cleanup state.
 //!
-//! A run's status says where its execution is; its cleanup status says whether the provider
-//! resources and the per-run secrets are gone. The two are separate so that a run can succeed
-//! while its cleanup is still being retried.
+//! A run's status says where its execution is and, once terminal, its outcome; its cleanup
+//! state says whether the provider resources and the per-run secrets are gone. The two are
+//! separate so that a run can succeed while its cleanup is still being retried: the status
+//! becomes terminal when cleanup starts.
 //!
 //! [`RunStatus::can_transition_to`] is the one table of allowed moves; the worker and the bff
 //! refuse any other.
@@ -41,8 +42,6 @@ pub enum RunStatus {
     Cancelling,
     /// Session outputs are being copied into object storage.
     CapturingOutputs,
-    /// Provider resources and secrets are being removed.
-    CleaningUp,
     /// The agent finished its turn and the outputs were captured.
     Succeeded,
     /// The run failed; `error_class` says why.
@@ -51,8 +50,6 @@ pub enum RunStatus {
     TimedOut,
     /// The user cancelled the run.
     Cancelled,
-    /// Execution ended but cleanup gave up after its retries.
-    CleanupFailed,
     /// The user deleted the run; stored outputs are being removed.
     PendingDelete,
     /// The run's outputs are gone; only its metadata tombstone remains.
@@ -61,7 +58,7 @@ pub enum RunStatus {
 
 impl RunStatus {
     /// Every status, in lifecycle order.
-    pub const ALL: [RunStatus; 18] = [
+    pub const ALL: [RunStatus; 16] = [
         Self::Queued,
         Self::Claiming,
         Self::Provisioning,
@@ -72,12 +69,10 @@ impl RunStatus {
         Self::ProviderRescheduled,
         Self::Cancelling,
         Self::CapturingOutputs,
-        Self::CleaningUp,
         Self::Succeeded,
         Self::Failed,
         Self::TimedOut,
         Self::Cancelled,
-        Self::CleanupFailed,
         Self::PendingDelete,
         Self::Deleted,
     ];
@@ -95,19 +90,17 @@ impl RunStatus {
             Self::ProviderRescheduled => "provider_rescheduled",
             Self::Cancelling => "cancelling",
             Self::CapturingOutputs => "capturing_outputs",
-            Self::CleaningUp => "cleaning_up",
             Self::Succeeded => "succeeded",
             Self::Failed => "failed",
             Self::TimedOut => "timed_out",
             Self::Cancelled => "cancelled",
-            Self::CleanupFailed => "cleanup_failed",
             Self::PendingDelete => "pending_delete",
             Self::Deleted => "deleted",
         }
     }
 
-    /// True once execution has ended: no worker will move the run forward on the provider again
-    /// (cleanup retries and deletion may still follow).
+    /// True once the outcome is known: no worker will move the run forward on the provider
+    /// again. Cleanup (reported by [`CleanupState`]) and deletion may still follow.
     pub fn is_terminal(self) -> bool {
         matches!(
             self,
@@ -115,7 +108,6 @@ impl RunStatus {
                 | Self::Failed
                 | Self::TimedOut
                 | Self::Cancelled
-                | Self::CleanupFailed
                 | Self::PendingDelete
                 | Self::Deleted
         )
@@ -127,42 +119,34 @@ impl RunStatus {
     }
 
     /// The statuses this one may move to. Staying in the same status is always allowed and not
-    /// listed.
+    /// listed. An execution step moves straight to its outcome when cleanup starts.
     pub fn allowed_next(self) -> &'static [RunStatus] {
         use RunStatus::*;
         match self {
             Queued => &[Claiming, Provisioning, Cancelled, Failed],
-            Claiming => &[
+            Claiming => &[Queued, Provisioning, Cancelling, Cancelled, Failed],
+            Provisioning => &[
+                SessionCreated,
+                Cancelling,
                 Queued,
-                Provisioning,
-                Cancelling,
-                Cancelled,
                 Failed,
-                CleaningUp,
+                TimedOut,
+                Cancelled,
             ],
-            Provisioning => &[SessionCreated, Cancelling, CleaningUp, Failed, Queued],
-            SessionCreated => &[Dispatched, Cancelling, CleaningUp, Failed],
-            Dispatched => &[
+            SessionCreated => &[Dispatched, Cancelling, Failed, TimedOut, Cancelled],
+            Dispatched | ProviderRunning | ProviderIdle | ProviderRescheduled => &[
                 ProviderRunning,
                 ProviderIdle,
                 ProviderRescheduled,
                 Cancelling,
                 CapturingOutputs,
-                CleaningUp,
+                Failed,
+                TimedOut,
+                Cancelled,
             ],
-            ProviderRunning | ProviderIdle | ProviderRescheduled => &[
-                ProviderRunning,
-                ProviderIdle,
-                ProviderRescheduled,
-                Cancelling,
-                CapturingOutputs,
-                CleaningUp,
-            ],
-            Cancelling => &[CapturingOutputs, CleaningUp],
-            CapturingOutputs => &[CleaningUp],
-            CleaningUp => &[Succeeded, Failed, TimedOut, Cancelled, CleanupFailed],
+            Cancelling => &[CapturingOutputs, Failed, TimedOut, Cancelled],
+            CapturingOutputs => &[Succeeded, Failed, TimedOut, Cancelled],
             Succeeded | Failed | TimedOut | Cancelled => &[PendingDelete],
-            CleanupFailed => &[CleaningUp, PendingDelete],
             PendingDelete => &[Deleted],
             Deleted => &[],
         }
@@ -236,6 +220,60 @@ impl fmt::Display for CleanupStatus {
     }
 }
 
+/// Where the cleanup of a run's provider resources and secrets is; reported beside the
+/// outcome, which is already final when cleanup starts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(
+    feature = "sqlx",
+    derive(sqlx::Type),
+    sqlx(type_name = "text", rename_all = "snake_case")
+)]
+#[serde(rename_all = "snake_case")]
+pub enum CleanupState {
+    /// Execution has not ended; nothing to clean yet.
+    Pending,
+    /// A worker is removing the resources now.
+    Running,
+    /// Every provider resource is gone and the secrets are destroyed.
+    Succeeded,
+    /// The secrets are destroyed; Claude-side resources were kept on request.
+    Retained,
+    /// A round failed; the sweeper will try again later.
+    Retrying,
+    /// Retries are exhausted; the resources left behind are listed with the run.
+    Abandoned,
+}
+
+impl CleanupState {
+    /// Every state, in lifecycle order.
+    pub const ALL: [CleanupState; 6] = [
+        Self::Pending,
+        Self::Running,
+        Self::Succeeded,
+        Self::Retained,
+        Self::Retrying,
+        Self::Abandoned,
+    ];
+
+    /// The wire and database spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Running => "running",
+            Self::Succeeded => "succeeded",
+            Self::Retained => "retained",
+            Self::Retrying => "retrying",
+            Self::Abandoned => "abandoned",
+        }
+    }
+}
+
+impl fmt::Display for CleanupState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -248,6 +286,15 @@ mod tests {
             assert_eq!(json, format!("\"{status}\""));
         }
         assert!("running".parse::<RunStatus>().is_err());
+        assert!("cleaning_up".parse::<RunStatus>().is_err());
+    }
+
+    #[test]
+    fn every_cleanup_state_serialises_as_its_spelling() {
+        for state in CleanupState::ALL {
+            let json = serde_json::to_string(&state).expect("serialises");
+            assert_eq!(json, format!("\"{state}\""));
+        }
     }
 
     #[test]
@@ -255,10 +302,7 @@ mod tests {
         for status in RunStatus::ALL.into_iter().filter(|s| s.is_terminal()) {
             for next in status.allowed_next() {
                 assert!(
-                    matches!(
-                        next,
-                        RunStatus::PendingDelete | RunStatus::Deleted | RunStatus::CleaningUp
-                    ),
+                    matches!(next, RunStatus::PendingDelete | RunStatus::Deleted),
                     "{status} -> {next}"
                 );
             }
@@ -284,10 +328,10 @@ mod tests {
     }
 
     #[test]
-    fn a_run_cannot_skip_capture_and_cleanup_to_succeed() {
+    fn a_run_cannot_skip_capture_to_succeed() {
         assert!(!RunStatus::ProviderRunning.can_transition_to(RunStatus::Succeeded));
         assert!(!RunStatus::Queued.can_transition_to(RunStatus::Succeeded));
-        assert!(RunStatus::CleaningUp.can_transition_to(RunStatus::Succeeded));
+        assert!(RunStatus::CapturingOutputs.can_transition_to(RunStatus::Succeeded));
         assert!(RunStatus::Succeeded.can_transition_to(RunStatus::Succeeded));
     }
 }
