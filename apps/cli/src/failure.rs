@@ -28,7 +28,7 @@ pub const DOWNLOAD: u8 = 8;
 /// Ctrl-C detached from a run that keeps running (128 + SIGINT, as shells report it).
 pub const DETACHED: u8 = 130;
 
-/// The exit code for a run that ended in `status`.
+/// The exit code for a run that ended in `status`: the outcome alone, whatever its cleanup.
 pub fn exit_code_for(status: RunStatus) -> u8 {
     match status {
         RunStatus::Succeeded => OK,
@@ -158,10 +158,7 @@ impl From<Error> for Failure {
 }
 
 fn is_download_error(error: &Error) -> bool {
-    matches!(
-        error,
-        Error::ChecksumMismatch { .. } | Error::UnsafeFileName(_) | Error::Io { .. }
-    )
+    matches!(error, Error::ChecksumMismatch { .. } | Error::Io { .. })
 }
 
 fn push_details(text: &mut String, details: &[ErrorDetail]) {
