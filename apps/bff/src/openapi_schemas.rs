@@ -2,6 +2,7 @@
 //! [`crate::views`] and the routes, kept next to each other so a changed field is changed in
 //! both places in one review.
 
+use antpath_template::{MAX_SPEND_USD, MIN_SPEND_USD};
 use antpath_types::{ApiErrorType, CleanupState, Phase, RunStatus};
 use serde_json::{Value, json};
 
@@ -63,7 +64,7 @@ pub fn schemas() -> Value {
                 "cleanup": {"type": "object", "properties": {"claudeSession": {"type": "string", "enum": ["delete", "retain"]}}},
                 "limits": {"type": "object", "properties": {
                     "maxDurationSeconds": {"type": "integer", "minimum": 1},
-                    "maxSpendUsd": {"type": "number", "exclusiveMinimum": 0}}},
+                    "maxSpendUsd": {"type": "number", "minimum": MIN_SPEND_USD, "maximum": MAX_SPEND_USD}}},
                 "idempotencyKey": {"type": "string", "minLength": 1, "maxLength": 255}}},
         "Run": {"type": "object", "properties": {
             "id": {"type": "string", "pattern": "^run_[0-9a-f]{32}$"},

@@ -82,6 +82,20 @@ impl Settings {
                 );
                 self.check_encryption(&mut problems);
                 self.check_storage(&mut problems);
+                for (name, value) in [
+                    (
+                        "ANTPATH_BFF__HEADER_READ_TIMEOUT_MS",
+                        self.bff.header_read_timeout_ms,
+                    ),
+                    (
+                        "ANTPATH_BFF__BODY_READ_TIMEOUT_MS",
+                        self.bff.body_read_timeout_ms,
+                    ),
+                ] {
+                    if value == 0 {
+                        problems.push(format!("{name} must be greater than 0"));
+                    }
+                }
                 if let Some(url) = &self.bff.public_base_url
                     && !(url.starts_with("http://") || url.starts_with("https://"))
                 {
