@@ -303,3 +303,22 @@ async fn a_cancel_stops_a_capture_that_keeps_failing(pool: PgPool) {
     worker.shutdown().await;
     assert!(h.live_resources().await.is_empty());
 }
+
+#[sqlx::test(migrator = "antpath_db::MIGRATOR")]
+async fn progress_between_failures_starts_the_step_count_again(pool: PgPool) {
+    let h = Harness::new(pool).await;
+    h.set_faults(json!({"fail_next": [
+        {"count": 1, "method": "POST", "path_prefix": "/v1/environments", "fault": "server_error"},
+        {"count": 1, "method": "POST", "path_prefix": "/v1/agents", "fault": "server_error"}]}))
+        .await;
+    let mut config = h.config("w1");
+    config.limits.max_step_retries = 1;
+    let worker = h.start_with(config, Default::default());
+    let run = h.submit("antpath-sim: scenario=happy files=1 size=10").await;
+    assert_eq!(
+        h.wait_terminal(run).await,
+        RunStatus::Succeeded,
+        "two failures in one step, with a created environment between them, stay under a bound of one"
+    );
+    worker.shutdown().await;
+}
