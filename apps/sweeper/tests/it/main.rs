@@ -1,4 +1,11 @@
-//! Integration tests of the sweeper's passes against real Postgres.
+//! Integration tests of the sweeper's passes against real Postgres and a real local store.
+
+mod binary;
+mod drift;
+mod fixtures;
+mod purge;
+mod race;
+mod workspace_deletion;
 
 use antpath_db::runs::{NewRun, SealedSecret};
 use antpath_db::workspaces::PlanCaps;
@@ -85,7 +92,7 @@ async fn a_deleted_runs_outputs_are_purged_and_its_bytes_given_back(pool: PgPool
         .execute(&pool)
         .await
         .expect("used");
-    sqlx::query("update runs set status = 'succeeded', cleanup_status = 'succeeded', pending_delete_at = now() where id = $1")
+    sqlx::query("update runs set status = 'succeeded', cleanup_status = 'succeeded', phase = 'done', pending_delete_at = now() where id = $1")
         .bind(run.as_uuid()).execute(&pool).await.expect("delete request");
 
     let report = antpath_sweeper::sweep_once(&pool, &store, 10)
