@@ -10,3 +10,4 @@ mod requests;
 mod submit;
 mod support;
 mod tenancy;
+mod workspace;
