@@ -7,10 +7,10 @@
 //!
 //! 1. **Stale leases**: leases that ran out without being released are cleared, so the runs
 //!    are claimable at once.
-//! 2. **Failed cleanups**: `cleanup_failed` runs that still hold their secrets go back to
-//!    `cleaning_up` for another round by the workers — for [`GIVE_UP_AFTER`]; after that the
-//!    provider cleanup is abandoned and the run's secrets are destroyed regardless, so no key
-//!    outlives its run by more than that window.
+//! 2. **Leftover secrets**: a finished run (`phase = 'done'`) that still holds its secrets has
+//!    them destroyed. The workers retry cleanup themselves until the give-up window
+//!    (`limits.cleanup_give_up_after_seconds`) and destroy the secrets when it ends, so this is
+//!    only a safety net.
 //! 3. **Unfinished journals**: runs with provider resources stuck in `intended` for more than a
 //!    few minutes are made due now; the worker's next step adopts the resource by metadata (or
 //!    abandons it if it never existed) and cleans up.
@@ -39,10 +39,6 @@ pub use report::Report;
 
 /// How long a journal row may stay `intended` before the sweeper nudges its run.
 pub const STALE_INTENT: Duration = Duration::from_secs(180);
-
-/// How long after a run's work ended the sweeper keeps retrying its failed provider cleanup
-/// before it destroys the run's secrets anyway.
-pub const GIVE_UP_AFTER: Duration = Duration::from_secs(24 * 60 * 60);
 
 /// How long a sweeper's claim on a deleted run keeps other sweepers off it. Longer than any
 /// prefix deletion should take; a claim older than this belongs to a sweeper that died.
@@ -99,17 +95,9 @@ pub async fn sweep(
     tx.commit().await?;
 
     let mut tx = begin_bounded(pool, timeout).await?;
-    report.cleanups_retried =
-        cleanup::retry_failed_cleanups(&mut *tx, batch, GIVE_UP_AFTER.as_secs_f64())
-            .await
-            .context("while retrying failed cleanups")?;
-    tx.commit().await?;
-
-    let mut tx = begin_bounded(pool, timeout).await?;
-    report.secrets_destroyed =
-        cleanup::destroy_abandoned_secrets(&mut *tx, batch, GIVE_UP_AFTER.as_secs_f64())
-            .await
-            .context("while destroying the secrets of abandoned cleanups")?;
+    report.secrets_destroyed = cleanup::destroy_leftover_secrets(&mut *tx, batch)
+        .await
+        .context("while destroying the secrets of finished runs")?;
     tx.commit().await?;
 
     let mut tx = begin_bounded(pool, timeout).await?;

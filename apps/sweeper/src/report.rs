@@ -8,9 +8,7 @@ use std::fmt;
 pub struct Report {
     /// Leases cleared.
     pub leases_expired: u64,
-    /// Runs handed back for another cleanup round.
-    pub cleanups_retried: u64,
-    /// Secrets bundles destroyed: after an abandoned cleanup, or with a purged run.
+    /// Secrets bundles destroyed: left on a finished run, or with a purged run.
     pub secrets_destroyed: u64,
     /// Runs nudged to reconcile their journal.
     pub intents_nudged: u64,
@@ -42,10 +40,9 @@ pub struct Report {
 
 impl Report {
     /// Every counter with its name, in a fixed order (the line and the metric names use it).
-    pub fn counters(&self) -> [(&'static str, u64); 16] {
+    pub fn counters(&self) -> [(&'static str, u64); 15] {
         [
             ("leases_expired", self.leases_expired),
-            ("cleanups_retried", self.cleanups_retried),
             ("secrets_destroyed", self.secrets_destroyed),
             ("intents_nudged", self.intents_nudged),
             ("runs_purged", self.runs_purged),
@@ -67,7 +64,6 @@ impl Report {
     pub fn add(&mut self, other: &Report) {
         let Report {
             leases_expired,
-            cleanups_retried,
             secrets_destroyed,
             intents_nudged,
             runs_purged,
@@ -84,7 +80,6 @@ impl Report {
             passes_skipped,
         } = other;
         self.leases_expired += leases_expired;
-        self.cleanups_retried += cleanups_retried;
         self.secrets_destroyed += secrets_destroyed;
         self.intents_nudged += intents_nudged;
         self.runs_purged += runs_purged;
@@ -102,7 +97,7 @@ impl Report {
     }
 }
 
-/// `leases_expired=0 cleanups_retried=1 …`: every counter, on one line.
+/// `leases_expired=0 secrets_destroyed=1 …`: every counter, on one line.
 impl fmt::Display for Report {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         for (i, (name, value)) in self.counters().iter().enumerate() {

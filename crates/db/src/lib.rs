@@ -26,6 +26,7 @@ pub mod run_purge;
 pub mod run_reads;
 pub mod run_requests;
 pub mod runs;
+pub mod storable;
 pub mod sweeps;
 pub mod token_admin;
 pub mod tokens;
