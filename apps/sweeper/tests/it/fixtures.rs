@@ -81,7 +81,7 @@ pub async fn run(pool: &PgPool, tenant: &Tenant) -> RunId {
         template_hash: "sha256:0".into(),
         idempotency_key: None,
         request_hash: "h".into(),
-        cleanup_policy: "delete".into(),
+        cleanup_policy: antpath_types::ClaudeSessionCleanup::Delete,
         max_duration_seconds: 60,
         max_spend_usd: None,
         max_attempts: 1,
