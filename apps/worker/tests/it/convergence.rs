@@ -314,7 +314,9 @@ async fn progress_between_failures_starts_the_step_count_again(pool: PgPool) {
     let mut config = h.config("w1");
     config.limits.max_step_retries = 1;
     let worker = h.start_with(config, Default::default());
-    let run = h.submit("antpath-sim: scenario=happy files=1 size=10").await;
+    let run = h
+        .submit("antpath-sim: scenario=happy files=1 size=10")
+        .await;
     assert_eq!(
         h.wait_terminal(run).await,
         RunStatus::Succeeded,
