@@ -5,6 +5,10 @@
 //! is logged once here, with its cause chain, and answered with a generic 500 so no internal
 //! text reaches a client. [`crate::middleware`] converts axum's own plain-text rejections to
 //! the same shape.
+//!
+//! Database failures are split in one place, the `From<DbError>` mapping: an expected
+//! constraint outcome becomes its client error, a lost or unreachable database becomes `503`
+//! with `Retry-After` (see [`is_unavailable`]), and anything else is a 500.
 
 use std::time::Duration;
 
@@ -21,6 +25,15 @@ pub enum ApiError {
     /// The body is not usable at all (not JSON, unreadable): 400.
     #[error("bad request: {0}")]
     BadRequest(String),
+    /// The body is JSON the API refuses at one place (a duplicate key, a NUL character): 400,
+    /// with that place as the only detail.
+    #[error("bad request at {}", detail.path)]
+    BadRequestAt {
+        /// A summary sentence.
+        message: String,
+        /// Where, and what is wrong there (never the value).
+        detail: ErrorDetail,
+    },
     /// The body is JSON but fails validation; every problem is listed: 422.
     #[error("validation failed")]
     Invalid {
@@ -41,6 +54,10 @@ pub enum ApiError {
     /// An idempotency key reused for a different request: 409.
     #[error("conflict: {0}")]
     Conflict(String),
+    /// The body did not arrive within `bff.body_read_timeout_ms`: 408, and the connection is
+    /// closed.
+    #[error("request body timed out")]
+    BodyTimeout(Duration),
     /// The body is over the limit: 413.
     #[error("payload too large")]
     PayloadTooLarge(usize),
@@ -57,7 +74,7 @@ pub enum ApiError {
         /// When to try again.
         retry_after: Duration,
     },
-    /// A dependency is down: 503.
+    /// A dependency is down: 503 with `Retry-After`.
     #[error("service unavailable: {0}")]
     Unavailable(&'static str),
     /// Anything else: logged with its cause chain, answered with a generic 500.
@@ -65,19 +82,51 @@ pub enum ApiError {
     Internal(#[from] anyhow::Error),
 }
 
+/// `Retry-After` of a 503: long enough for a database failover or a restart of the pooler to
+/// be under way, short enough that a client does not give up on a blip.
+const UNAVAILABLE_RETRY_AFTER: Duration = Duration::from_secs(5);
+
 impl From<sqlx::Error> for ApiError {
+    /// Direct pool calls (`begin`, `commit`) take the same mapping as the db crate's errors.
     fn from(err: sqlx::Error) -> Self {
-        Self::Internal(anyhow::Error::new(err).context("while querying the database"))
+        antpath_db::DbError::Sqlx(err).into()
     }
 }
 
 impl From<antpath_db::DbError> for ApiError {
-    /// The one place where an expected constraint outcome becomes a client error.
+    /// The one place where a database outcome becomes a response: an expected constraint
+    /// outcome is a client error, an unreachable database a 503, anything else a 500.
     fn from(err: antpath_db::DbError) -> Self {
         match err {
             antpath_db::DbError::IdempotencyConflict => Self::idempotency_conflict(),
-            other => Self::Internal(anyhow::Error::new(other).context("while writing the run")),
+            antpath_db::DbError::Sqlx(err) if is_unavailable(&err) => {
+                tracing::warn!(error.message = %err, "the database is unavailable");
+                Self::Unavailable("The database")
+            }
+            other => {
+                Self::Internal(anyhow::Error::new(other).context("while querying the database"))
+            }
         }
+    }
+}
+
+/// Whether `err` means the database cannot be reached or has gone away, rather than that this
+/// query failed: no connection within the acquire timeout, a broken socket or TLS session, or
+/// a server that is shutting down, starting up or out of connection slots. Retrying later can
+/// succeed, so the answer is 503.
+pub fn is_unavailable(err: &sqlx::Error) -> bool {
+    match err {
+        sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::WorkerCrashed => true,
+        sqlx::Error::Database(db) => db.code().is_some_and(|code| {
+            // Class 08 is "connection exception"; 57P01–57P03 are admin shutdown, crash
+            // shutdown and "cannot connect now" (starting up); 53300 is too_many_connections.
+            code.starts_with("08") || matches!(&*code, "57P01" | "57P02" | "57P03" | "53300")
+        }),
+        _ => false,
     }
 }
 
@@ -109,7 +158,9 @@ impl ApiError {
     fn parts(&self) -> (StatusCode, ApiErrorType, &'static str) {
         use ApiErrorType as T;
         match self {
-            Self::BadRequest(_) => (StatusCode::BAD_REQUEST, T::InvalidRequest, "malformed"),
+            Self::BadRequest(_) | Self::BadRequestAt { .. } => {
+                (StatusCode::BAD_REQUEST, T::InvalidRequest, "malformed")
+            }
             Self::Invalid { .. } => (
                 StatusCode::UNPROCESSABLE_ENTITY,
                 T::InvalidRequest,
@@ -123,6 +174,11 @@ impl ApiError {
             Self::Forbidden(_) => (StatusCode::FORBIDDEN, T::PermissionDenied, "forbidden"),
             Self::NotFound(_) => (StatusCode::NOT_FOUND, T::NotFound, "not_found"),
             Self::Conflict(_) => (StatusCode::CONFLICT, T::Conflict, "idempotency_conflict"),
+            Self::BodyTimeout(_) => (
+                StatusCode::REQUEST_TIMEOUT,
+                T::InvalidRequest,
+                "body_timeout",
+            ),
             Self::PayloadTooLarge(_) => (
                 StatusCode::PAYLOAD_TOO_LARGE,
                 T::PayloadTooLarge,
@@ -154,12 +210,18 @@ impl ApiError {
             Self::BadRequest(message) | Self::Forbidden(message) | Self::Conflict(message) => {
                 message.clone()
             }
-            Self::Invalid { message, .. } | Self::RateLimited { message, .. } => message.clone(),
+            Self::Invalid { message, .. }
+            | Self::BadRequestAt { message, .. }
+            | Self::RateLimited { message, .. } => message.clone(),
             Self::Unauthenticated => "A valid API token is required.".into(),
             Self::NotFound(what) => format!("No such {what}."),
             Self::PayloadTooLarge(limit) => {
                 format!("The request body is larger than the limit of {limit} bytes.")
             }
+            Self::BodyTimeout(limit) => format!(
+                "The request body did not arrive within {} s.",
+                limit.as_secs_f64()
+            ),
             Self::UnsupportedMediaType => "The request body must be `application/json`.".into(),
             Self::Unavailable(what) => format!("{what} is unavailable; try again later."),
             Self::Internal(_) => {
@@ -197,13 +259,23 @@ impl IntoResponse for ApiError {
         let message = self.message();
         let retry_after = match &self {
             Self::RateLimited { retry_after, .. } => Some(*retry_after),
+            Self::Unavailable(_) => Some(UNAVAILABLE_RETRY_AFTER),
             _ => None,
         };
+        let close = matches!(self, Self::BodyTimeout(_));
         let details = match self {
             Self::Invalid { details, .. } => Some(details),
+            Self::BadRequestAt { detail, .. } => Some(vec![detail]),
             _ => None,
         };
         let mut response = body_for(status, error_type, message, details);
+        if close {
+            // The rest of a body that is late may still be on its way: the connection cannot
+            // be reused, so say so and let the server close it.
+            response
+                .headers_mut()
+                .insert(header::CONNECTION, HeaderValue::from_static("close"));
+        }
         if let Some(wait) = retry_after {
             // Whole seconds, rounded up, at least one: a client must never retry immediately.
             let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
@@ -213,5 +285,86 @@ impl IntoResponse for ApiError {
         }
         response.extensions_mut().insert(RejectionReason(reason));
         response
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::borrow::Cow;
+
+    use sqlx::error::{DatabaseError, ErrorKind};
+
+    use super::*;
+
+    /// A server error with only a SQLSTATE, as Postgres sends when it shuts a session down.
+    #[derive(Debug)]
+    struct ServerSaid(&'static str);
+
+    impl std::fmt::Display for ServerSaid {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            write!(f, "SQLSTATE {}", self.0)
+        }
+    }
+
+    impl std::error::Error for ServerSaid {}
+
+    impl DatabaseError for ServerSaid {
+        fn message(&self) -> &str {
+            "the server said no"
+        }
+
+        fn code(&self) -> Option<Cow<'_, str>> {
+            Some(Cow::Borrowed(self.0))
+        }
+
+        fn as_error(&self) -> &(dyn std::error::Error + Send + Sync + 'static) {
+            self
+        }
+
+        fn as_error_mut(&mut self) -> &mut (dyn std::error::Error + Send + Sync + 'static) {
+            self
+        }
+
+        fn into_error(self: Box<Self>) -> Box<dyn std::error::Error + Send + Sync + 'static> {
+            self
+        }
+
+        fn kind(&self) -> ErrorKind {
+            ErrorKind::Other
+        }
+    }
+
+    fn status_of(err: sqlx::Error) -> StatusCode {
+        ApiError::from(err).into_response().status()
+    }
+
+    #[test]
+    fn connection_level_failures_are_503_with_retry_after() {
+        let refused = std::io::Error::from(std::io::ErrorKind::ConnectionRefused);
+        for err in [
+            sqlx::Error::PoolTimedOut,
+            sqlx::Error::PoolClosed,
+            sqlx::Error::Io(refused),
+            sqlx::Error::Database(Box::new(ServerSaid("57P01"))),
+            sqlx::Error::Database(Box::new(ServerSaid("57P03"))),
+            sqlx::Error::Database(Box::new(ServerSaid("08006"))),
+            sqlx::Error::Database(Box::new(ServerSaid("53300"))),
+        ] {
+            let response = ApiError::from(err).into_response();
+            assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+            assert_eq!(response.headers()[header::RETRY_AFTER], "5");
+        }
+    }
+
+    #[test]
+    fn query_level_failures_stay_500() {
+        for err in [
+            sqlx::Error::RowNotFound,
+            sqlx::Error::Protocol("unexpected message".into()),
+            sqlx::Error::Database(Box::new(ServerSaid("23514"))),
+            sqlx::Error::Database(Box::new(ServerSaid("57014"))),
+        ] {
+            assert_eq!(status_of(err), StatusCode::INTERNAL_SERVER_ERROR);
+        }
     }
 }

@@ -1,5 +1,5 @@
 //! Request extractors with the API's error shape: a strict JSON body (content type, size
-//! limit, syntax) and query strings.
+//! limit, read timeout, syntax, no duplicate keys or NUL characters) and query strings.
 
 use antpath_types::ErrorDetail;
 use axum::body::Body;
@@ -11,8 +11,11 @@ use serde_json::Value;
 
 use crate::error::ApiError;
 use crate::state::AppState;
+use crate::strict_json::{self, ReadError};
 
-/// A request body that is `application/json`, within `bff.max_body_bytes`, and valid JSON.
+/// A request body that is `application/json`, within `bff.max_body_bytes`, arrived within
+/// `bff.body_read_timeout_ms`, and is JSON as [`crate::strict_json`] reads it. Every route
+/// with a JSON body takes it through this extractor, then [`from_body`] for its typed form.
 #[derive(Debug)]
 pub struct JsonBody(pub Value);
 
@@ -37,16 +40,27 @@ impl FromRequest<AppState> for JsonBody {
         if declared.is_some_and(|len| len > limit as u64) {
             return Err(ApiError::PayloadTooLarge(limit));
         }
-        let bytes = read_capped(request.into_body(), limit).await?;
-        let value: Value = serde_json::from_slice(&bytes).map_err(|err| {
-            // Syntax errors only say where; they never quote the input.
-            ApiError::BadRequest(format!(
-                "The request body is not valid JSON (line {}, column {}).",
-                err.line(),
-                err.column()
-            ))
-        })?;
-        Ok(Self(value))
+        let bytes = tokio::time::timeout(
+            state.body_read_timeout,
+            read_capped(request.into_body(), limit),
+        )
+        .await
+        .map_err(|_| ApiError::BodyTimeout(state.body_read_timeout))??;
+        strict_json::read(&bytes)
+            .map(Self)
+            .map_err(|err| match err {
+                // Syntax errors only say where; they never quote the input.
+                ReadError::Syntax { line, column } => ApiError::BadRequest(format!(
+                    "The request body is not valid JSON (line {line}, column {column})."
+                )),
+                ReadError::Refused(refusal) => ApiError::BadRequestAt {
+                    message: refusal.kind.summary().into(),
+                    detail: ErrorDetail {
+                        path: refusal.path,
+                        message: refusal.kind.message().into(),
+                    },
+                },
+            })
     }
 }
 

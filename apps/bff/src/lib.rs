@@ -7,9 +7,11 @@
 //!   the vault key ring and inserts run and ciphertext in one transaction.
 //! - [`admin`]: the bootstrap commands (workspace, user, token).
 //! - [`openapi`]: the machine-readable contract, [`metrics`]: Prometheus text.
+//! - [`strict_json`]: the JSON reader of every request body (no duplicate keys, no NUL).
 //!
-//! [`start`] is the testable entry point: it serves the app on a pre-bound listener and returns
-//! a [`Server`] with its address and a graceful shutdown.
+//! [`start`] is the testable entry point: it serves the app on a pre-bound listener (with the
+//! header read timeout of `serve`) and returns a [`Server`] with its address and a graceful
+//! shutdown.
 
 pub mod admin;
 pub mod auth;
@@ -21,10 +23,13 @@ pub mod openapi;
 mod openapi_schemas;
 pub mod request_id;
 pub mod routes;
+mod serve;
 pub mod state;
+pub mod strict_json;
 pub mod views;
 
 use std::net::SocketAddr;
+use std::time::Duration;
 
 use antpath_config::Settings;
 use antpath_db::PgPool;
@@ -78,13 +83,10 @@ pub async fn start(
     let state = AppState::from_settings(settings, pool, &format!("http://{addr}"))?;
     let app = router(state);
     let (shutdown, stopped) = oneshot::channel::<()>();
-    let task = tokio::spawn(async move {
-        axum::serve(listener, app)
-            .with_graceful_shutdown(async {
-                let _signal = stopped.await;
-            })
-            .await
-    });
+    let header_read_timeout = Duration::from_millis(settings.bff.header_read_timeout_ms);
+    let task = tokio::spawn(serve::serve(listener, app, header_read_timeout, async {
+        let _signal = stopped.await;
+    }));
     tracing::info!(http.addr = %addr, "bff listening");
     Ok(Server {
         addr,

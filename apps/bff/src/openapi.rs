@@ -29,7 +29,7 @@ pub struct Operation {
     pub errors: &'static [u16],
 }
 
-const AUTH_ERRORS: &[u16] = &[401, 403, 404, 429, 500];
+const AUTH_ERRORS: &[u16] = &[401, 403, 404, 429, 500, 503];
 
 /// Every operation, in the order of `docs/api.md`.
 pub const OPERATIONS: &[Operation] = &[
@@ -42,7 +42,7 @@ pub const OPERATIONS: &[Operation] = &[
         authenticated: true,
         request: Some("RunSubmission"),
         responses: &[(201, "Run"), (200, "Run")],
-        errors: &[400, 401, 403, 409, 413, 415, 422, 429, 500],
+        errors: &[400, 401, 403, 408, 409, 413, 415, 422, 429, 500, 503],
     },
     Operation {
         method: "get",
@@ -53,7 +53,7 @@ pub const OPERATIONS: &[Operation] = &[
         authenticated: true,
         request: None,
         responses: &[(200, "RunPage")],
-        errors: &[401, 403, 422, 500],
+        errors: &[401, 403, 422, 500, 503],
     },
     Operation {
         method: "get",
@@ -141,7 +141,7 @@ pub const OPERATIONS: &[Operation] = &[
         authenticated: true,
         request: None,
         responses: &[(200, "WhoAmI")],
-        errors: &[401, 500],
+        errors: &[401, 500, 503],
     },
     Operation {
         method: "get",
@@ -152,7 +152,7 @@ pub const OPERATIONS: &[Operation] = &[
         authenticated: true,
         request: None,
         responses: &[(200, "TokenPage")],
-        errors: &[401, 403, 500],
+        errors: &[401, 403, 500, 503],
     },
     Operation {
         method: "post",
@@ -163,7 +163,7 @@ pub const OPERATIONS: &[Operation] = &[
         authenticated: true,
         request: Some("TokenCreate"),
         responses: &[(201, "CreatedToken")],
-        errors: &[400, 401, 403, 413, 415, 422, 429, 500],
+        errors: &[400, 401, 403, 408, 413, 415, 422, 429, 500, 503],
     },
     Operation {
         method: "delete",
@@ -251,7 +251,7 @@ fn operation(op: &Operation) -> Value {
     }
     for status in op.errors {
         let mut error = content("ErrorBody", reason(*status));
-        if *status == 429 {
+        if matches!(*status, 429 | 503) {
             error["headers"] = json!({"Retry-After": {"schema": {"type": "integer"}, "description": "Seconds to wait."}});
         }
         responses.insert(status.to_string(), error);
@@ -321,7 +321,12 @@ fn content(schema: &str, description: &str) -> Value {
 
 fn reason(status: u16) -> &'static str {
     match status {
-        400 => "Malformed request (invalid_request).",
+        400 => {
+            "Malformed body: not JSON, a repeated key or a NUL character; details name where (invalid_request)."
+        }
+        408 => {
+            "The body did not arrive within the body read timeout; the connection is closed (invalid_request)."
+        }
         401 => "Missing, unknown or revoked token (authentication_error).",
         403 => "Missing scope (permission_denied).",
         404 => "Not found in the token's workspace (not_found).",
@@ -330,7 +335,9 @@ fn reason(status: u16) -> &'static str {
         415 => "Body is not application/json (unsupported_media_type).",
         422 => "Validation failed; every problem is in details (invalid_request).",
         429 => "Rate limit or active-run quota (rate_limited).",
-        503 => "Dependency unavailable (service_unavailable).",
+        503 => {
+            "The database is unavailable; retry after Retry-After seconds (service_unavailable)."
+        }
         _ => "Internal error (internal_error).",
     }
 }

@@ -2,7 +2,8 @@
 //! [`crate::views`] and the routes, kept next to each other so a changed field is changed in
 //! both places in one review.
 
-use antpath_types::{ApiErrorType, CleanupStatus, RunStatus};
+use antpath_template::{MAX_SPEND_USD, MIN_SPEND_USD};
+use antpath_types::{ApiErrorType, CleanupState, Phase, RunStatus};
 use serde_json::{Value, json};
 
 fn nullable(kind: &str) -> Value {
@@ -26,16 +27,8 @@ fn page_of(item: &str) -> Value {
 /// Every component schema.
 pub fn schemas() -> Value {
     let statuses: Vec<&str> = RunStatus::ALL.iter().map(|s| s.as_str()).collect();
-    let cleanup: Vec<&str> = [
-        CleanupStatus::NotStarted,
-        CleanupStatus::Pending,
-        CleanupStatus::Succeeded,
-        CleanupStatus::Retained,
-        CleanupStatus::Failed,
-    ]
-    .iter()
-    .map(|s| s.as_str())
-    .collect();
+    let cleanup: Vec<&str> = CleanupState::ALL.iter().map(|s| s.as_str()).collect();
+    let phases: Vec<&str> = Phase::ALL.iter().map(|s| s.as_str()).collect();
     let error_types: Vec<&str> = [
         ApiErrorType::InvalidRequest,
         ApiErrorType::AuthenticationError,
@@ -71,14 +64,22 @@ pub fn schemas() -> Value {
                 "cleanup": {"type": "object", "properties": {"claudeSession": {"type": "string", "enum": ["delete", "retain"]}}},
                 "limits": {"type": "object", "properties": {
                     "maxDurationSeconds": {"type": "integer", "minimum": 1},
-                    "maxSpendUsd": {"type": "number", "exclusiveMinimum": 0}}},
+                    "maxSpendUsd": {"type": "number", "minimum": MIN_SPEND_USD, "maximum": MAX_SPEND_USD}}},
                 "idempotencyKey": {"type": "string", "minLength": 1, "maxLength": 255}}},
         "Run": {"type": "object", "properties": {
             "id": {"type": "string", "pattern": "^run_[0-9a-f]{32}$"},
             "object": {"const": "run"},
             "status": {"type": "string", "enum": statuses},
-            "phase": {"type": "string"},
-            "cleanup_status": {"type": "string", "enum": cleanup},
+            "phase": {"type": "string", "enum": phases},
+            "cleanup": {"type": "object", "required": ["state", "attempts", "last_error", "abandoned_resources"], "properties": {
+                "state": {"type": "string", "enum": cleanup},
+                "attempts": {"type": "integer", "minimum": 0},
+                "last_error": {"oneOf": [{"type": "null"}, {"type": "object", "properties": {
+                    "class": {"type": "string"}, "message": nullable("string")}}]},
+                "abandoned_resources": {"type": "array", "items": {"type": "object", "properties": {
+                    "kind": {"type": "string"}, "id": {"type": "string"}}}}}},
+            "attempt": {"type": "integer", "minimum": 0},
+            "max_attempts": {"type": "integer", "minimum": 1},
             "cleanup_policy": {"type": "string", "enum": ["delete", "retain"]},
             "template_name": {"type": "string"},
             "template_hash": {"type": "string"},
@@ -102,10 +103,10 @@ pub fn schemas() -> Value {
         "EventPage": page_of("Event"),
         "Outputs": {"type": "object", "properties": {
             "outputs": {"type": "array", "items": {"type": "object", "properties": {
-                "id": {"type": "string"}, "filename": {"type": "string"}, "size_bytes": {"type": "integer"},
+                "id": {"type": "string"}, "filename": {"type": "string"}, "display_name": {"type": "string"}, "size_bytes": {"type": "integer"},
                 "sha256": {"type": "string"}, "content_type": nullable("string"), "created_at": time()}}},
             "capture_failures": {"type": "array", "items": {"type": "object", "properties": {
-                "provider_file_id": {"type": "string"}, "filename": {"type": "string"},
+                "provider_file_id": {"type": "string"}, "filename": {"type": "string"}, "display_name": {"type": "string"},
                 "size_bytes": nullable("integer"), "reason": {"type": "string"},
                 "message": nullable("string"), "created_at": time()}}}}},
         "Link": {"type": "object", "required": ["url", "expires_at"], "properties": {

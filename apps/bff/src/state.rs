@@ -2,6 +2,7 @@
 
 use std::ops::Deref;
 use std::sync::Arc;
+use std::time::Duration;
 
 use antpath_config::{Limits, Settings};
 use antpath_db::PgPool;
@@ -31,6 +32,8 @@ pub struct Inner {
     pub limits: Limits,
     /// Largest accepted request body.
     pub max_body_bytes: usize,
+    /// How long a whole request body may take to arrive.
+    pub body_read_timeout: Duration,
     /// The metrics registry.
     pub metrics: Metrics,
 }
@@ -76,6 +79,7 @@ impl AppState {
             store,
             limits: settings.limits.clone(),
             max_body_bytes: settings.bff.max_body_bytes,
+            body_read_timeout: Duration::from_millis(settings.bff.body_read_timeout_ms),
             metrics: Metrics::default(),
         })))
     }

@@ -4,7 +4,10 @@
 use antpath_db::run_outputs::{CaptureFailureRecord, EventRecord, OutputRecord};
 use antpath_db::run_reads::{RunCursor, RunRecord};
 use antpath_db::token_admin::TokenRecord;
-use antpath_types::{CleanupStatus, EventId, OutputId, RunId, RunStatus, TokenId};
+use antpath_types::{
+    ClaudeSessionCleanup, CleanupState, ErrorClass, EventId, OutputId, Phase, RunId, RunStatus,
+    TokenId,
+};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
@@ -32,6 +35,28 @@ pub struct LimitsView {
     pub max_spend_usd: Option<f64>,
 }
 
+/// A failure's class and scrubbed message.
+#[derive(Debug, Serialize)]
+pub struct ErrorView {
+    /// The class.
+    pub class: ErrorClass,
+    /// The scrubbed, bounded message.
+    pub message: Option<String>,
+}
+
+/// How a run's cleanup stands, beside its outcome.
+#[derive(Debug, Serialize)]
+pub struct CleanupView {
+    /// pending, running, succeeded, retained, retrying or abandoned.
+    pub state: CleanupState,
+    /// Cleanup rounds so far.
+    pub attempts: i32,
+    /// The last failed round's error, if any.
+    pub last_error: Option<ErrorView>,
+    /// What was left on the provider when cleanup gave up: `[{"kind", "id"}]`.
+    pub abandoned_resources: serde_json::Value,
+}
+
 /// The run object.
 #[derive(Debug, Serialize)]
 pub struct RunView {
@@ -39,14 +64,18 @@ pub struct RunView {
     pub id: RunId,
     /// Always `run`.
     pub object: &'static str,
-    /// Where its execution is.
+    /// Where its work is, then its outcome; never changed by cleanup.
     pub status: RunStatus,
     /// The worker's next step.
-    pub phase: String,
-    /// Cleanup state.
-    pub cleanup_status: CleanupStatus,
+    pub phase: Phase,
+    /// Cleanup, reported beside the outcome.
+    pub cleanup: CleanupView,
     /// `delete` or `retain`.
-    pub cleanup_policy: String,
+    pub cleanup_policy: ClaudeSessionCleanup,
+    /// The current provider attempt (0 before the first).
+    pub attempt: i32,
+    /// The most provider attempts the run may take.
+    pub max_attempts: i32,
     /// The template's name.
     pub template_name: String,
     /// `sha256:…`.
@@ -84,8 +113,18 @@ impl From<RunRecord> for RunView {
             object: "run",
             status: r.status,
             phase: r.phase,
-            cleanup_status: r.cleanup_status,
+            cleanup: CleanupView {
+                state: r.cleanup_state,
+                attempts: r.cleanup_rounds,
+                last_error: r.cleanup_error_class.map(|class| ErrorView {
+                    class,
+                    message: r.cleanup_error_message,
+                }),
+                abandoned_resources: r.abandoned_resources,
+            },
             cleanup_policy: r.cleanup_policy,
+            attempt: r.attempt_count,
+            max_attempts: r.max_attempts,
             template_name: r.template_name,
             template_hash: r.template_hash,
             request_hash: r.request_hash,
@@ -163,8 +202,10 @@ impl From<EventRecord> for EventView {
 pub struct OutputView {
     /// `out_…`.
     pub id: OutputId,
-    /// Filename.
+    /// Filename, normalised for use as a path (control characters dropped).
     pub filename: String,
+    /// The provider's filename verbatim, control characters escaped.
+    pub display_name: String,
     /// Size.
     pub size_bytes: i64,
     /// Hex SHA-256.
@@ -180,6 +221,7 @@ impl From<OutputRecord> for OutputView {
         Self {
             id: o.id,
             filename: o.filename,
+            display_name: o.display_name,
             size_bytes: o.size_bytes,
             sha256: o.sha256,
             content_type: o.content_type,
@@ -193,8 +235,10 @@ impl From<OutputRecord> for OutputView {
 pub struct CaptureFailureView {
     /// Provider file id.
     pub provider_file_id: String,
-    /// Filename.
+    /// Filename, normalised.
     pub filename: String,
+    /// The provider's filename verbatim, control characters escaped.
+    pub display_name: String,
     /// Reported size.
     pub size_bytes: Option<i64>,
     /// Why.
@@ -210,6 +254,7 @@ impl From<CaptureFailureRecord> for CaptureFailureView {
         Self {
             provider_file_id: f.provider_file_id,
             filename: f.filename,
+            display_name: f.display_name,
             size_bytes: f.size_bytes,
             reason: f.reason,
             message: f.message,

@@ -21,9 +21,10 @@ pub struct Cli {
 /// The exit codes, shown under `--help` (see [`crate::failure`]).
 const EXIT_CODES_HELP: &str = "Exit codes: 0 success (run succeeded), 1 internal error, 2 usage \
 error or invalid template/variables (nothing was sent), 3 run failed, 4 run timed out, 5 run \
-cancelled, 6 API, authentication or connection error, 7 run ended in cleanup_failed, \
-pending_delete or deleted, 8 an output could not be downloaded or verified, 130 interrupted: \
-detached from a run that keeps running.";
+cancelled, 6 API, authentication or connection error, 7 run ended in pending_delete or \
+deleted, 8 an output could not be downloaded or verified, 130 interrupted: detached from a run \
+that keeps running. The code follows the run's outcome only: a cleanup that is retrying, \
+abandoned or still running is a warning on stderr.";
 
 /// Options shared by every command.
 #[derive(Debug, Args)]
@@ -130,6 +131,9 @@ pub struct FollowOpts {
     /// On Ctrl-C, leave the run running without asking whether to cancel it.
     #[arg(long)]
     pub detach: bool,
+    /// After the run ended, how long to wait for its cleanup to settle.
+    #[arg(long, value_name = "SECONDS", default_value_t = 30)]
+    pub cleanup_wait: u64,
 }
 
 /// `antpath runs …`.

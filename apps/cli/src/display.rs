@@ -3,11 +3,14 @@
 //! On a terminal: one status line with a spinner, redrawn in place, with event lines printed
 //! above it. When stderr is piped: one plain line per status change and per event. With
 //! `--json` and no terminal: nothing, so scripts get only the final JSON on stdout.
+//!
+//! After the outcome, the view shows the cleanup state; [`cleanup_warning`] is the one line
+//! printed at the end when cleanup needs a look.
 
 use std::io::{IsTerminal, Write};
 use std::time::Instant;
 
-use antpath_sdk::{Run, RunEvent, RunId, RunStatus};
+use antpath_sdk::{CleanupState, Run, RunEvent, RunId, RunStatus};
 use serde_json::Value;
 
 /// Braille spinner frames; one per redraw.
@@ -28,6 +31,8 @@ pub struct Display {
     mode: Mode,
     run_id: RunId,
     status: Option<RunStatus>,
+    /// Shown once the outcome is known.
+    cleanup: Option<CleanupState>,
     events: u64,
     frame: usize,
     started: Instant,
@@ -47,6 +52,7 @@ impl Display {
             mode,
             run_id,
             status: None,
+            cleanup: None,
             events: 0,
             frame: 0,
             started: Instant::now(),
@@ -64,6 +70,19 @@ impl Display {
         match self.mode {
             Mode::Spinner => self.redraw(),
             Mode::Plain => eprintln!("status  {}", run.status),
+            Mode::Silent => {}
+        }
+        if run.status.is_terminal() {
+            self.cleanup(run);
+        }
+    }
+
+    /// A new cleanup state (shown once the outcome is known).
+    pub fn cleanup(&mut self, run: &Run) {
+        self.cleanup = Some(run.cleanup.state);
+        match self.mode {
+            Mode::Spinner => self.redraw(),
+            Mode::Plain => eprintln!("cleanup {}", run.cleanup.state),
             Mode::Silent => {}
         }
     }
@@ -108,7 +127,13 @@ impl Display {
         if self.mode != Mode::Spinner {
             return;
         }
-        let status = self.status.map_or("submitted", RunStatus::as_str);
+        let mut status = self
+            .status
+            .map_or("submitted", RunStatus::as_str)
+            .to_owned();
+        if let Some(cleanup) = self.cleanup {
+            status.push_str(&format!(" · cleanup {cleanup}"));
+        }
         eprint!(
             "{CLEAR_LINE}{} {} {status} · {}s · {} events",
             FRAMES[self.frame],
@@ -136,6 +161,34 @@ fn event_line(event: &RunEvent) -> String {
         }
     }
     line
+}
+
+/// The one-line warning for a run whose cleanup is `retrying` or `abandoned`, or was still
+/// going when following gave up: the state, the last error class and the abandoned
+/// resources. `None` when cleanup is done (or kept the resources on request).
+pub fn cleanup_warning(run: &Run) -> Option<String> {
+    let cleanup = &run.cleanup;
+    let state = match cleanup.state {
+        CleanupState::Succeeded | CleanupState::Retained => return None,
+        CleanupState::Pending | CleanupState::Running => {
+            format!("still {} (stopped waiting for it)", cleanup.state)
+        }
+        CleanupState::Retrying | CleanupState::Abandoned => cleanup.state.to_string(),
+    };
+    let mut line = format!("warning: cleanup of {} is {state}", run.id);
+    if let Some(error) = &cleanup.last_error {
+        line.push_str(&format!("; last error: {}", error.class));
+    }
+    if !cleanup.abandoned_resources.is_empty() {
+        let resources: Vec<String> = cleanup
+            .abandoned_resources
+            .iter()
+            .map(|r| format!("{} {}", r.kind, r.id))
+            .collect();
+        line.push_str(&format!("; abandoned: {}", resources.join(", ")));
+    }
+    line.push_str(&format!("; see antpath runs get {}", run.id));
+    Some(line)
 }
 
 /// A byte count for people: `512 B`, `2.0 KiB`, `3.4 MiB`.

@@ -21,14 +21,14 @@ pub const RUN_TIMED_OUT: u8 = 4;
 pub const RUN_CANCELLED: u8 = 5;
 /// The API refused the request or could not be reached.
 pub const API: u8 = 6;
-/// The followed run ended otherwise: `cleanup_failed`, `pending_delete` or `deleted`.
+/// The followed run ended otherwise: `pending_delete` or `deleted`.
 pub const RUN_ENDED_OTHERWISE: u8 = 7;
 /// An output could not be downloaded, or failed its SHA-256 check.
 pub const DOWNLOAD: u8 = 8;
 /// Ctrl-C detached from a run that keeps running (128 + SIGINT, as shells report it).
 pub const DETACHED: u8 = 130;
 
-/// The exit code for a run that ended in `status`.
+/// The exit code for a run that ended in `status`: the outcome alone, whatever its cleanup.
 pub fn exit_code_for(status: RunStatus) -> u8 {
     match status {
         RunStatus::Succeeded => OK,
@@ -158,10 +158,7 @@ impl From<Error> for Failure {
 }
 
 fn is_download_error(error: &Error) -> bool {
-    matches!(
-        error,
-        Error::ChecksumMismatch { .. } | Error::UnsafeFileName(_) | Error::Io { .. }
-    )
+    matches!(error, Error::ChecksumMismatch { .. } | Error::Io { .. })
 }
 
 fn push_details(text: &mut String, details: &[ErrorDetail]) {

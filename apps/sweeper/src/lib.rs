@@ -5,10 +5,10 @@
 //!
 //! 1. **Stale leases**: leases that ran out without being released are cleared, so the runs
 //!    are claimable at once.
-//! 2. **Failed cleanups**: `cleanup_failed` runs that still hold their secrets go back to
-//!    `cleaning_up` for another round by the workers — for [`GIVE_UP_AFTER`]; after that the
-//!    provider cleanup is abandoned and the run's secrets are destroyed regardless, so no key
-//!    outlives its run by more than that window.
+//! 2. **Leftover secrets**: a finished run (`phase = 'done'`) that still holds its secrets has
+//!    them destroyed. The workers retry cleanup themselves until the give-up window
+//!    (`limits.cleanup_give_up_after_seconds`) and destroy the secrets when it ends, so this is
+//!    only a safety net.
 //! 3. **Unfinished journals**: runs with provider resources stuck in `intended` for more than a
 //!    few minutes are made due now; the worker's next step adopts the resource by metadata (or
 //!    abandons it if it never existed) and cleans up.
@@ -25,18 +25,12 @@ use sqlx::PgPool;
 /// How long a journal row may stay `intended` before the sweeper nudges its run.
 pub const STALE_INTENT: Duration = Duration::from_secs(180);
 
-/// How long after a run's work ended the sweeper keeps retrying its failed provider cleanup
-/// before it destroys the run's secrets anyway.
-pub const GIVE_UP_AFTER: Duration = Duration::from_secs(24 * 60 * 60);
-
 /// What one pass did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Report {
     /// Leases cleared.
     pub leases_expired: u64,
-    /// Runs handed back for another cleanup round.
-    pub cleanups_retried: u64,
-    /// Secrets bundles destroyed after their run's cleanup was abandoned.
+    /// Secrets bundles of finished runs destroyed.
     pub secrets_destroyed: u64,
     /// Runs nudged to reconcile their journal.
     pub intents_nudged: u64,
@@ -50,13 +44,9 @@ pub async fn sweep_once(pool: &PgPool, store: &ObjectStore, batch: i64) -> anyho
     let leases_expired = cleanup::expire_stale_leases(pool, batch)
         .await
         .context("while expiring stale leases")?;
-    let cleanups_retried = cleanup::retry_failed_cleanups(pool, batch, GIVE_UP_AFTER.as_secs_f64())
+    let secrets_destroyed = cleanup::destroy_leftover_secrets(pool, batch)
         .await
-        .context("while retrying failed cleanups")?;
-    let secrets_destroyed =
-        cleanup::destroy_abandoned_secrets(pool, batch, GIVE_UP_AFTER.as_secs_f64())
-            .await
-            .context("while destroying the secrets of abandoned cleanups")?;
+        .context("while destroying the secrets of finished runs")?;
     let intents_nudged = cleanup::nudge_stale_intents(pool, STALE_INTENT.as_secs_f64(), batch)
         .await
         .context("while nudging unfinished journals")?;
@@ -65,7 +55,6 @@ pub async fn sweep_once(pool: &PgPool, store: &ObjectStore, batch: i64) -> anyho
         .context("while purging deleted runs")?;
     Ok(Report {
         leases_expired,
-        cleanups_retried,
         secrets_destroyed,
         intents_nudged,
         runs_purged,

@@ -17,7 +17,7 @@ use antpath_provider::RetryPolicy;
 use antpath_redact::Secret;
 use antpath_storage::{LocalStore, LocalStoreConfig, ObjectStore};
 use antpath_template::submission::{RunInputs, SecretBundle};
-use antpath_types::{RunId, RunStatus, SecretId, UserId, WorkspaceId};
+use antpath_types::{RunId, SecretId, UserId, WorkspaceId};
 use antpath_vault::KeyRing;
 use antpath_worker::{Deps, FaultHook, Tuning, WorkerConfig};
 use serde_json::json;
@@ -55,7 +55,7 @@ impl Bench {
             template_hash: "sha256:0".into(),
             idempotency_key: None,
             request_hash: "h".into(),
-            cleanup_policy: "delete".into(),
+            cleanup_policy: antpath_types::ClaudeSessionCleanup::Delete,
             max_duration_seconds: 3600,
             max_spend_usd: None,
             max_attempts: 1,
@@ -98,7 +98,6 @@ fn config(sim: &str, owner: &str, concurrency: usize, claim_poll: Duration) -> W
             max_active_runs_per_workspace: 1_000_000,
             ..Limits::default()
         },
-        cleanup_default: "delete".into(),
         provider_base_url: sim.into(),
         provider_timeout: Duration::from_secs(30),
         provider_retry: RetryPolicy::fast(3),
@@ -204,8 +203,7 @@ async fn main() {
                                     run_id: c.run_id,
                                     token: c.token,
                                 },
-                                RunStatus::Cancelled,
-                                "succeeded",
+                                antpath_types::CleanupState::Succeeded,
                             )
                             .await
                             .expect("finish");
@@ -247,6 +245,7 @@ async fn main() {
         store: store.clone(),
         config,
         faults: FaultHook::none(),
+        metrics: Default::default(),
     };
 
     if which == "all" || which == "notify" {

@@ -4,34 +4,15 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use antpath_lease::{Claimer, ClaimerConfig, ClaimerHandle};
-use antpath_storage::ObjectStore;
-use antpath_vault::KeyRing;
-use sqlx::PgPool;
 use tokio::net::TcpListener;
 
-use crate::config::WorkerConfig;
-use crate::faults::FaultHook;
+use crate::context::Deps;
 use crate::health;
 use crate::job::RunJob;
 use crate::store::RunStore;
 
 /// The `NOTIFY` channel the runs table's triggers publish on.
 pub const CHANNEL: &str = "antpath_runs";
-
-/// What every step shares.
-#[derive(Debug)]
-pub struct Deps {
-    /// Postgres.
-    pub pool: PgPool,
-    /// Opens the sealed inputs.
-    pub keys: KeyRing,
-    /// Where outputs go.
-    pub store: ObjectStore,
-    /// Settings.
-    pub config: WorkerConfig,
-    /// Crash hook (tests only).
-    pub faults: FaultHook,
-}
 
 /// A running worker.
 #[derive(Debug)]
@@ -77,6 +58,7 @@ pub fn start(deps: Deps, health_listener: Option<TcpListener>) -> std::io::Resul
         channel: config.tuning.listen.then(|| CHANNEL.to_owned()),
         shutdown_grace: config.tuning.shutdown_grace,
     };
+    let metrics = Arc::clone(&deps.metrics);
     let deps = Arc::new(deps);
     let claimer = Claimer::new(
         Arc::new(RunStore::new(pool.clone())),
@@ -88,7 +70,7 @@ pub fn start(deps: Deps, health_listener: Option<TcpListener>) -> std::io::Resul
         Some(listener) => {
             let addr = listener.local_addr()?;
             let stop = claimer.shutdown_token();
-            let task = tokio::spawn(health::serve(listener, pool, stop));
+            let task = tokio::spawn(health::serve(listener, pool, metrics, stop));
             Some((addr, task))
         }
         None => None,

@@ -14,8 +14,6 @@ pub struct WorkerConfig {
     pub concurrency: usize,
     /// Plan defaults and operational limits.
     pub limits: Limits,
-    /// `delete` or `retain`: the deployment's default for Claude-side resources.
-    pub cleanup_default: String,
     /// The provider's base URL (no `/v1`).
     pub provider_base_url: String,
     /// Per-request timeout of provider calls.
@@ -73,7 +71,6 @@ impl WorkerConfig {
             owner: settings.worker.id.clone().unwrap_or_default(),
             concurrency: settings.worker.concurrency,
             limits: settings.limits.clone(),
-            cleanup_default: settings.worker.claude_session_cleanup_default.clone(),
             provider_base_url: settings.provider.base_url.clone(),
             provider_timeout: Duration::from_millis(settings.provider.request_timeout_ms),
             provider_retry: RetryPolicy::default(),

@@ -1,5 +1,7 @@
-//! `/healthz` (the process is up) and `/readyz` (the database answers and the worker is not
-//! shutting down).
+//! `/healthz` (the process is up), `/readyz` (the database answers and the worker is not
+//! shutting down) and `/metrics` (the worker's counters).
+
+use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::State;
@@ -9,21 +11,34 @@ use sqlx::PgPool;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
+use crate::metrics::WorkerMetrics;
+
 #[derive(Clone)]
 struct Health {
     pool: PgPool,
     stopping: CancellationToken,
+    metrics: Arc<WorkerMetrics>,
 }
 
 /// Serves the health routes until `stop` is cancelled.
-pub async fn serve(listener: TcpListener, pool: PgPool, stop: CancellationToken) {
+pub async fn serve(
+    listener: TcpListener,
+    pool: PgPool,
+    metrics: Arc<WorkerMetrics>,
+    stop: CancellationToken,
+) {
     let state = Health {
         pool,
         stopping: stop.clone(),
+        metrics,
     };
     let app = Router::new()
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(ready))
+        .route(
+            "/metrics",
+            get(|State(health): State<Health>| async move { health.metrics.render() }),
+        )
         .with_state(state);
     let served = axum::serve(listener, app)
         .with_graceful_shutdown(async move { stop.cancelled().await })

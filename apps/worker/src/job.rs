@@ -8,13 +8,13 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use antpath_db::lifecycle::{self, Fence, RunRow};
+use antpath_db::lifecycle::{self, Fence, RunRow, StepTally};
 use antpath_lease::{Job, JobContext, JobEnd, Lease};
-use antpath_types::{ErrorClass, RunId, RunStatus};
+use antpath_types::{ErrorClass, Phase, RunId, RunStatus};
 
-use crate::app::Deps;
+use crate::context::{Ctx, Deps, Next};
 use crate::error::StepError;
-use crate::steps::{self, Ctx, Next, end};
+use crate::steps::{self, end};
 use crate::store::fence_of;
 
 /// Drives claimed runs.
@@ -41,13 +41,19 @@ impl Job<RunId> for RunJob {
                 Ok(Next::Continue) if ctx.shutdown.is_cancelled() => return JobEnd::HandBack,
                 Ok(Next::Continue) => {}
                 Ok(Next::Released) => return JobEnd::Done,
-                Err(StepError::LeaseLost) => {
+                Err(Failure {
+                    err: StepError::LeaseLost,
+                    ..
+                }) => {
                     tracing::info!(run.id = %lease.id, "lease lost; stopping");
                     return JobEnd::Done;
                 }
-                Err(StepError::Crash) => return JobEnd::Done,
-                Err(err) => {
-                    self.handle(fence, err).await;
+                Err(Failure {
+                    err: StepError::Crash,
+                    ..
+                }) => return JobEnd::Done,
+                Err(failure) => {
+                    self.handle(fence, failure).await;
                     return JobEnd::Done;
                 }
             }
@@ -56,21 +62,40 @@ impl Job<RunId> for RunJob {
     }
 }
 
+/// A step's error, and whether the step made durable progress before it.
+#[derive(Debug)]
+struct Failure {
+    err: StepError,
+    progressed: bool,
+}
+
 impl RunJob {
     #[tracing::instrument(skip_all, fields(run.id = %fence.run_id))]
-    async fn step(&self, fence: Fence) -> Result<Next, StepError> {
-        let run = lifecycle::load(&self.deps.pool, fence).await?;
+    async fn step(&self, fence: Fence) -> Result<Next, Failure> {
+        let plain = |err| Failure {
+            err,
+            progressed: false,
+        };
+        let run = lifecycle::load(&self.deps.pool, fence)
+            .await
+            .map_err(|e| plain(e.into()))?;
         let ctx = match Ctx::open(Arc::clone(&self.deps), fence, run.clone()).await {
             Ok(ctx) => ctx,
-            Err(StepError::Bug(message)) => return self.unopenable(fence, &run, &message).await,
-            Err(err) => return Err(err),
+            Err(StepError::Bug(message)) => {
+                return self.unopenable(fence, &run, &message).await.map_err(plain);
+            }
+            Err(err) => return Err(plain(err)),
         };
         tracing::debug!(run.phase = %ctx.run.phase, "step");
-        steps::run(&ctx).await
+        steps::run(&ctx).await.map_err(|err| Failure {
+            err,
+            progressed: ctx.made_progress(),
+        })
     }
 
     /// A run whose inputs do not open can neither run nor be cleaned on the provider: fail it
-    /// and leave cleanup failed for an operator.
+    /// (if its work was not over), list what it leaves on the provider and end its cleanup
+    /// `abandoned`.
     async fn unopenable(
         &self,
         fence: Fence,
@@ -86,39 +111,82 @@ impl RunJob {
             Some((ErrorClass::AntpathBug, message)),
         )
         .await?;
-        if run.status != RunStatus::CleaningUp {
-            end::move_to(pool, fence, run.status, RunStatus::CleaningUp, "cleanup").await?;
+        if run.phase != Phase::Cleanup {
+            end::enter_cleanup(pool, fence, run.status, RunStatus::Failed).await?;
         }
-        lifecycle::finish(pool, fence, RunStatus::CleanupFailed, "failed").await?;
+        steps::cleanup::abandon(pool, fence, run, (ErrorClass::AntpathBug, message)).await?;
         Ok(Next::Released)
     }
 
-    /// Turns a step error into a retry or a decided failure.
-    async fn handle(&self, fence: Fence, err: StepError) {
+    /// Turns a step error into a wait, a retry, a move past an ending step, or a decided
+    /// failure.
+    async fn handle(&self, fence: Fence, failure: Failure) {
+        let Failure { err, progressed } = failure;
         let pool = &self.deps.pool;
         let limits = &self.deps.config.limits;
         let result = async {
-            let run = lifecycle::load(pool, fence).await?;
-            let retryable = match &err {
+            match &err {
+                StepError::LeaseLost | StepError::Crash => return Ok(()),
                 StepError::Throttled(wait) => {
-                    lifecycle::retry_later(pool, fence, wait.as_secs_f64(), false).await?;
+                    lifecycle::retry_later(pool, fence, wait.as_secs_f64(), StepTally::Waited)
+                        .await?;
                     return Ok(());
                 }
-                StepError::Db(_) => true,
-                other => other.class().is_retryable(),
+                StepError::Provider(p) if p.status() == Some(429) => {
+                    // The provider asks us to slow down: wait as long as it says, uncounted.
+                    let wait = retry_delay(&err, limits.poll_base_ms, 1);
+                    lifecycle::retry_later(pool, fence, wait.as_secs_f64(), StepTally::Waited)
+                        .await?;
+                    return Ok(());
+                }
+                _ => {}
+            }
+            let run = lifecycle::load(pool, fence).await?;
+            let retryable = matches!(err, StepError::Db(_)) || err.class().is_retryable();
+            let tries = if progressed {
+                1
+            } else {
+                u32::try_from(run.step_failures).unwrap_or(0) + 1
             };
-            let tries = u32::try_from(run.step_failures).unwrap_or(0) + 1;
-            let ending = matches!(run.phase.as_str(), "cleanup" | "capture" | "interrupt");
-            if retryable && (tries <= limits.max_step_retries || ending) {
+            // Cleanup never gives up on a count: its own rounds run until the give-up window.
+            let bounded = run.phase != Phase::Cleanup;
+            if retryable && (tries <= limits.max_step_retries || !bounded) {
                 tracing::warn!(run.id = %run.id, run.phase = %run.phase, error.message = %err.public_message(), "step failed; retrying");
                 let delay = retry_delay(&err, limits.poll_base_ms, tries);
-                lifecycle::retry_later(pool, fence, delay.as_secs_f64(), true).await?;
+                let tally = if progressed {
+                    StepTally::FailedAfterProgress
+                } else {
+                    StepTally::Failed
+                };
+                lifecycle::retry_later(pool, fence, delay.as_secs_f64(), tally).await?;
                 return Ok(());
             }
-            tracing::warn!(run.id = %run.id, run.phase = %run.phase, error.class = %err.class(), error.message = %err.public_message(), "step failed; failing the run");
             let message = err.public_message();
-            end::end_work(pool, fence, &run, RunStatus::Failed, Some((err.class(), &message))).await?;
-            lifecycle::release(pool, fence).await?;
+            match run.phase {
+                Phase::Interrupt => {
+                    tracing::warn!(run.id = %run.id, error.message = %message, "interrupt keeps failing; moving on to capture");
+                    end::move_to(pool, fence, run.status, RunStatus::CapturingOutputs, Phase::Capture).await?;
+                    lifecycle::release(pool, fence).await?;
+                }
+                Phase::Capture => {
+                    tracing::warn!(run.id = %run.id, error.message = %message, "capture keeps failing; moving on to cleanup");
+                    steps::capture::give_up(pool, fence, &run, &message).await?;
+                    lifecycle::release(pool, fence).await?;
+                }
+                _ => {
+                    let class = err.class();
+                    if matches!(run.phase, Phase::Session | Phase::Dispatch | Phase::Observe)
+                        && steps::attempts::reschedule(pool, fence, &run, (class, &message)).await?
+                    {
+                        lifecycle::release(pool, fence).await?;
+                        return Ok(());
+                    }
+                    tracing::warn!(run.id = %run.id, run.phase = %run.phase, error.class = %class, error.message = %message, "step failed; failing the run");
+                    end::end_work(pool, fence, &run, RunStatus::Failed, Some((class, &message)))
+                        .await?;
+                    lifecycle::release(pool, fence).await?;
+                }
+            }
             Ok::<(), StepError>(())
         }
         .await;

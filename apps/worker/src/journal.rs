@@ -16,7 +16,7 @@ use antpath_provider::ProviderError;
 use antpath_provider::pagination::ListParams;
 use antpath_provider::types::Metadata;
 use antpath_provider::types::session::SessionListParams;
-use antpath_types::{ResourceId, RunId};
+use antpath_types::{ResourceId, ResourceKind, RunId};
 
 use crate::error::StepResult;
 use crate::steps::Ctx;
@@ -44,14 +44,14 @@ pub fn wanted(meta: &Metadata) -> Vec<(&str, &str)> {
 /// Finds a journaled resource on the provider by its metadata; `None` when it was never made.
 pub async fn find(
     ctx: &Ctx,
-    kind: &str,
+    kind: ResourceKind,
     meta: &Metadata,
     vault_id: Option<&str>,
 ) -> StepResult<Option<String>> {
     let wanted = wanted(meta);
     let client = &ctx.client;
     let found = match kind {
-        "environment" => ctx
+        ResourceKind::Environment => ctx
             .call(
                 CallKind::Read,
                 client.find_environments_by_metadata(&wanted),
@@ -60,19 +60,19 @@ pub async fn find(
             .into_iter()
             .map(|r| r.id)
             .next(),
-        "agent" => ctx
+        ResourceKind::Agent => ctx
             .call(CallKind::Read, client.find_agents_by_metadata(&wanted))
             .await?
             .into_iter()
             .map(|r| r.id)
             .next(),
-        "vault" => ctx
+        ResourceKind::Vault => ctx
             .call(CallKind::Read, client.find_vaults_by_metadata(&wanted))
             .await?
             .into_iter()
             .map(|r| r.id)
             .next(),
-        "session" => ctx
+        ResourceKind::Session => ctx
             .call(
                 CallKind::Read,
                 client.find_sessions_by_metadata(&SessionListParams::default(), &wanted),
@@ -81,7 +81,7 @@ pub async fn find(
             .into_iter()
             .map(|r| r.id)
             .next(),
-        "credential" => match vault_id {
+        ResourceKind::Credential => match vault_id {
             Some(vault) => {
                 let params = ListParams::with_limit(100).including_archived(true);
                 ctx.call(CallKind::Read, client.list_credentials(vault, &params))
@@ -97,7 +97,7 @@ pub async fn find(
             }
             None => None,
         },
-        _ => None,
+        ResourceKind::File => None,
     };
     Ok(found)
 }
@@ -106,7 +106,7 @@ pub async fn find(
 #[derive(Debug, Clone, Copy)]
 pub struct Want<'a> {
     /// The provider kind.
-    pub kind: &'a str,
+    pub kind: ResourceKind,
     /// The logical key within the run.
     pub logical_key: &'a str,
     /// The vault a credential lives in.
@@ -150,6 +150,7 @@ where
     {
         tracing::info!(run.id = %run.id, resource = want.logical_key, "adopted a resource created before a crash");
         resources::record_provider_id(&ctx.deps.pool, row.id, &id).await?;
+        ctx.progressed();
         return Ok(id);
     }
     lifecycle::load(&ctx.deps.pool, ctx.fence).await?;
@@ -158,5 +159,6 @@ where
         .await?;
     ctx.point(&format!("created:{}", want.logical_key))?;
     resources::record_provider_id(&ctx.deps.pool, row.id, &id).await?;
+    ctx.progressed();
     Ok(id)
 }

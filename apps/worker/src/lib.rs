@@ -3,6 +3,7 @@
 //!
 //! - [`app`]: wiring: the claim loop over [`store::RunStore`] and [`job::RunJob`], and the
 //!   health endpoint.
+//! - [`context`]: what a step works with ([`Deps`], [`context::Ctx`]); imports none of the others.
 //! - [`job`]: one claimed run: load it, run the step its `phase` names, chain steps that are
 //!   due at once, and turn step errors into retries or failures.
 //! - [`steps`]: provision → session → dispatch → observe → (interrupt) → capture → cleanup.
@@ -15,6 +16,7 @@
 
 pub mod app;
 pub mod config;
+pub mod context;
 pub mod error;
 pub mod faults;
 pub mod health;
@@ -22,10 +24,12 @@ pub mod inputs;
 pub mod job;
 pub mod journal;
 pub mod mapping;
+pub mod metrics;
 pub mod steps;
 pub mod store;
 pub mod throttle;
 
-pub use app::{Deps, WorkerHandle, start};
+pub use app::{WorkerHandle, start};
 pub use config::{Tuning, WorkerConfig};
+pub use context::Deps;
 pub use faults::FaultHook;

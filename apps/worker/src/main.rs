@@ -51,6 +51,7 @@ async fn run() -> anyhow::Result<()> {
         store,
         config,
         faults: FaultHook::none(),
+        metrics: Default::default(),
     };
     let handle = antpath_worker::start(deps, Some(listener))?;
     tracing::info!(health = ?handle.health_addr(), "worker started");

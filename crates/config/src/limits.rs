@@ -4,6 +4,7 @@
 //! when it sets nothing. They are listed, with their environment names, in
 //! `docs/configuration.md`; keep the two in step.
 
+use antpath_types::ClaudeSessionCleanup;
 use serde::Deserialize;
 
 /// Limits applied by the bff, the worker and the sweeper.
@@ -30,12 +31,18 @@ pub struct Limits {
     pub lease_seconds: u32,
     /// Renew a lease when less than this remains (seconds). Default 20.
     pub lease_renew_seconds: u32,
-    /// Provider attempts per run (transient failures before dispatch). Default 3.
+    /// Provider attempts per run: a session that ends for a provider-side reason is replaced
+    /// by a fresh one up to this many times in all. Default 3.
     pub max_attempts: u32,
-    /// Retries of one transient step failure before it counts as an attempt failure. Default 5.
+    /// Consecutive failures of one step (reset by progress; throttling does not count) before
+    /// the run fails, or an ending step moves on. Default 5.
     pub max_step_retries: u32,
-    /// Cleanup tries per resource before the run is marked `cleanup_failed`. Default 8.
-    pub cleanup_max_retries: u32,
+    /// How long after a run's work ended its cleanup keeps retrying before it is abandoned:
+    /// the leftovers are listed on the run and its secrets destroyed (seconds). Default 1 day.
+    pub cleanup_give_up_after_seconds: u32,
+    /// What happens to Claude-side resources when neither the run nor its template says;
+    /// applied at submission. Default `delete`.
+    pub claude_session_cleanup_default: ClaudeSessionCleanup,
     /// First cleanup retry delay (seconds); doubles each try. Default 5.
     pub cleanup_backoff_base_seconds: u32,
     /// Longest cleanup retry delay (seconds). Default 300.
@@ -73,7 +80,8 @@ impl Default for Limits {
             lease_renew_seconds: 20,
             max_attempts: 3,
             max_step_retries: 5,
-            cleanup_max_retries: 8,
+            cleanup_give_up_after_seconds: 24 * 60 * 60,
+            claude_session_cleanup_default: ClaudeSessionCleanup::Delete,
             cleanup_backoff_base_seconds: 5,
             cleanup_backoff_max_seconds: 300,
             file_safety_cap_bytes: 512 * 1024 * 1024,

@@ -63,6 +63,12 @@ pub struct BffSettings {
     pub token_pepper: Option<Secret<String>>,
     /// Largest accepted request body, in bytes.
     pub max_body_bytes: usize,
+    /// How long a connection may take to send a request's headers, in milliseconds, before
+    /// it is closed: a client that trickles headers cannot hold a connection open.
+    pub header_read_timeout_ms: u64,
+    /// How long a request's whole body may take to arrive, in milliseconds, before it is
+    /// answered with `408`.
+    pub body_read_timeout_ms: u64,
 }
 
 impl Default for BffSettings {
@@ -72,6 +78,8 @@ impl Default for BffSettings {
             public_base_url: None,
             token_pepper: None,
             max_body_bytes: 1024 * 1024,
+            header_read_timeout_ms: 10_000,
+            body_read_timeout_ms: 30_000,
         }
     }
 }
@@ -87,8 +95,6 @@ pub struct WorkerSettings {
     pub health_listen: String,
     /// Runs one replica works on at once.
     pub concurrency: usize,
-    /// Default for `cleanup.claudeSession` when neither run nor template sets it.
-    pub claude_session_cleanup_default: String,
 }
 
 impl Default for WorkerSettings {
@@ -97,7 +103,6 @@ impl Default for WorkerSettings {
             id: None,
             health_listen: "0.0.0.0:8081".into(),
             concurrency: 16,
-            claude_session_cleanup_default: "delete".into(),
         }
     }
 }

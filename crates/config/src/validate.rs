@@ -82,6 +82,20 @@ impl Settings {
                 );
                 self.check_encryption(&mut problems);
                 self.check_storage(&mut problems);
+                for (name, value) in [
+                    (
+                        "ANTPATH_BFF__HEADER_READ_TIMEOUT_MS",
+                        self.bff.header_read_timeout_ms,
+                    ),
+                    (
+                        "ANTPATH_BFF__BODY_READ_TIMEOUT_MS",
+                        self.bff.body_read_timeout_ms,
+                    ),
+                ] {
+                    if value == 0 {
+                        problems.push(format!("{name} must be greater than 0"));
+                    }
+                }
                 if let Some(url) = &self.bff.public_base_url
                     && !(url.starts_with("http://") || url.starts_with("https://"))
                 {
@@ -96,14 +110,6 @@ impl Settings {
                 }
                 if self.worker.concurrency == 0 {
                     problems.push("ANTPATH_WORKER__CONCURRENCY must be greater than 0".into());
-                }
-                if !matches!(
-                    self.worker.claude_session_cleanup_default.as_str(),
-                    "delete" | "retain"
-                ) {
-                    problems.push(
-                        "ANTPATH_WORKER__CLAUDE_SESSION_CLEANUP_DEFAULT must be `delete` or `retain`".into(),
-                    );
                 }
                 if !self.provider.base_url.starts_with("http") {
                     problems.push("ANTPATH_PROVIDER__BASE_URL must be an http(s) URL".into());

@@ -114,3 +114,24 @@ fn a_complete_configuration_validates_and_never_prints_its_secrets() {
     assert!(!debug.contains("dbpass-canary"), "{debug}");
     assert!(!debug.contains(KEY), "{debug}");
 }
+
+#[test]
+fn the_bff_read_timeouts_have_defaults_and_zero_is_refused() {
+    let settings = Settings::load_from(None, env(&[])).expect("loads");
+    assert_eq!(settings.bff.header_read_timeout_ms, 10_000);
+    assert_eq!(settings.bff.body_read_timeout_ms, 30_000);
+    let settings = Settings::load_from(
+        None,
+        env(&[
+            ("ANTPATH_BFF__HEADER_READ_TIMEOUT_MS", "0"),
+            ("ANTPATH_BFF__BODY_READ_TIMEOUT_MS", "0"),
+        ]),
+    )
+    .expect("loads");
+    let text = settings.validate(Role::Bff).expect_err("zero").to_string();
+    assert!(
+        text.contains("ANTPATH_BFF__HEADER_READ_TIMEOUT_MS"),
+        "{text}"
+    );
+    assert!(text.contains("ANTPATH_BFF__BODY_READ_TIMEOUT_MS"), "{text}");
+}

@@ -105,49 +105,21 @@ pub async fn expire_stale_leases(db: impl PgExecutor<'_>, limit: i64) -> Result<
     Ok(done.rows_affected())
 }
 
-/// Hands `cleanup_failed` runs that still hold their secrets back to the workers for another
-/// round of cleanup, as long as their work ended less than `give_up_after_seconds` ago (older
-/// ones are for [`destroy_abandoned_secrets`]). Returns how many.
+/// Destroys the sealed inputs (the provider key and MCP credentials) of runs that no worker
+/// will touch again (`phase = 'done'`) but still hold them — a safety net: the worker destroys
+/// a run's secrets when its cleanup ends, whether it succeeded or was abandoned, so a run's key
+/// never outlives its cleanup's give-up window. Each destruction is a `cleanup_attempts` row.
+/// Returns how many bundles were destroyed.
 #[tracing::instrument(skip_all)]
-pub async fn retry_failed_cleanups(
+pub async fn destroy_leftover_secrets(
     db: impl PgExecutor<'_>,
     limit: i64,
-    give_up_after_seconds: f64,
-) -> Result<u64, sqlx::Error> {
-    let done = sqlx::query!(
-        "update runs set status = 'cleaning_up', phase = 'cleanup', cleanup_status = 'pending',
-             step_failures = 0, next_check_at = now(), updated_at = now()
-         where id in (select id from runs
-                      where status = 'cleanup_failed' and lease_token is null
-                        and execution_secret_id is not null
-                        and coalesce(work_ended_at, updated_at)
-                            > now() - make_interval(secs => $2)
-                      limit $1 for update skip locked)",
-        limit,
-        give_up_after_seconds,
-    )
-    .execute(db)
-    .await?;
-    Ok(done.rows_affected())
-}
-
-/// Destroys the sealed inputs (the provider key and MCP credentials) of `cleanup_failed` runs
-/// whose work ended more than `after_seconds` ago. Their provider resources stay recorded as
-/// `cleanup_failed` for an operator, but a run's secrets never outlive a bounded window, even
-/// when the provider keeps refusing the cleanup (for example because the user revoked the key).
-/// Each destruction is a `cleanup_attempts` row. Returns how many bundles were destroyed.
-#[tracing::instrument(skip_all)]
-pub async fn destroy_abandoned_secrets(
-    db: impl PgExecutor<'_>,
-    limit: i64,
-    after_seconds: f64,
 ) -> Result<u64, sqlx::Error> {
     let destroyed = sqlx::query_scalar!(
         r#"with doomed as (
                select id, execution_secret_id as secret_id from runs
-               where status = 'cleanup_failed' and lease_token is null
+               where phase = 'done' and lease_token is null
                  and execution_secret_id is not null
-                 and coalesce(work_ended_at, updated_at) <= now() - make_interval(secs => $2)
                limit $1 for update skip locked),
            cleared as (
                update runs r set execution_secret_id = null, updated_at = now()
@@ -156,12 +128,11 @@ pub async fn destroy_abandoned_secrets(
            recorded as (
                insert into cleanup_attempts (id, run_id, action, status, attempt_number, error_message)
                select gen_random_uuid(), id, 'destroy_secrets', 'succeeded', 1,
-                      'provider cleanup abandoned; secrets destroyed'
+                      'the run was finished but still held its secrets'
                from cleared)
            delete from run_secrets where id in (select secret_id from cleared)
            returning id as "id!""#,
         limit,
-        after_seconds,
     )
     .fetch_all(db)
     .await?;
@@ -177,8 +148,9 @@ pub struct PurgeCandidate {
     pub workspace_id: WorkspaceId,
 }
 
-/// Moves deleted runs whose cleanup is done into `pending_delete` and returns them, locked
-/// against other sweepers for the transaction.
+/// Moves deleted runs that no worker will touch again (`phase = 'done'`: cleanup succeeded,
+/// retained or was abandoned) into `pending_delete` and returns them, locked against other
+/// sweepers for the transaction.
 #[tracing::instrument(skip_all)]
 pub async fn take_purge_candidates(
     tx: &mut PgConnection,
@@ -191,7 +163,7 @@ pub async fn take_purge_candidates(
                         where pending_delete_at is not null and deleted_at is null
                           and status in ('succeeded', 'failed', 'timed_out', 'cancelled',
                                          'pending_delete')
-                          and cleanup_status in ('succeeded', 'retained')
+                          and phase = 'done'
                           and lease_token is null
                         limit $1 for update skip locked)
            returning id as "run_id: RunId", workspace_id as "workspace_id: WorkspaceId""#,
@@ -227,7 +199,7 @@ pub async fn nudge_stale_intents(
         "update runs set next_check_at = now()
          where id in (select r.id from runs r
                       where r.lease_token is null and r.next_check_at > now()
-                        and r.status in ('cleaning_up', 'provisioning', 'session_created')
+                        and r.phase in ('provision', 'session', 'cleanup')
                         and exists (select 1 from provider_resources p
                                     where p.run_id = r.id and p.state = 'intended'
                                       and p.created_at < now() - make_interval(secs => $1::float8))

@@ -48,6 +48,8 @@ pub async fn insert_event_once(
     db: impl PgExecutor<'_>,
     event: &NewEvent<'_>,
 ) -> Result<Option<EventId>, sqlx::Error> {
+    let provider_event_id = crate::storable::text(event.provider_event_id);
+    let event_type = crate::storable::text(event.event_type);
     sqlx::query_scalar!(
         r#"insert into run_events
             (id, run_id, attempt_id, workspace_id, provider_event_id, event_type, processed_at, summary)
@@ -58,10 +60,10 @@ pub async fn insert_event_once(
         event.run_id as RunId,
         event.attempt_id as AttemptId,
         event.workspace_id as WorkspaceId,
-        event.provider_event_id,
-        event.event_type,
+        provider_event_id.as_ref(),
+        event_type.as_ref(),
         event.processed_at,
-        event.summary,
+        crate::storable::json(event.summary.clone()),
     )
     .fetch_optional(db)
     .await

@@ -22,6 +22,7 @@ pub mod run_outputs;
 pub mod run_reads;
 pub mod run_requests;
 pub mod runs;
+pub mod storable;
 pub mod token_admin;
 pub mod tokens;
 pub mod users;

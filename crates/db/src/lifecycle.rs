@@ -5,7 +5,10 @@
 //! changed; anything else is [`DbError::LeaseLost`]: the lease expired or another replica took
 //! the run over, and the caller must stop without touching the run again.
 
-use antpath_types::{ErrorClass, RunId, RunStatus, SecretId, UserId, WorkspaceId};
+use antpath_types::{
+    ClaudeSessionCleanup, CleanupState, ErrorClass, Phase, RunId, RunStatus, SecretId, UserId,
+    WorkspaceId,
+};
 use chrono::{DateTime, Utc};
 use sqlx::{PgConnection, PgExecutor};
 use uuid::Uuid;
@@ -34,7 +37,8 @@ pub struct Claimed {
 
 /// Claims up to `limit` due runs for `owner` for `lease_seconds`.
 ///
-/// Candidates are unleased (or expired) non-terminal runs whose `next_check_at` has come, the
+/// Candidates are unleased (or expired) runs with work left (`phase <> 'done'`: a run whose
+/// outcome is known may still be cleaning up) whose `next_check_at` has come, the
 /// first `limit * 8` by priority and due time. Among them each run is ranked within its
 /// workspace and the lowest ranks are taken first, so one busy workspace cannot starve the
 /// others. A queued run only starts if its workspace stays within `max_active_runs` counting
@@ -52,8 +56,7 @@ pub async fn claim_due(
         r#"with due as (
                select r.id, r.workspace_id, r.status, r.priority, r.next_check_at
                from runs r
-               where r.status not in ('succeeded', 'failed', 'timed_out', 'cancelled',
-                                      'cleanup_failed', 'pending_delete', 'deleted')
+               where r.phase <> 'done'
                  and r.next_check_at <= now()
                  and (r.lease_expires_at is null or r.lease_expires_at <= now())
                order by r.priority desc, r.next_check_at
@@ -65,7 +68,7 @@ pub async fn claim_due(
                select x.workspace_id, count(*) as n from runs x
                where x.workspace_id in (select workspace_id from due where status = 'queued')
                  and x.status not in ('queued', 'succeeded', 'failed', 'timed_out', 'cancelled',
-                                      'cleanup_failed', 'pending_delete', 'deleted')
+                                      'pending_delete', 'deleted')
                group by x.workspace_id
            ),
            ranked as (
@@ -173,11 +176,15 @@ pub struct RunRow {
     /// Current status.
     pub status: RunStatus,
     /// The next step.
-    pub phase: String,
-    /// The terminal status decided before cleanup.
-    pub outcome: Option<String>,
-    /// `delete` or `retain`.
-    pub cleanup_policy: String,
+    pub phase: Phase,
+    /// The outcome decided at the end of the work, applied as the status when cleanup starts.
+    pub outcome: Option<RunStatus>,
+    /// Whether provider resources are deleted or kept.
+    pub cleanup_policy: ClaudeSessionCleanup,
+    /// How cleanup stands.
+    pub cleanup_state: CleanupState,
+    /// Cleanup rounds so far.
+    pub cleanup_rounds: i32,
     /// The secret-free template.
     pub template_snapshot: serde_json::Value,
     /// Duration cap from dispatch.
@@ -186,6 +193,8 @@ pub struct RunRow {
     pub execution_secret_id: Option<SecretId>,
     /// Provider attempts so far.
     pub attempt_count: i32,
+    /// The most provider attempts the run may take.
+    pub max_attempts: i32,
     /// Consecutive transient failures of the current step.
     pub step_failures: i32,
     /// The provider session, once created.
@@ -213,8 +222,12 @@ pub async fn load(db: impl PgExecutor<'_>, fence: Fence) -> Result<RunRow, DbErr
         RunRow,
         r#"select id as "id: RunId", workspace_id as "workspace_id: WorkspaceId",
                   creator_app_user_id as "creator: UserId", status as "status: RunStatus",
-                  phase, outcome, cleanup_policy, template_snapshot, max_duration_seconds,
+                  phase as "phase: Phase", outcome as "outcome: RunStatus",
+                  cleanup_policy as "cleanup_policy: ClaudeSessionCleanup",
+                  cleanup_state as "cleanup_state: CleanupState", cleanup_rounds,
+                  template_snapshot, max_duration_seconds,
                   execution_secret_id as "execution_secret_id: SecretId", attempt_count,
+                  max_attempts,
                   step_failures, provider_session_id, event_cursor, poll_interval_ms,
                   dispatched_at, work_ended_at, cancel_requested_at, pending_delete_at,
                   now() as "now!"
@@ -229,11 +242,11 @@ pub async fn load(db: impl PgExecutor<'_>, fence: Fence) -> Result<RunRow, DbErr
 
 /// The move at the end of a step.
 #[derive(Debug, Clone, Copy)]
-pub struct Advance<'a> {
+pub struct Advance {
     /// The new status (the caller checked `can_transition_to`).
     pub status: RunStatus,
     /// The next step.
-    pub phase: &'a str,
+    pub phase: Phase,
     /// Seconds until the next step is due.
     pub delay_seconds: f64,
     /// Whether to give the lease back (the next step may run on any replica).
@@ -241,11 +254,11 @@ pub struct Advance<'a> {
 }
 
 /// Moves the run on and resets its step-failure count. Fenced.
-#[tracing::instrument(skip_all, fields(run.id = %fence.run_id, run.phase = advance.phase))]
+#[tracing::instrument(skip_all, fields(run.id = %fence.run_id, run.phase = %advance.phase))]
 pub async fn advance(
     db: impl PgExecutor<'_>,
     fence: Fence,
-    advance: Advance<'_>,
+    advance: Advance,
 ) -> Result<(), DbError> {
     let done = sqlx::query!(
         "update runs set status = $3, phase = $4,
@@ -258,7 +271,7 @@ pub async fn advance(
         fence.run_id as RunId,
         fence.token,
         advance.status as RunStatus,
-        advance.phase,
+        advance.phase as Phase,
         advance.delay_seconds,
         advance.release,
     )
@@ -267,17 +280,38 @@ pub async fn advance(
     one_row(done.rows_affected())
 }
 
-/// Counts a transient failure of the current step and schedules its retry, releasing the
-/// lease. Returns the new failure count. Fenced.
+/// What a rescheduled step did to its failure count.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StepTally {
+    /// The step failed: one more consecutive failure.
+    Failed,
+    /// The step failed, but after durable progress (a resource created, a file stored): the
+    /// count starts again at one.
+    FailedAfterProgress,
+    /// The step made progress and simply waits for its next turn: the count resets.
+    Progressed,
+    /// The step waited without trying (throttled): the count is unchanged.
+    Waited,
+}
+
+/// Schedules the current step again after `delay_seconds`, releasing the lease, and tallies its
+/// failures as `tally` says. Returns the new failure count. Fenced.
 #[tracing::instrument(skip_all, fields(run.id = %fence.run_id))]
 pub async fn retry_later(
     db: impl PgExecutor<'_>,
     fence: Fence,
     delay_seconds: f64,
-    count_failure: bool,
+    tally: StepTally,
 ) -> Result<i32, DbError> {
+    let (reset, add) = match tally {
+        StepTally::Failed => (false, 1),
+        StepTally::FailedAfterProgress => (true, 1),
+        StepTally::Progressed => (true, 0),
+        StepTally::Waited => (false, 0),
+    };
     sqlx::query_scalar!(
-        "update runs set step_failures = step_failures + case when $4 then 1 else 0 end,
+        "update runs set
+             step_failures = case when $4 then 0 else step_failures end + $5::integer,
              next_check_at = now() + make_interval(secs => $3::float8), updated_at = now(),
              lease_owner = null, lease_token = null, lease_expires_at = null
          where id = $1 and lease_token = $2 and lease_expires_at > now()
@@ -285,11 +319,28 @@ pub async fn retry_later(
         fence.run_id as RunId,
         fence.token,
         delay_seconds,
-        count_failure,
+        reset,
+        add,
     )
     .fetch_optional(db)
     .await?
     .ok_or(DbError::LeaseLost)
+}
+
+/// Longest error message stored on a run, a cleanup round or an attempt, in bytes. Provider
+/// replies can be arbitrarily long; every list response carries the message.
+pub const MAX_ERROR_MESSAGE_BYTES: usize = 2048;
+
+/// `message` cut to [`MAX_ERROR_MESSAGE_BYTES`] on a character boundary, marked when cut.
+pub fn bounded_message(message: &str) -> std::borrow::Cow<'_, str> {
+    if message.len() <= MAX_ERROR_MESSAGE_BYTES {
+        return message.into();
+    }
+    let mut end = MAX_ERROR_MESSAGE_BYTES - 3;
+    while !message.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}...", &message[..end]).into()
 }
 
 /// Records the decided terminal status and the failure (if any) ahead of capture and cleanup.
@@ -301,16 +352,46 @@ pub async fn decide_outcome(
     outcome: RunStatus,
     error: Option<(ErrorClass, &str)>,
 ) -> Result<(), DbError> {
+    let message = error.map(|(_, message)| bounded_message(message));
     let done = sqlx::query!(
         "update runs set outcome = coalesce(outcome, $3), error_class = coalesce(error_class, $4),
-             error_message = coalesce(error_message, $5), cleanup_status = 'pending',
+             error_message = coalesce(error_message, $5),
              work_ended_at = coalesce(work_ended_at, now()), updated_at = now()
          where id = $1 and lease_token = $2 and lease_expires_at > now()",
         fence.run_id as RunId,
         fence.token,
-        outcome.as_str(),
+        outcome as RunStatus,
         error.map(|(class, _)| class) as Option<ErrorClass>,
-        error.map(|(_, message)| message),
+        message.as_deref(),
+    )
+    .execute(db)
+    .await?;
+    one_row(done.rows_affected())
+}
+
+/// Output capture was cut short (a cancel or delete arrived, or capture kept failing): a
+/// `succeeded` outcome becomes `outcome` with `error`, since the run's outputs are not all in;
+/// any other outcome stands. Fenced.
+#[tracing::instrument(skip_all, fields(run.id = %fence.run_id))]
+pub async fn capture_cut_short(
+    db: impl PgExecutor<'_>,
+    fence: Fence,
+    outcome: RunStatus,
+    error: (ErrorClass, &str),
+) -> Result<(), DbError> {
+    let message = bounded_message(error.1);
+    let done = sqlx::query!(
+        "update runs set
+             error_class = case when outcome = 'succeeded' then $4 else error_class end,
+             error_message = case when outcome = 'succeeded' then $5 else error_message end,
+             outcome = case when outcome = 'succeeded' then $3 else outcome end,
+             updated_at = now()
+         where id = $1 and lease_token = $2 and lease_expires_at > now()",
+        fence.run_id as RunId,
+        fence.token,
+        outcome as RunStatus,
+        error.0 as ErrorClass,
+        message.as_ref(),
     )
     .execute(db)
     .await?;
@@ -377,27 +458,155 @@ pub async fn mark_dispatched(db: impl PgExecutor<'_>, fence: Fence) -> Result<()
     one_row(done.rows_affected())
 }
 
-/// Ends the run: the terminal status, the cleanup status, no lease. Fenced.
-#[tracing::instrument(skip_all, fields(run.id = %fence.run_id, run.status = status.as_str()))]
+/// The work is over: the decided outcome becomes the run's status and cleanup begins. From
+/// here on the status never changes again (but for deletion). Fenced.
+#[tracing::instrument(skip_all, fields(run.id = %fence.run_id))]
+pub async fn begin_cleanup(db: impl PgExecutor<'_>, fence: Fence) -> Result<RunStatus, DbError> {
+    sqlx::query_scalar!(
+        r#"update runs set status = coalesce(outcome, 'failed'), outcome = coalesce(outcome, 'failed'),
+               phase = 'cleanup', cleanup_state = 'running', step_failures = 0,
+               ended_at = coalesce(ended_at, now()), work_ended_at = coalesce(work_ended_at, now()),
+               next_check_at = now(), updated_at = now()
+           where id = $1 and lease_token = $2 and lease_expires_at > now()
+           returning status as "status: RunStatus""#,
+        fence.run_id as RunId,
+        fence.token,
+    )
+    .fetch_optional(db)
+    .await?
+    .ok_or(DbError::LeaseLost)
+}
+
+/// A cleanup round failed: counts it, records its (scrubbed) error, marks cleanup `retrying`
+/// and schedules the next round after `delay_seconds`, releasing the lease. Fenced.
+#[tracing::instrument(skip_all, fields(run.id = %fence.run_id))]
+pub async fn cleanup_round_failed(
+    db: impl PgExecutor<'_>,
+    fence: Fence,
+    error: (ErrorClass, &str),
+    delay_seconds: f64,
+) -> Result<(), DbError> {
+    let message = bounded_message(error.1);
+    let done = sqlx::query!(
+        "update runs set cleanup_state = 'retrying', cleanup_rounds = cleanup_rounds + 1,
+             cleanup_error_class = $3, cleanup_error_message = $4, step_failures = 0,
+             next_check_at = now() + make_interval(secs => $5::float8), updated_at = now(),
+             lease_owner = null, lease_token = null, lease_expires_at = null
+         where id = $1 and lease_token = $2 and lease_expires_at > now()",
+        fence.run_id as RunId,
+        fence.token,
+        error.0 as ErrorClass,
+        message.as_ref(),
+        delay_seconds,
+    )
+    .execute(db)
+    .await?;
+    one_row(done.rows_affected())
+}
+
+/// Ends the run's cleanup with `state` (succeeded, retained or abandoned): no more work, no
+/// lease. The status is left as it is: cleanup never rewrites the outcome. Fenced.
+#[tracing::instrument(skip_all, fields(run.id = %fence.run_id, cleanup.state = %state))]
 pub async fn finish(
     db: impl PgExecutor<'_>,
     fence: Fence,
-    status: RunStatus,
-    cleanup_status: &str,
+    state: CleanupState,
 ) -> Result<(), DbError> {
     let done = sqlx::query!(
-        "update runs set status = $3, cleanup_status = $4, phase = 'done',
+        "update runs set cleanup_state = $3, cleanup_rounds = cleanup_rounds + 1, phase = 'done',
              ended_at = coalesce(ended_at, now()), updated_at = now(), step_failures = 0,
              lease_owner = null, lease_token = null, lease_expires_at = null
          where id = $1 and lease_token = $2 and lease_expires_at > now()",
         fence.run_id as RunId,
         fence.token,
-        status as RunStatus,
-        cleanup_status,
+        state as CleanupState,
     )
     .execute(db)
     .await?;
     one_row(done.rows_affected())
+}
+
+/// Ends the run's cleanup `abandoned` with `error` as its last error: no more work, no
+/// lease. Fenced.
+#[tracing::instrument(skip_all, fields(run.id = %fence.run_id))]
+pub async fn abandon_cleanup(
+    db: impl PgExecutor<'_>,
+    fence: Fence,
+    error: (ErrorClass, &str),
+) -> Result<(), DbError> {
+    let message = bounded_message(error.1);
+    let done = sqlx::query!(
+        "update runs set cleanup_state = 'abandoned', cleanup_rounds = cleanup_rounds + 1,
+             cleanup_error_class = $3, cleanup_error_message = $4, phase = 'done',
+             ended_at = coalesce(ended_at, now()), updated_at = now(), step_failures = 0,
+             lease_owner = null, lease_token = null, lease_expires_at = null
+         where id = $1 and lease_token = $2 and lease_expires_at > now()",
+        fence.run_id as RunId,
+        fence.token,
+        error.0 as ErrorClass,
+        message.as_ref(),
+    )
+    .execute(db)
+    .await?;
+    one_row(done.rows_affected())
+}
+
+/// Starts provider attempt N+1 after the session of attempt N ended for a provider-side
+/// reason: closes attempt N as `rescheduled` with its error, clears the session, cursor and
+/// undecided outcome, and sends the run to the `session` step (the environment, agent and
+/// vault are reused) in `provider_rescheduled`. Returns the new attempt number. Fenced; run it
+/// in the transaction that inserts the new `run_attempts` row.
+#[tracing::instrument(skip_all, fields(run.id = %fence.run_id))]
+pub async fn reschedule_attempt(
+    tx: &mut PgConnection,
+    fence: Fence,
+    error: (ErrorClass, &str),
+) -> Result<i32, DbError> {
+    let message = bounded_message(error.1);
+    sqlx::query!(
+        "update run_attempts set state = 'rescheduled', ended_at = now(), error_class = $2,
+             error_message = $3
+         where run_id = $1 and state = 'started'",
+        fence.run_id as RunId,
+        error.0 as ErrorClass,
+        message.as_ref(),
+    )
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query_scalar!(
+        "update runs set attempt_count = attempt_count + 1, status = 'provider_rescheduled',
+             phase = 'session', provider_session_id = null, event_cursor = null,
+             poll_interval_ms = 0, outcome = null, error_class = null, error_message = null,
+             work_ended_at = null, step_failures = 0, next_check_at = now(), updated_at = now()
+         where id = $1 and lease_token = $2 and lease_expires_at > now()
+         returning attempt_count",
+        fence.run_id as RunId,
+        fence.token,
+    )
+    .fetch_optional(&mut *tx)
+    .await?
+    .ok_or(DbError::LeaseLost)
+}
+
+/// Whether the current attempt's session used a tool (an agent or MCP tool-use event was
+/// stored for it).
+#[tracing::instrument(skip_all, fields(run.id = %run_id))]
+pub async fn attempt_used_tools(
+    db: impl PgExecutor<'_>,
+    run_id: RunId,
+) -> Result<bool, sqlx::Error> {
+    let used = sqlx::query_scalar!(
+        r#"select exists (
+               select 1 from run_events e
+               join run_attempts a on a.id = e.attempt_id
+               where a.run_id = $1 and a.state = 'started'
+                 and e.event_type in ('agent.tool_use', 'agent.mcp_tool_use', 'agent.custom_tool_use')
+           ) as "used!""#,
+        run_id as RunId,
+    )
+    .fetch_one(db)
+    .await?;
+    Ok(used)
 }
 
 /// Closes the run's open attempts with the run's outcome.

@@ -9,6 +9,8 @@
 use antpath_types::{OutputId, RunId, UserId, WorkspaceId};
 use sqlx::{PgConnection, PgExecutor};
 
+use crate::storable;
+
 /// The provider file ids of a run already captured or recorded as failed.
 #[tracing::instrument(skip_all, fields(run.id = %run_id))]
 pub async fn settled_files(
@@ -52,7 +54,7 @@ pub struct NewOutput<'a> {
     pub user_id: UserId,
     /// The provider's file id.
     pub provider_file_id: &'a str,
-    /// The provider's filename.
+    /// The provider's filename, verbatim (normalised and escaped here on the way in).
     pub filename: &'a str,
     /// The storage key.
     pub storage_key: &'a str,
@@ -83,17 +85,19 @@ pub async fn record_output(
     tx: &mut PgConnection,
     output: &NewOutput<'_>,
 ) -> Result<Recorded, sqlx::Error> {
+    let provider_file_id = storable::text(output.provider_file_id);
     let inserted = sqlx::query!(
         "insert into output_objects
-            (id, run_id, workspace_id, provider_file_id, filename, storage_key, size_bytes,
-             sha256, content_type)
-         values ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+            (id, run_id, workspace_id, provider_file_id, filename, display_name, storage_key,
+             size_bytes, sha256, content_type)
+         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
          on conflict (run_id, provider_file_id) do nothing",
         output.id as OutputId,
         output.run_id as RunId,
         output.workspace_id as WorkspaceId,
-        output.provider_file_id,
-        output.filename,
+        provider_file_id.as_ref(),
+        storable::normalised_name(output.filename),
+        storable::display_name(output.filename),
         output.storage_key,
         output.size_bytes,
         output.sha256,
@@ -140,7 +144,7 @@ pub struct CaptureFailure<'a> {
     pub workspace_id: WorkspaceId,
     /// The provider's file id.
     pub provider_file_id: &'a str,
-    /// The provider's filename.
+    /// The provider's filename, verbatim (normalised and escaped here on the way in).
     pub filename: &'a str,
     /// The size the provider listed.
     pub size_bytes: Option<i64>,
@@ -157,19 +161,23 @@ pub async fn record_failure(
     db: impl PgExecutor<'_>,
     failure: &CaptureFailure<'_>,
 ) -> Result<(), sqlx::Error> {
+    let provider_file_id = storable::text(failure.provider_file_id);
+    let message = failure.message.map(crate::lifecycle::bounded_message);
     sqlx::query!(
         "insert into output_capture_failures
-            (id, run_id, workspace_id, provider_file_id, filename, size_bytes, reason, message)
-         values ($1, $2, $3, $4, $5, $6, $7, $8)
+            (id, run_id, workspace_id, provider_file_id, filename, display_name, size_bytes,
+             reason, message)
+         values ($1, $2, $3, $4, $5, $6, $7, $8, $9)
          on conflict (run_id, provider_file_id) do nothing",
         uuid::Uuid::now_v7(),
         failure.run_id as RunId,
         failure.workspace_id as WorkspaceId,
-        failure.provider_file_id,
-        failure.filename,
+        provider_file_id.as_ref(),
+        storable::normalised_name(failure.filename),
+        storable::display_name(failure.filename),
         failure.size_bytes,
         failure.reason,
-        failure.message,
+        message.as_deref(),
     )
     .execute(db)
     .await?;

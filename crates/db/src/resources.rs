@@ -5,7 +5,7 @@
 //! call returns. A holder that finds an intended row without an id adopts the provider's match
 //! by metadata instead of creating a second resource.
 
-use antpath_types::{ResourceId, RunId, WorkspaceId};
+use antpath_types::{ResourceId, ResourceKind, ResourceState, RunId, WorkspaceId};
 use sqlx::{PgConnection, PgExecutor};
 
 /// A journal row.
@@ -17,8 +17,8 @@ pub struct Resource {
     pub run_id: RunId,
     /// The attempt that created it.
     pub attempt_number: i32,
-    /// `environment`, `agent`, `vault`, `credential` or `session`.
-    pub kind: String,
+    /// What it is.
+    pub kind: ResourceKind,
     /// Which resource of the run (`environment`, `credential:docs`, …).
     pub logical_key: String,
     /// The deterministic provider name.
@@ -27,8 +27,8 @@ pub struct Resource {
     pub provider_metadata: serde_json::Value,
     /// The provider's id, once known.
     pub provider_id: Option<String>,
-    /// `intended`, `created`, `deleted`, `archived`, `retained`, `cleanup_failed`, `abandoned`.
-    pub state: String,
+    /// Where it stands.
+    pub state: ResourceState,
 }
 
 /// An intended resource.
@@ -43,7 +43,7 @@ pub struct Intent<'a> {
     /// The attempt.
     pub attempt_number: i32,
     /// The kind.
-    pub kind: &'a str,
+    pub kind: ResourceKind,
     /// The logical key.
     pub logical_key: &'a str,
     /// The deterministic name.
@@ -68,7 +68,7 @@ pub async fn journal(
         intent.run_id as RunId,
         intent.workspace_id as WorkspaceId,
         intent.attempt_number,
-        intent.kind,
+        intent.kind as ResourceKind,
         intent.logical_key,
         intent.provider_name,
         intent.provider_metadata,
@@ -77,8 +77,9 @@ pub async fn journal(
     .await?;
     sqlx::query_as!(
         Resource,
-        r#"select id as "id: ResourceId", run_id as "run_id: RunId", attempt_number, kind,
-                  logical_key, provider_name, provider_metadata, provider_id, state
+        r#"select id as "id: ResourceId", run_id as "run_id: RunId", attempt_number,
+                  kind as "kind: ResourceKind", logical_key, provider_name, provider_metadata,
+                  provider_id, state as "state: ResourceState"
            from provider_resources
            where run_id = $1 and attempt_number = $2 and logical_key = $3"#,
         intent.run_id as RunId,
@@ -96,28 +97,29 @@ pub async fn record_provider_id(
     id: ResourceId,
     provider_id: &str,
 ) -> Result<(), sqlx::Error> {
+    let provider_id = crate::storable::text(provider_id);
     sqlx::query!(
         "update provider_resources set provider_id = $2, state = 'created', updated_at = now()
          where id = $1 and provider_id is null",
         id as ResourceId,
-        provider_id,
+        provider_id.as_ref(),
     )
     .execute(db)
     .await?;
     Ok(())
 }
 
-/// Sets a resource's state (`deleted`, `archived`, `retained`, `cleanup_failed`, `abandoned`).
-#[tracing::instrument(skip_all, fields(resource.id = %id, resource.state = state))]
+/// Sets a resource's state.
+#[tracing::instrument(skip_all, fields(resource.id = %id, resource.state = %state))]
 pub async fn set_state(
     db: impl PgExecutor<'_>,
     id: ResourceId,
-    state: &str,
+    state: ResourceState,
 ) -> Result<(), sqlx::Error> {
     sqlx::query!(
         "update provider_resources set state = $2, updated_at = now() where id = $1",
         id as ResourceId,
-        state,
+        state as ResourceState,
     )
     .execute(db)
     .await?;
@@ -129,8 +131,9 @@ pub async fn set_state(
 pub async fn for_run(db: impl PgExecutor<'_>, run_id: RunId) -> Result<Vec<Resource>, sqlx::Error> {
     sqlx::query_as!(
         Resource,
-        r#"select id as "id: ResourceId", run_id as "run_id: RunId", attempt_number, kind,
-                  logical_key, provider_name, provider_metadata, provider_id, state
+        r#"select id as "id: ResourceId", run_id as "run_id: RunId", attempt_number,
+                  kind as "kind: ResourceKind", logical_key, provider_name, provider_metadata,
+                  provider_id, state as "state: ResourceState"
            from provider_resources where run_id = $1 order by created_at, id"#,
         run_id as RunId,
     )
@@ -158,4 +161,72 @@ pub async fn runs_with_stale_intents(
     )
     .fetch_all(db)
     .await
+}
+
+/// A provider resource the leak scan found carrying this run's metadata.
+#[derive(Debug, Clone)]
+pub struct Found<'a> {
+    /// The run.
+    pub run_id: RunId,
+    /// Its workspace.
+    pub workspace_id: WorkspaceId,
+    /// The attempt its metadata names (1 if it names none).
+    pub attempt_number: i32,
+    /// What it is.
+    pub kind: ResourceKind,
+    /// The provider's id.
+    pub provider_id: &'a str,
+    /// The provider's name for it.
+    pub provider_name: &'a str,
+    /// Its provider metadata.
+    pub provider_metadata: serde_json::Value,
+}
+
+/// Journals a resource the leak scan found without a journal row of its own (state `created`,
+/// `found_by_scan`), so cleanup removes it and the run shows it. Returns the row, or `None` if
+/// the provider id was already journaled.
+#[tracing::instrument(skip_all, fields(run.id = %found.run_id, resource.kind = %found.kind))]
+pub async fn record_found(
+    db: impl PgExecutor<'_>,
+    found: &Found<'_>,
+) -> Result<Option<ResourceId>, sqlx::Error> {
+    sqlx::query_scalar!(
+        r#"insert into provider_resources
+               (id, run_id, workspace_id, attempt_number, kind, logical_key, provider_name,
+                provider_metadata, provider_id, state, found_by_scan)
+           select $1, $2, $3, $4, $5, 'found:' || $6, $7, $8, $6, 'created', true
+           where not exists (select 1 from provider_resources
+                             where run_id = $2 and provider_id = $6)
+           on conflict (run_id, attempt_number, logical_key) do nothing
+           returning id as "id: ResourceId""#,
+        ResourceId::new() as ResourceId,
+        found.run_id as RunId,
+        found.workspace_id as WorkspaceId,
+        found.attempt_number,
+        found.kind as ResourceKind,
+        found.provider_id,
+        found.provider_name,
+        found.provider_metadata,
+    )
+    .fetch_optional(db)
+    .await
+}
+
+/// Marks every unsettled resource of a run `abandoned` (cleanup gave up on them) and returns
+/// them.
+#[tracing::instrument(skip_all, fields(run.id = %run_id))]
+pub async fn abandon_unsettled(
+    db: impl PgExecutor<'_>,
+    run_id: RunId,
+) -> Result<Vec<(ResourceKind, String)>, sqlx::Error> {
+    let rows = sqlx::query!(
+        r#"update provider_resources set state = 'abandoned', updated_at = now()
+           where run_id = $1 and provider_id is not null
+             and state in ('intended', 'created', 'cleanup_failed')
+           returning kind as "kind: ResourceKind", provider_id as "provider_id!""#,
+        run_id as RunId,
+    )
+    .fetch_all(db)
+    .await?;
+    Ok(rows.into_iter().map(|r| (r.kind, r.provider_id)).collect())
 }

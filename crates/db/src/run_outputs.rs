@@ -58,8 +58,10 @@ pub async fn list_events(
 pub struct OutputRecord {
     /// Its id.
     pub id: OutputId,
-    /// The provider's filename.
+    /// The provider's filename, normalised (control characters dropped).
     pub filename: String,
+    /// The provider's filename verbatim, control characters escaped.
+    pub display_name: String,
     /// Where it is stored. A capability-adjacent detail: never returned by the API.
     pub storage_key: String,
     /// Its size.
@@ -81,7 +83,7 @@ pub async fn list_outputs(
 ) -> Result<Vec<OutputRecord>, sqlx::Error> {
     sqlx::query_as!(
         OutputRecord,
-        r#"select id as "id: OutputId", filename, storage_key, size_bytes, sha256, content_type,
+        r#"select id as "id: OutputId", filename, display_name, storage_key, size_bytes, sha256, content_type,
                   created_at
            from output_objects where run_id = $1 and workspace_id = $2
            order by created_at, id"#,
@@ -102,7 +104,7 @@ pub async fn get_output(
 ) -> Result<Option<OutputRecord>, sqlx::Error> {
     sqlx::query_as!(
         OutputRecord,
-        r#"select id as "id: OutputId", filename, storage_key, size_bytes, sha256, content_type,
+        r#"select id as "id: OutputId", filename, display_name, storage_key, size_bytes, sha256, content_type,
                   created_at
            from output_objects where id = $1 and run_id = $2 and workspace_id = $3"#,
         output_id as OutputId,
@@ -118,8 +120,10 @@ pub async fn get_output(
 pub struct CaptureFailureRecord {
     /// The provider's file id.
     pub provider_file_id: String,
-    /// The provider's filename.
+    /// The provider's filename, normalised.
     pub filename: String,
+    /// The provider's filename verbatim, control characters escaped.
+    pub display_name: String,
     /// The size the provider reported.
     pub size_bytes: Option<i64>,
     /// Why (`workspace_quota_exceeded`, …).
@@ -139,7 +143,7 @@ pub async fn list_capture_failures(
 ) -> Result<Vec<CaptureFailureRecord>, sqlx::Error> {
     sqlx::query_as!(
         CaptureFailureRecord,
-        r#"select provider_file_id, filename, size_bytes, reason, message, created_at
+        r#"select provider_file_id, filename, display_name, size_bytes, reason, message, created_at
            from output_capture_failures where run_id = $1 and workspace_id = $2
            order by created_at, id"#,
         run_id as RunId,

@@ -1,7 +1,9 @@
 //! Tenant-scoped reads of runs for the API: one run, a page of runs, active-run counts and the
 //! idempotency lookup. Every query names the workspace, so another tenant's run is simply absent.
 
-use antpath_types::{CleanupStatus, RunId, RunStatus, TokenId, WorkspaceId};
+use antpath_types::{
+    ClaudeSessionCleanup, CleanupState, ErrorClass, Phase, RunId, RunStatus, TokenId, WorkspaceId,
+};
 use chrono::{DateTime, Utc};
 use sqlx::PgExecutor;
 
@@ -10,14 +12,26 @@ use sqlx::PgExecutor;
 pub struct RunRecord {
     /// Its id.
     pub id: RunId,
-    /// Where its execution is.
+    /// Where its work is, then its outcome.
     pub status: RunStatus,
     /// The worker's next step.
-    pub phase: String,
-    /// Whether its provider resources and secrets are gone.
-    pub cleanup_status: CleanupStatus,
-    /// `delete` or `retain`.
-    pub cleanup_policy: String,
+    pub phase: Phase,
+    /// How its cleanup stands.
+    pub cleanup_state: CleanupState,
+    /// Cleanup rounds so far.
+    pub cleanup_rounds: i32,
+    /// The last cleanup round's failure class.
+    pub cleanup_error_class: Option<ErrorClass>,
+    /// The last cleanup round's scrubbed failure message.
+    pub cleanup_error_message: Option<String>,
+    /// Provider resources left behind when cleanup gave up: `[{"kind", "id"}]`.
+    pub abandoned_resources: serde_json::Value,
+    /// Whether provider resources are deleted or kept.
+    pub cleanup_policy: ClaudeSessionCleanup,
+    /// The current provider attempt (0 before the first).
+    pub attempt_count: i32,
+    /// The most provider attempts the run may take.
+    pub max_attempts: i32,
     /// The template's name.
     pub template_name: String,
     /// `sha256:…` of the template.
@@ -65,9 +79,16 @@ pub async fn get(
 ) -> Result<Option<RunRecord>, sqlx::Error> {
     sqlx::query_as!(
         RunRecord,
-        r#"select id as "id: RunId", status as "status: RunStatus", phase,
-                  cleanup_status as "cleanup_status: CleanupStatus", cleanup_policy,
-                  template_name, template_hash, request_hash, idempotency_key, error_class,
+        r#"select id as "id: RunId", status as "status: RunStatus", phase as "phase: Phase",
+                  cleanup_state as "cleanup_state: CleanupState", cleanup_rounds,
+                  cleanup_error_class as "cleanup_error_class: ErrorClass",
+                  cleanup_error_message,
+                  (select coalesce(jsonb_agg(jsonb_build_object('kind', p.kind, 'id', p.provider_id)
+                                             order by p.created_at), '[]'::jsonb)
+                   from provider_resources p
+                   where p.run_id = runs.id and p.state = 'abandoned') as "abandoned_resources!",
+                  cleanup_policy as "cleanup_policy: ClaudeSessionCleanup",
+                  attempt_count, max_attempts, template_name, template_hash, request_hash, idempotency_key, error_class,
                   error_message, input_tokens, output_tokens, cache_read_tokens,
                   cache_creation_tokens, max_duration_seconds,
                   max_spend_usd::float8 as max_spend_usd, created_at, updated_at, dispatched_at,
@@ -101,9 +122,16 @@ pub async fn list(
 ) -> Result<Vec<RunRecord>, sqlx::Error> {
     sqlx::query_as!(
         RunRecord,
-        r#"select id as "id: RunId", status as "status: RunStatus", phase,
-                  cleanup_status as "cleanup_status: CleanupStatus", cleanup_policy,
-                  template_name, template_hash, request_hash, idempotency_key, error_class,
+        r#"select id as "id: RunId", status as "status: RunStatus", phase as "phase: Phase",
+                  cleanup_state as "cleanup_state: CleanupState", cleanup_rounds,
+                  cleanup_error_class as "cleanup_error_class: ErrorClass",
+                  cleanup_error_message,
+                  (select coalesce(jsonb_agg(jsonb_build_object('kind', p.kind, 'id', p.provider_id)
+                                             order by p.created_at), '[]'::jsonb)
+                   from provider_resources p
+                   where p.run_id = runs.id and p.state = 'abandoned') as "abandoned_resources!",
+                  cleanup_policy as "cleanup_policy: ClaudeSessionCleanup",
+                  attempt_count, max_attempts, template_name, template_hash, request_hash, idempotency_key, error_class,
                   error_message, input_tokens, output_tokens, cache_read_tokens,
                   cache_creation_tokens, max_duration_seconds,
                   max_spend_usd::float8 as max_spend_usd, created_at, updated_at, dispatched_at,
@@ -139,11 +167,11 @@ pub async fn count_active(
         r#"select
              (select count(*) from (select 1 from runs where workspace_id = $1
                 and status not in ('succeeded', 'failed', 'timed_out', 'cancelled',
-                                   'cleanup_failed', 'pending_delete', 'deleted')
+                                   'pending_delete', 'deleted')
                 limit $3) w) as "workspace!",
              (select count(*) from (select 1 from runs where api_token_id = $2
                 and status not in ('succeeded', 'failed', 'timed_out', 'cancelled',
-                                   'cleanup_failed', 'pending_delete', 'deleted')
+                                   'pending_delete', 'deleted')
                 limit $4) t) as "token!""#,
         workspace_id as WorkspaceId,
         token_id as TokenId,

@@ -19,7 +19,7 @@ pub async fn request_cancel(
                          updated_at = now()
          where id = $1 and workspace_id = $2
            and status not in ('succeeded', 'failed', 'timed_out', 'cancelled',
-                              'cleanup_failed', 'pending_delete', 'deleted')",
+                              'pending_delete', 'deleted')",
         id as RunId,
         workspace_id as WorkspaceId,
     )
@@ -41,7 +41,7 @@ pub async fn request_delete(
              pending_delete_at = coalesce(pending_delete_at, now()),
              cancel_requested_at = case
                  when status in ('succeeded', 'failed', 'timed_out', 'cancelled',
-                                 'cleanup_failed', 'pending_delete', 'deleted')
+                                 'pending_delete', 'deleted')
                  then cancel_requested_at
                  else coalesce(cancel_requested_at, now()) end,
              updated_at = now()

@@ -1,6 +1,8 @@
 //! Runs: submission with idempotency, and tenant-scoped reads.
 
-use antpath_types::{RunId, RunStatus, SecretId, TokenId, UserId, WorkspaceId};
+use antpath_types::{
+    ClaudeSessionCleanup, RunId, RunStatus, SecretId, TokenId, UserId, WorkspaceId,
+};
 use sqlx::PgConnection;
 
 use crate::DbError;
@@ -69,7 +71,7 @@ pub struct NewRun {
     /// Hash of the canonical non-secret request.
     pub request_hash: String,
     /// `delete` or `retain`.
-    pub cleanup_policy: String,
+    pub cleanup_policy: ClaudeSessionCleanup,
     /// Snapshotted caps.
     pub max_duration_seconds: i32,
     /// Snapshotted spend budget.
@@ -132,7 +134,7 @@ pub async fn insert_idempotent(
         run.template_hash,
         run.idempotency_key,
         run.request_hash,
-        run.cleanup_policy,
+        run.cleanup_policy as ClaudeSessionCleanup,
         run.max_duration_seconds,
         run.max_spend_usd,
         run.max_attempts,

@@ -3,7 +3,9 @@
 //!
 //! Runs advance one status per `GET /v1/runs/{id}` through a short script ending in
 //! [`FakeConfig::final_status`], gaining one event per step; outputs appear once the run has
-//! ended. Every request is recorded ([`FakeApi::requests`]) and failures can be injected
+//! ended. Cleanup is `pending` until then, `running` for
+//! [`FakeConfig::cleanup_running_reads`] reads of the ended run, then
+//! [`FakeConfig::final_cleanup`]. Every request is recorded ([`FakeApi::requests`]) and failures can be injected
 //! ([`FakeApi::inject`]). Submissions are checked with the real `validate_submission`.
 
 mod routes;
@@ -11,7 +13,7 @@ mod state;
 
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use antpath_types::RunStatus;
+use antpath_types::{CleanupState, RunStatus};
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 
@@ -27,14 +29,22 @@ pub struct FakeConfig {
     pub token: String,
     /// Where every run ends.
     pub final_status: RunStatus,
-    /// The files every run produces, by name.
+    /// The files every run produces, by the provider's name. Served as `display_name`
+    /// (control characters escaped) and, made path-safe, as `filename`; names may repeat.
     pub files: Vec<(String, Vec<u8>)>,
+    /// Serve the provider's names unchanged as `filename`, as a careless server would.
+    pub raw_filenames: bool,
     /// Report a wrong `sha256` for every output.
     pub corrupt_sha256: bool,
     /// File names reported as capture failures.
     pub capture_failures: Vec<String>,
     /// Keep runs in `provider_running` until cancelled.
     pub hold_running: bool,
+    /// Where every run's cleanup ends.
+    pub final_cleanup: CleanupState,
+    /// How many reads of an ended run still show cleanup `running` (counting the read that
+    /// first showed the terminal status); `u32::MAX` keeps it running.
+    pub cleanup_running_reads: u32,
 }
 
 impl Default for FakeConfig {
@@ -47,8 +57,11 @@ impl Default for FakeConfig {
                 ("notes/extra.txt".to_owned(), b"extra".to_vec()),
             ],
             corrupt_sha256: false,
+            raw_filenames: false,
             capture_failures: Vec::new(),
             hold_running: false,
+            final_cleanup: CleanupState::Succeeded,
+            cleanup_running_reads: 1,
         }
     }
 }

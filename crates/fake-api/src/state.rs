@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 
-use antpath_types::{OutputId, RunId, RunStatus};
+use antpath_types::{CleanupState, OutputId, RunId, RunStatus};
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
@@ -61,8 +61,10 @@ impl Fault {
 /// One captured file.
 pub(crate) struct FakeOutput {
     pub(crate) id: OutputId,
-    pub(crate) filename: String,
+    /// The provider's name, verbatim.
+    pub(crate) name: String,
     pub(crate) bytes: Vec<u8>,
+    pub(crate) created_at: DateTime<Utc>,
 }
 
 /// One run and where it is in its script.
@@ -71,6 +73,10 @@ pub(crate) struct FakeRun {
     pub(crate) script: Vec<RunStatus>,
     pub(crate) step: usize,
     pub(crate) hold: bool,
+    /// Reads that returned the run with a terminal status.
+    pub(crate) ended_reads: u32,
+    pub(crate) final_cleanup: CleanupState,
+    pub(crate) cleanup_running_reads: u32,
     pub(crate) template_name: String,
     pub(crate) template_hash: String,
     pub(crate) request_hash: String,
@@ -87,8 +93,16 @@ impl FakeRun {
         self.script[self.step]
     }
 
-    /// Moves one step along the script (a cancel ends it), recording an event per move.
+    /// Moves one step along the script (a cancel ends it), recording an event per move;
+    /// once ended, counts the read towards cleanup.
     pub(crate) fn advance(&mut self) {
+        self.step_script();
+        if self.status().is_terminal() {
+            self.ended_reads = self.ended_reads.saturating_add(1);
+        }
+    }
+
+    fn step_script(&mut self) {
         let status = self.status();
         if status.is_terminal() {
             return;
@@ -112,13 +126,51 @@ impl FakeRun {
         }
     }
 
+    fn cleanup_state(&self) -> CleanupState {
+        if !self.status().is_terminal() {
+            CleanupState::Pending
+        } else if self.ended_reads <= self.cleanup_running_reads {
+            CleanupState::Running
+        } else {
+            self.final_cleanup
+        }
+    }
+
+    /// The `cleanup` object of the run JSON.
+    fn cleanup_json(&self) -> Value {
+        let state = self.cleanup_state();
+        let (attempts, failed, abandoned) = match state {
+            CleanupState::Pending => (0, false, false),
+            CleanupState::Running | CleanupState::Succeeded | CleanupState::Retained => {
+                (1, false, false)
+            }
+            CleanupState::Retrying => (2, true, false),
+            CleanupState::Abandoned => (8, true, true),
+        };
+        let last_error = failed.then(|| {
+            json!({"class": "transient_provider", "message": "The provider answered 503 to the session delete."})
+        });
+        let resources = if abandoned {
+            json!([{"kind": "session", "id": "sesn_fake_1"}, {"kind": "vault", "id": "vlt_fake_1"}])
+        } else {
+            json!([])
+        };
+        json!({"state": state, "attempts": attempts, "last_error": last_error,
+               "abandoned_resources": resources})
+    }
+
     pub(crate) fn to_json(&self) -> Value {
         let status = self.status();
         let ended = status.is_terminal().then(Utc::now);
+        let phase = match self.cleanup_state() {
+            CleanupState::Pending => "observe",
+            CleanupState::Running => "cleanup",
+            _ => "done",
+        };
         json!({
-            "id": self.id, "object": "run", "status": status, "phase": "fake",
-            "cleanup_status": if ended.is_some() { "succeeded" } else { "not_started" },
-            "cleanup_policy": "delete",
+            "id": self.id, "object": "run", "status": status, "phase": phase,
+            "cleanup": self.cleanup_json(), "cleanup_policy": "delete",
+            "attempt": 1, "max_attempts": 2,
             "template_name": self.template_name, "template_hash": self.template_hash,
             "request_hash": self.request_hash, "idempotency_key": self.idempotency_key,
             "error_class": (status == RunStatus::Failed).then_some("provider_error"),
@@ -171,10 +223,11 @@ impl State {
             .config
             .files
             .iter()
-            .map(|(filename, bytes)| FakeOutput {
+            .map(|(name, bytes)| FakeOutput {
                 id: OutputId::new(),
-                filename: filename.clone(),
+                name: name.clone(),
                 bytes: bytes.clone(),
+                created_at: Utc::now(),
             })
             .collect();
         self.runs.push(FakeRun {
@@ -188,6 +241,9 @@ impl State {
             ],
             step: 0,
             hold: self.config.hold_running,
+            ended_reads: 0,
+            final_cleanup: self.config.final_cleanup,
+            cleanup_running_reads: self.config.cleanup_running_reads,
             template_name,
             template_hash,
             request_hash,
@@ -205,6 +261,7 @@ impl State {
         let id = self.insert_run("seeded".into(), "sha256:0".into(), "sha256:0".into(), None);
         let run = self.run_mut(id).expect("just inserted");
         run.step = run.script.len() - 1;
+        run.ended_reads = u32::MAX;
     }
 
     pub(crate) fn run_mut(&mut self, id: RunId) -> Option<&mut FakeRun> {
@@ -224,8 +281,14 @@ impl State {
                 if self.config.corrupt_sha256 {
                     digest = hex::encode(Sha256::digest(b"something else"));
                 }
-                json!({"id": o.id, "filename": o.filename, "size_bytes": o.bytes.len(),
-                       "sha256": digest, "content_type": "text/plain", "created_at": Utc::now()})
+                let filename = if self.config.raw_filenames {
+                    o.name.clone()
+                } else {
+                    path_safe(&o.name)
+                };
+                json!({"id": o.id, "filename": filename, "display_name": escape_controls(&o.name),
+                       "size_bytes": o.bytes.len(), "sha256": digest,
+                       "content_type": "text/plain", "created_at": o.created_at})
             })
             .collect();
         let failures: Vec<Value> = self
@@ -240,4 +303,26 @@ impl State {
             .collect();
         json!({"outputs": outputs, "capture_failures": failures})
     }
+}
+
+/// A rough stand-in for the server's filename normalisation: separators become `_`, control
+/// characters go.
+fn path_safe(name: &str) -> String {
+    name.chars()
+        .filter(|c| !c.is_control())
+        .map(|c| if matches!(c, '/' | '\\') { '_' } else { c })
+        .collect()
+}
+
+/// The name verbatim, with control characters written as `\u{…}`.
+fn escape_controls(name: &str) -> String {
+    name.chars()
+        .map(|c| {
+            if c.is_control() {
+                c.escape_unicode().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
 }

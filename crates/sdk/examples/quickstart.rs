@@ -51,6 +51,10 @@ async fn main() -> Result<(), Box<dyn Error>> {
                 println!("status {}", run.status);
                 last = *run;
             }
+            Progress::Cleanup { run, .. } => {
+                println!("cleanup {}", run.cleanup.state);
+                last = *run;
+            }
             Progress::Event(event) => println!("event #{} {}", event.seq, event.event_type),
         }
     }
@@ -63,6 +67,9 @@ async fn main() -> Result<(), Box<dyn Error>> {
             file.sha256
         );
     }
-    println!("run {} ended {}", last.id, last.status);
+    println!(
+        "run {} ended {} (cleanup {})",
+        last.id, last.status, last.cleanup.state
+    );
     Ok(())
 }

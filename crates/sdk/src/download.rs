@@ -7,8 +7,11 @@
 //! A file download writes `<name>.antpath-partial` next to the destination and renames it into
 //! place only after the digest matched and the data was flushed to disk, so the destination is
 //! either absent, the old file, or the complete verified new one.
+//!
+//! [`Client::download_all`] names the files with [`crate::local_file_names`]: every output
+//! gets its own safe name, so none overwrites another.
 
-use std::path::{Component, Path, PathBuf};
+use std::path::{Path, PathBuf};
 
 use antpath_types::RunId;
 use bytes::Bytes;
@@ -18,6 +21,7 @@ use tokio::io::AsyncWriteExt;
 
 use crate::client::{Client, error_from_response};
 use crate::error::{Error, Result};
+use crate::file_names::local_file_names;
 use crate::model::Output;
 
 /// A verified file on disk.
@@ -68,13 +72,15 @@ impl Client {
         }
     }
 
-    /// Downloads every output of run `id` into `directory`, each under its own (relative)
-    /// file name, stopping at the first failure.
+    /// Downloads every output of run `id` into `directory`, each under its own safe file
+    /// name ([`crate::local_file_names`]), stopping at the first failure. The files are in
+    /// the order of [`Client::outputs`].
     pub async fn download_all(&self, id: RunId, directory: &Path) -> Result<Vec<DownloadedFile>> {
         let outputs = self.outputs(id).await?;
+        let names = local_file_names(&outputs.outputs);
         let mut files = Vec::with_capacity(outputs.outputs.len());
-        for output in &outputs.outputs {
-            let destination = directory.join(safe_relative_path(&output.filename)?);
+        for (output, name) in outputs.outputs.iter().zip(names) {
+            let destination = directory.join(name);
             files.push(self.download_to_file(id, output, &destination).await?);
         }
         Ok(files)
@@ -154,36 +160,5 @@ impl Client {
         file.flush().await.map_err(io)?;
         file.sync_all().await.map_err(io)?;
         Ok(size)
-    }
-}
-
-/// `name` as a relative path with no `..`, root or prefix, so an output cannot be written
-/// outside the chosen directory.
-pub fn safe_relative_path(name: &str) -> Result<PathBuf> {
-    let path = Path::new(name);
-    let safe = !name.is_empty()
-        && path
-            .components()
-            .all(|c| matches!(c, Component::Normal(_) | Component::CurDir));
-    if safe {
-        Ok(path.to_path_buf())
-    } else {
-        Err(Error::UnsafeFileName(name.to_owned()))
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn output_names_cannot_escape_the_download_directory() {
-        assert_eq!(
-            safe_relative_path("reports/a.md").expect("safe"),
-            PathBuf::from("reports/a.md")
-        );
-        for bad in ["", "../x", "/etc/passwd", "a/../../b"] {
-            assert!(safe_relative_path(bad).is_err(), "{bad}");
-        }
     }
 }

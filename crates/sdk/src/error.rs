@@ -62,9 +62,6 @@ pub enum Error {
         /// The digest of the bytes received.
         actual: String,
     },
-    /// An output's name cannot be used as a local file name (absolute, or with `..`).
-    #[error("the output name `{0}` is not a safe relative file name")]
-    UnsafeFileName(String),
     /// Reading or writing a local file failed.
     #[error("could not write {}: {source}", .path.display())]
     Io {

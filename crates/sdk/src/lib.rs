@@ -25,11 +25,13 @@
 //! - [`TemplateBuilder`] and [`Var`]: templates in code, equal (and equally hashed) to the
 //!   same template written as a file.
 //! - [`Client::wait`] and [`Client::follow`]: a run to its end, quietly or step by step.
-//! - [`Client::download_to_file`] and [`Client::download_stream`]: verified downloads.
+//! - [`Client::download_to_file`] and [`Client::download_stream`]: verified downloads;
+//!   [`local_file_names`] gives every output its own safe file name.
 
 mod client;
 mod download;
 mod error;
+mod file_names;
 mod identity;
 mod model;
 mod request;
@@ -41,18 +43,20 @@ mod wait;
 pub use antpath_template::model::PermissionPolicy;
 pub use antpath_template::{Template, ValidationErrors};
 pub use antpath_types::{
-    ApiErrorType, ClaudeSessionCleanup, CleanupStatus, ErrorDetail, OutputId, RunId, RunStatus,
+    ApiErrorType, ClaudeSessionCleanup, CleanupState, ErrorDetail, OutputId, RunId, RunStatus,
     TokenId,
 };
 pub use client::{Client, ClientBuilder, DEFAULT_BASE_URL, DEFAULT_TIMEOUT};
-pub use download::{DownloadedFile, safe_relative_path};
+pub use download::DownloadedFile;
 pub use error::{ApiFailure, Error, Result};
+pub use file_names::{local_file_name, local_file_names};
 pub use model::{
-    ApiToken, CaptureFailure, CreatedToken, Limits, Output, Page, Run, RunEvent, RunOutputs,
-    SignedLink, TokenRef, Usage, UserRef, Whoami, WorkspaceRef,
+    AbandonedResource, ApiToken, CaptureFailure, Cleanup, CleanupError, CreatedToken, Limits,
+    Output, Page, Run, RunEvent, RunOutputs, SignedLink, TokenRef, Usage, UserRef, Whoami,
+    WorkspaceRef,
 };
 pub use request::RunRequest;
 pub use retry::RetryPolicy;
 pub use runs::{ListEvents, ListRuns};
 pub use template_builder::{BooleanVar, EnumVar, NumberVar, StringVar, TemplateBuilder, Var};
-pub use wait::{Progress, WaitOptions};
+pub use wait::{DEFAULT_CLEANUP_GRACE, Progress, WaitOptions};

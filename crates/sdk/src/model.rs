@@ -4,7 +4,7 @@
 //! older SDK. Timestamps are UTC.
 
 use antpath_redact::Secret;
-use antpath_types::{CleanupStatus, OutputId, RunId, RunStatus, TokenId, UserId, WorkspaceId};
+use antpath_types::{CleanupState, OutputId, RunId, RunStatus, TokenId, UserId, WorkspaceId};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -23,15 +23,20 @@ pub struct Page<T> {
 pub struct Run {
     /// The run id.
     pub id: RunId,
-    /// Where execution is.
+    /// Where execution is and, once terminal, the outcome.
     pub status: RunStatus,
-    /// The worker's finer-grained step (`provision`, `dispatch`, …), for display.
+    /// The worker's finer-grained step (`provision`, `dispatch`, …, `done`), for display.
     #[serde(default)]
     pub phase: Option<String>,
-    /// Whether provider resources and secrets are gone yet.
-    pub cleanup_status: CleanupStatus,
+    /// Whether the provider resources and secrets are gone yet; it may still be under way
+    /// when the status is already terminal.
+    pub cleanup: Cleanup,
     /// `delete` or `retain`.
     pub cleanup_policy: String,
+    /// The provider attempt the run is on, from 1.
+    pub attempt: u32,
+    /// The most provider attempts the run may make.
+    pub max_attempts: u32,
     /// The template's name.
     pub template_name: String,
     /// `sha256:…` of the normalised template.
@@ -69,6 +74,64 @@ pub struct Run {
     /// When the run was deleted.
     #[serde(default)]
     pub pending_delete_at: Option<DateTime<Utc>>,
+}
+
+impl Run {
+    /// True when nothing more is expected to change soon: the outcome is known and cleanup is
+    /// no longer pending or running (it may still be `retrying` in the background, or
+    /// `abandoned`).
+    pub fn is_finished(&self) -> bool {
+        self.status.is_terminal() && self.cleanup.is_settled()
+    }
+}
+
+/// The cleanup of a run, reported beside its outcome.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Cleanup {
+    /// Where cleanup is.
+    pub state: CleanupState,
+    /// How many cleanup rounds have run.
+    #[serde(default)]
+    pub attempts: u32,
+    /// Why the last round failed, if it did.
+    #[serde(default)]
+    pub last_error: Option<CleanupError>,
+    /// The provider resources given up on (when `abandoned`); they may still exist and cost.
+    #[serde(default)]
+    pub abandoned_resources: Vec<AbandonedResource>,
+}
+
+impl Cleanup {
+    /// True once no cleanup round is due or under way now: `succeeded`, `retained`,
+    /// `retrying` (the next round is hours away, in the sweeper) or `abandoned`.
+    pub fn is_settled(&self) -> bool {
+        !matches!(self.state, CleanupState::Pending | CleanupState::Running)
+    }
+
+    /// True when the resources are not known to be gone and something may need a look:
+    /// `retrying` or `abandoned`.
+    pub fn needs_attention(&self) -> bool {
+        matches!(self.state, CleanupState::Retrying | CleanupState::Abandoned)
+    }
+}
+
+/// Why a cleanup round failed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CleanupError {
+    /// The error class, such as `transient_provider`.
+    pub class: String,
+    /// A sentence about it.
+    #[serde(default)]
+    pub message: String,
+}
+
+/// A provider resource that cleanup gave up on.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AbandonedResource {
+    /// What it is: `session`, `agent`, `environment`, `vault`, `credential`, ….
+    pub kind: String,
+    /// The provider's id of it.
+    pub id: String,
 }
 
 /// Token usage of a run.
@@ -142,8 +205,11 @@ pub struct RunOutputs {
 pub struct Output {
     /// The output id.
     pub id: OutputId,
-    /// The file name the agent gave it (may contain `/`).
+    /// The path-safe file name the API made of the agent's name. Downloads still normalise
+    /// it and keep names unique (see [`crate::local_file_names`]).
     pub filename: String,
+    /// The agent's name verbatim, with control characters escaped (`\u{0}`), for display.
+    pub display_name: String,
     /// Its size in bytes.
     pub size_bytes: u64,
     /// The lowercase hex SHA-256 of its content; downloads are checked against it.

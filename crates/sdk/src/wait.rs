@@ -1,5 +1,11 @@
 //! Following a run to its end: [`Client::wait`] and the progress stream [`Client::follow`].
 //!
+//! A run is finished for a client when its status is terminal (the outcome is known) and its
+//! cleanup is no longer pending or running ([`Run::is_finished`]). The status turns terminal
+//! when cleanup starts, so both keep polling after it for at most
+//! [`WaitOptions::cleanup_grace`], then return the run as it is: the outcome does not change
+//! any more, and a cleanup that takes longer goes on without the caller.
+//!
 //! Both poll: the run, and for `follow` its events. The interval starts at
 //! [`WaitOptions::initial_interval`], grows by half after every poll that saw nothing new, up
 //! to [`WaitOptions::max_interval`], and drops back when something changed, so an active run
@@ -12,7 +18,7 @@
 use std::collections::VecDeque;
 use std::time::Duration;
 
-use antpath_types::{RunId, RunStatus};
+use antpath_types::{CleanupState, RunId, RunStatus};
 use futures_util::{Stream, StreamExt};
 use tokio::time::Instant;
 
@@ -21,6 +27,10 @@ use crate::error::{Error, Result};
 use crate::model::{Run, RunEvent};
 use crate::runs::ListEvents;
 
+/// How long a wait keeps polling for cleanup after the status turned terminal, by default:
+/// cleanup of a run normally takes a few seconds.
+pub const DEFAULT_CLEANUP_GRACE: Duration = Duration::from_secs(30);
+
 /// How a wait polls.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct WaitOptions {
@@ -28,8 +38,12 @@ pub struct WaitOptions {
     pub initial_interval: Duration,
     /// The longest interval between polls.
     pub max_interval: Duration,
-    /// Give up with [`Error::WaitTimeout`] after this long; `None` waits for ever.
+    /// Give up with [`Error::WaitTimeout`] after this long; `None` waits for ever. Once the
+    /// status is terminal the wait never fails: at the time-out it returns the run.
     pub timeout: Option<Duration>,
+    /// After the status turned terminal, how long to keep polling until cleanup settles;
+    /// zero returns at the terminal status.
+    pub cleanup_grace: Duration,
 }
 
 impl Default for WaitOptions {
@@ -38,6 +52,7 @@ impl Default for WaitOptions {
             initial_interval: Duration::from_millis(500),
             max_interval: Duration::from_secs(5),
             timeout: None,
+            cleanup_grace: DEFAULT_CLEANUP_GRACE,
         }
     }
 }
@@ -52,35 +67,43 @@ pub enum Progress {
         /// The status before, if any was seen.
         previous: Option<RunStatus>,
     },
+    /// The run's cleanup state changed while its status stayed the same.
+    Cleanup {
+        /// The run as read.
+        run: Box<Run>,
+        /// The cleanup state before.
+        previous: CleanupState,
+    },
     /// A new event arrived.
     Event(RunEvent),
 }
 
 impl Client {
-    /// Waits until the run reaches a terminal status, and returns it.
+    /// Waits until the run is finished ([`Run::is_finished`]), or its status has been terminal
+    /// for the cleanup grace of [`WaitOptions`], and returns it.
     pub async fn wait(&self, id: RunId) -> Result<Run> {
         self.wait_with(id, WaitOptions::default()).await
     }
 
     /// [`Client::wait`] with explicit polling options.
     pub async fn wait_with(&self, id: RunId, options: WaitOptions) -> Result<Run> {
-        let started = Instant::now();
-        let mut interval = options.initial_interval;
+        let mut clock = Clock::new(id, options);
         let mut last = None;
         loop {
             let run = self.get_run(id).await?;
-            if run.status.is_terminal() {
-                return Ok(run);
+            let seen = (run.status, run.cleanup.state);
+            clock.changed(last != Some(seen));
+            last = Some(seen);
+            match clock.next(&run) {
+                Next::Return => return Ok(run),
+                next => clock.sleep(next).await?,
             }
-            interval = next_interval(interval, last != Some(run.status), &options);
-            last = Some(run.status);
-            sleep_within(interval, started, id, &options).await?;
         }
     }
 
-    /// The run's status changes and new events, as they arrive, ending after the terminal
-    /// status (and the events that came before it). Errors are yielded and end the stream;
-    /// the client already retried them.
+    /// The run's status and cleanup changes and new events, as they arrive, ending once the
+    /// run is finished or the cleanup grace is over (after the events that came before).
+    /// Errors are yielded and end the stream; the client already retried them.
     pub fn follow(
         &self,
         id: RunId,
@@ -89,14 +112,12 @@ impl Client {
         let state = Follower {
             client: self.clone(),
             id,
-            options,
-            started: Instant::now(),
-            interval: options.initial_interval,
-            status: None,
+            clock: Clock::new(id, options),
+            seen: None,
             page_cursor: None,
             last_seq: 0,
             queue: VecDeque::new(),
-            polled: false,
+            next: None,
             done: false,
         };
         futures_util::stream::unfold(state, |mut state| async move {
@@ -117,40 +138,133 @@ impl Client {
     }
 }
 
-/// The state of one [`Client::follow`] stream.
-struct Follower {
-    client: Client,
+/// What a wait does after reading the run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Next {
+    /// Stop and hand back the run.
+    Return,
+    /// Poll again after this long.
+    Sleep(Duration),
+    /// The time-out comes before the next poll: wait for it, then fail.
+    TimeOut(Instant),
+}
+
+/// The deadlines and the polling interval of one wait.
+struct Clock {
     id: RunId,
     options: WaitOptions,
     started: Instant,
     interval: Duration,
-    status: Option<RunStatus>,
+    /// When the status was first seen terminal; the cleanup grace counts from here.
+    terminal_since: Option<Instant>,
+}
+
+impl Clock {
+    fn new(id: RunId, options: WaitOptions) -> Self {
+        Self {
+            id,
+            options,
+            started: Instant::now(),
+            interval: options.initial_interval,
+            terminal_since: None,
+        }
+    }
+
+    /// Resets the interval after a change, or lets it grow after a quiet poll.
+    fn changed(&mut self, changed: bool) {
+        self.interval = if changed {
+            self.options.initial_interval
+        } else {
+            self.interval.mul_f64(1.5).min(self.options.max_interval)
+        };
+    }
+
+    /// Decides after reading `run`.
+    fn next(&mut self, run: &Run) -> Next {
+        if run.is_finished() {
+            return Next::Return;
+        }
+        let now = Instant::now();
+        let deadline = self.options.timeout.map(|timeout| self.started + timeout);
+        if run.status.is_terminal() {
+            let since = *self.terminal_since.get_or_insert(now);
+            let end = deadline.map_or(since + self.options.cleanup_grace, |deadline| {
+                deadline.min(since + self.options.cleanup_grace)
+            });
+            return match end.checked_duration_since(now) {
+                Some(left) if !left.is_zero() => Next::Sleep(self.interval.min(left)),
+                _ => Next::Return,
+            };
+        }
+        match deadline {
+            Some(deadline) if now + self.interval > deadline => Next::TimeOut(deadline),
+            _ => Next::Sleep(self.interval),
+        }
+    }
+
+    /// Sleeps as `next` says; fails at the time-out.
+    async fn sleep(&self, next: Next) -> Result<()> {
+        match next {
+            Next::Return => Ok(()),
+            Next::Sleep(interval) => {
+                tokio::time::sleep(interval).await;
+                Ok(())
+            }
+            Next::TimeOut(deadline) => {
+                tokio::time::sleep_until(deadline).await;
+                Err(Error::WaitTimeout {
+                    run_id: self.id,
+                    waited: self.started.elapsed(),
+                })
+            }
+        }
+    }
+}
+
+/// The state of one [`Client::follow`] stream.
+struct Follower {
+    client: Client,
+    id: RunId,
+    clock: Clock,
+    seen: Option<(RunStatus, CleanupState)>,
     page_cursor: Option<String>,
     last_seq: u64,
     queue: VecDeque<Progress>,
-    polled: bool,
+    /// What the last poll decided; `None` before the first poll.
+    next: Option<Next>,
     done: bool,
 }
 
 impl Follower {
     /// Sleeps (except before the first poll), then reads the run and new events into the queue.
     async fn poll(&mut self) -> Result<()> {
-        if self.polled {
-            sleep_within(self.interval, self.started, self.id, &self.options).await?;
+        if let Some(next) = self.next {
+            self.clock.sleep(next).await?;
         }
-        self.polled = true;
         // The run first: events read afterwards include everything before its status.
         let run = self.client.get_run(self.id).await?;
-        let mut changed = self.read_events().await?;
-        if self.status != Some(run.status) {
-            changed = true;
-            self.done = run.status.is_terminal();
-            self.queue.push_back(Progress::Status {
-                previous: self.status.replace(run.status),
-                run: Box::new(run),
-            });
+        let changed = self.read_events().await?;
+        let now = (run.status, run.cleanup.state);
+        let before = self.seen.replace(now);
+        self.clock.changed(changed || before != Some(now));
+        let next = self.clock.next(&run);
+        match before {
+            Some(before) if before == now => {}
+            Some((status, cleanup)) if status == run.status => {
+                self.queue.push_back(Progress::Cleanup {
+                    previous: cleanup,
+                    run: Box::new(run),
+                });
+            }
+            before => {
+                self.queue.push_back(Progress::Status {
+                    previous: before.map(|(status, _)| status),
+                    run: Box::new(run),
+                });
+            }
         }
-        self.interval = next_interval(self.interval, changed, &self.options);
+        self.done = next == Next::Return;
+        self.next = Some(next);
         Ok(())
     }
 
@@ -178,33 +292,4 @@ impl Follower {
             }
         }
     }
-}
-
-fn next_interval(current: Duration, changed: bool, options: &WaitOptions) -> Duration {
-    if changed {
-        options.initial_interval
-    } else {
-        current.mul_f64(1.5).min(options.max_interval)
-    }
-}
-
-/// Sleeps for `interval`, or fails when that would pass the wait's time-out.
-async fn sleep_within(
-    interval: Duration,
-    started: Instant,
-    run_id: RunId,
-    options: &WaitOptions,
-) -> Result<()> {
-    if let Some(timeout) = options.timeout {
-        let deadline = started + timeout;
-        if Instant::now() + interval > deadline {
-            tokio::time::sleep_until(deadline).await;
-            return Err(Error::WaitTimeout {
-                run_id,
-                waited: started.elapsed(),
-            });
-        }
-    }
-    tokio::time::sleep(interval).await;
-    Ok(())
 }

@@ -29,5 +29,7 @@ pub use model::Template;
 pub use parse::{Format, load_template, parse_template, parse_value};
 pub use render::{Prompt, PromptError, render_prompt};
 pub use submission::{RunInputs, SecretBundle, ValidatedSubmission, validate_submission};
-pub use validate::{is_valid_mcp_server_name, is_valid_template_name};
+pub use validate::{
+    MAX_SPEND_USD, MIN_SPEND_USD, is_valid_mcp_server_name, is_valid_template_name,
+};
 pub use variables::{ResolvedVariables, resolve_variables};

@@ -41,6 +41,10 @@ pub struct Template {
     /// What happens to provider resources once the run ends.
     #[serde(default)]
     pub cleanup: CleanupPolicy,
+    /// Whether a new provider attempt may follow a session that already used a tool. Off by
+    /// default: the agent's side effects (files written, calls made) may happen again.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub retry_after_tool_use: bool,
     /// Free key/value labels, copied onto the run for filtering.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub labels: BTreeMap<String, String>,

@@ -138,6 +138,21 @@ impl Prompt {
         })
     }
 
+    /// How many characters [`Prompt::render`] would produce, counted without building the
+    /// text, so an oversized result is refused before it takes the memory. A placeholder
+    /// without a value counts as nothing.
+    pub fn rendered_chars(&self, values: &ResolvedVariables) -> usize {
+        self.segments
+            .iter()
+            .map(|segment| match segment {
+                Segment::Text(text) => text.chars().count(),
+                Segment::Variable(name) => values
+                    .get(name)
+                    .map_or(0, |value| display_value(value).chars().count()),
+            })
+            .fold(0, usize::saturating_add)
+    }
+
     /// Fills every placeholder from `values`, reporting each one without a value.
     pub fn render(&self, values: &ResolvedVariables) -> Result<String, Vec<PromptError>> {
         let mut out = String::new();
@@ -206,6 +221,15 @@ mod tests {
     fn every_invalid_placeholder_is_reported() {
         let errors = Prompt::parse("{{1x}} and {{a b}} and {{}}").expect_err("invalid");
         assert_eq!(errors.len(), 3);
+    }
+
+    #[test]
+    fn the_rendered_length_is_counted_in_characters_without_rendering() {
+        let prompt = Prompt::parse("é {{a}}{{a}} {{b}}").expect("parses");
+        let values = values(json!({"a": "ünï", "b": 12.0}));
+        let rendered = prompt.render(&values).expect("renders");
+        assert_eq!(prompt.rendered_chars(&values), rendered.chars().count());
+        assert_eq!(rendered, "é ünïünï 12");
     }
 
     #[test]

@@ -14,6 +14,25 @@ use crate::variables::is_valid_variable_name;
 
 /// The provider's limit on MCP servers per agent.
 const MAX_MCP_SERVERS: usize = 20;
+/// The provider's limit on entries of an agent's `tools` (toolsets and custom tools together).
+const MAX_TOOLS: usize = 128;
+/// Per-tool overrides in one toolset, bounded like the tools themselves.
+const MAX_TOOL_CONFIGS: usize = 128;
+/// The provider's limit on skills per agent.
+const MAX_SKILLS: usize = 20;
+/// The provider's limit on an agent's description, in characters.
+const MAX_DESCRIPTION_CHARS: usize = 2048;
+/// The provider's limit on an agent's system prompt, in characters.
+const MAX_SYSTEM_CHARS: usize = 100_000;
+/// Longest prompt as written in the template (before variables are filled in), in characters;
+/// the same bound as the system prompt.
+const MAX_PROMPT_CHARS: usize = 100_000;
+/// Smallest spend limit, in US dollars: one cent. Anything smaller rounds to nothing in the
+/// database's four decimal places.
+pub const MIN_SPEND_USD: f64 = 0.01;
+/// Largest spend limit, in US dollars: far above any one run's cost and well inside what the
+/// database column (`numeric(12, 4)`) can hold.
+pub const MAX_SPEND_USD: f64 = 1_000_000.0;
 /// The provider's limits on agent metadata, which labels are copied into.
 const MAX_LABELS: usize = 16;
 /// Longest label key, in characters.
@@ -31,6 +50,12 @@ pub(crate) fn check_template(template: &Template, prefix: &str, issues: &mut Iss
             "The name must be 1 to 64 characters of lowercase letters, digits, `.`, `_` or `-`, starting with a letter or digit.",
         );
     }
+    check_length(
+        template.description.as_deref(),
+        MAX_DESCRIPTION_CHARS,
+        &child(prefix, "description"),
+        issues,
+    );
     check_agent(&template.agent, &child(prefix, "agent"), issues);
     check_environment(&template.environment, &child(prefix, "environment"), issues);
     check_variables_and_prompt(template, prefix, issues);
@@ -61,9 +86,35 @@ fn check_agent(agent: &Agent, path: &str, issues: &mut Issues) {
     if agent.model.trim().is_empty() {
         issues.push(child(path, "model"), "The model must not be empty.");
     }
+    check_length(
+        agent.system.as_deref(),
+        MAX_SYSTEM_CHARS,
+        &child(path, "system"),
+        issues,
+    );
     let servers_path = child(path, "mcpServers");
     if agent.mcp_servers.len() > MAX_MCP_SERVERS {
-        issues.push(servers_path.clone(), "At most 20 MCP servers are allowed.");
+        issues.push(
+            servers_path.clone(),
+            format!("At most {MAX_MCP_SERVERS} MCP servers are allowed."),
+        );
+    }
+    let tools_path = child(path, "tools");
+    if agent.tools.len() > MAX_TOOLS {
+        issues.push(
+            tools_path.clone(),
+            format!(
+                "At most {MAX_TOOLS} tools are allowed (toolsets and custom tools together); this template has {}.",
+                agent.tools.len()
+            ),
+        );
+    }
+    let skills_path = child(path, "skills");
+    if agent.skills.len() > MAX_SKILLS {
+        issues.push(
+            skills_path.clone(),
+            format!("At most {MAX_SKILLS} skills are allowed."),
+        );
     }
     let mut first_index: HashMap<&str, usize> = HashMap::new();
     for (i, server) in agent.mcp_servers.iter().enumerate() {
@@ -86,7 +137,6 @@ fn check_agent(agent: &Agent, path: &str, issues: &mut Issues) {
             issues.push(child(&server_path, "url"), problem);
         }
     }
-    let tools_path = child(path, "tools");
     let mut used_servers = BTreeSet::new();
     let mut agent_toolsets = 0;
     for (i, tool) in agent.tools.iter().enumerate() {
@@ -100,6 +150,7 @@ fn check_agent(agent: &Agent, path: &str, issues: &mut Issues) {
                         "Only one `agent_toolset_20260401` is allowed.",
                     );
                 }
+                check_config_count(set.configs.len(), &child(&tool_path, "configs"), issues);
                 let names = set.configs.iter().map(|c| c.name);
                 flag_repeats(names, &child(&tool_path, "configs"), issues);
             }
@@ -110,6 +161,7 @@ fn check_agent(agent: &Agent, path: &str, issues: &mut Issues) {
                 } else if !used_servers.insert(set.mcp_server_name.as_str()) {
                     issues.push(name_path, "Another `mcp_toolset` already uses this server.");
                 }
+                check_config_count(set.configs.len(), &child(&tool_path, "configs"), issues);
                 let names = set.configs.iter().map(|c| c.name.as_str());
                 flag_repeats(names, &child(&tool_path, "configs"), issues);
                 for (j, config) in set.configs.iter().enumerate() {
@@ -136,7 +188,7 @@ fn check_agent(agent: &Agent, path: &str, issues: &mut Issues) {
         }
     }
     for (i, skill) in agent.skills.iter().enumerate() {
-        let skill_path = index(&child(path, "skills"), i);
+        let skill_path = index(&skills_path, i);
         if skill.skill_id.trim().is_empty() {
             issues.push(
                 child(&skill_path, "skillId"),
@@ -153,6 +205,23 @@ fn check_agent(agent: &Agent, path: &str, issues: &mut Issues) {
                 "The version must not be empty; omit it for the latest.",
             );
         }
+    }
+}
+
+/// Reports a toolset with more per-tool overrides than [`MAX_TOOL_CONFIGS`].
+fn check_config_count(count: usize, path: &str, issues: &mut Issues) {
+    if count > MAX_TOOL_CONFIGS {
+        issues.push(
+            path,
+            format!("At most {MAX_TOOL_CONFIGS} configs are allowed in one toolset."),
+        );
+    }
+}
+
+/// Reports a text longer than `max` characters; an absent one is fine.
+fn check_length(text: Option<&str>, max: usize, path: &str, issues: &mut Issues) {
+    if text.is_some_and(|t| t.chars().count() > max) {
+        issues.push(path, format!("At most {max} characters are allowed."));
     }
 }
 
@@ -219,6 +288,12 @@ fn check_variables_and_prompt(template: &Template, prefix: &str, issues: &mut Is
     if template.prompt.trim().is_empty() {
         issues.push(prompt_path.clone(), "The prompt must not be empty.");
     }
+    check_length(
+        Some(&template.prompt),
+        MAX_PROMPT_CHARS,
+        &prompt_path,
+        issues,
+    );
     match Prompt::parse(&template.prompt) {
         Ok(prompt) => {
             let mut reported = BTreeSet::new();
@@ -239,7 +314,8 @@ fn check_variables_and_prompt(template: &Template, prefix: &str, issues: &mut Is
     }
 }
 
-/// Checks that limits, where given, are positive.
+/// Checks that limits, where given, are in range: the one place a spend limit is bounded, for
+/// templates and submissions alike.
 pub(crate) fn check_limits(limits: &antpath_types::RunLimits, path: &str, issues: &mut Issues) {
     if limits.max_duration_seconds == Some(0) {
         issues.push(
@@ -247,12 +323,13 @@ pub(crate) fn check_limits(limits: &antpath_types::RunLimits, path: &str, issues
             "The duration limit must be at least 1 second.",
         );
     }
+    // NaN fails the range test too; JSON cannot spell it, but a template built in code can.
     if let Some(spend) = limits.max_spend_usd
-        && !(spend > 0.0 && spend.is_finite())
+        && !(MIN_SPEND_USD..=MAX_SPEND_USD).contains(&spend)
     {
         issues.push(
             child(path, "maxSpendUsd"),
-            "The spend limit must be more than 0.",
+            format!("The spend limit must be from {MIN_SPEND_USD} to {MAX_SPEND_USD} US dollars."),
         );
     }
 }

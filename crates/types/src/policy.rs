@@ -5,6 +5,11 @@ use serde::{Deserialize, Serialize};
 /// What happens to the Claude-side resources of a run once it ends. The run's secrets are
 /// destroyed either way.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+#[cfg_attr(
+    feature = "sqlx",
+    derive(sqlx::Type),
+    sqlx(type_name = "text", rename_all = "snake_case")
+)]
 #[serde(rename_all = "snake_case")]
 pub enum ClaudeSessionCleanup {
     /// Delete or archive every provider resource (the default).
@@ -44,4 +49,29 @@ pub struct RunPolicy {
     /// Limits; absent fields fall back to the template's, then the plan's.
     #[serde(default)]
     pub limits: RunLimits,
+}
+
+impl ClaudeSessionCleanup {
+    /// The wire and database spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Delete => "delete",
+            Self::Retain => "retain",
+        }
+    }
+}
+
+impl std::str::FromStr for ClaudeSessionCleanup {
+    type Err = crate::UnknownWord;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "delete" => Ok(Self::Delete),
+            "retain" => Ok(Self::Retain),
+            other => Err(crate::UnknownWord {
+                vocabulary: "ClaudeSessionCleanup",
+                word: other.to_owned(),
+            }),
+        }
+    }
 }

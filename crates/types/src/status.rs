@@ -1,8 +1,8 @@
-//! The run state machine and the separate cleanup state.
+//! The run state machine.
 //!
-//! A run's status says where its execution is; its cleanup status says whether the provider
-//! resources and the per-run secrets are gone. The two are separate so that a run can succeed
-//! while its cleanup is still being retried.
+//! A run's status says where its work is and, once the work is over, what its outcome was. It
+//! never changes because cleanup struggles: cleanup is reported beside it
+//! ([`crate::CleanupState`]).
 //!
 //! [`RunStatus::can_transition_to`] is the one table of allowed moves; the worker and the bff
 //! refuse any other.
@@ -12,7 +12,7 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
-/// Where a run's execution is.
+/// Where a run's work is, then its outcome.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[cfg_attr(
     feature = "sqlx",
@@ -41,8 +41,6 @@ pub enum RunStatus {
     Cancelling,
     /// Session outputs are being copied into object storage.
     CapturingOutputs,
-    /// Provider resources and secrets are being removed.
-    CleaningUp,
     /// The agent finished its turn and the outputs were captured.
     Succeeded,
     /// The run failed; `error_class` says why.
@@ -51,8 +49,6 @@ pub enum RunStatus {
     TimedOut,
     /// The user cancelled the run.
     Cancelled,
-    /// Execution ended but cleanup gave up after its retries.
-    CleanupFailed,
     /// The user deleted the run; stored outputs are being removed.
     PendingDelete,
     /// The run's outputs are gone; only its metadata tombstone remains.
@@ -61,7 +57,7 @@ pub enum RunStatus {
 
 impl RunStatus {
     /// Every status, in lifecycle order.
-    pub const ALL: [RunStatus; 18] = [
+    pub const ALL: [RunStatus; 16] = [
         Self::Queued,
         Self::Claiming,
         Self::Provisioning,
@@ -72,12 +68,10 @@ impl RunStatus {
         Self::ProviderRescheduled,
         Self::Cancelling,
         Self::CapturingOutputs,
-        Self::CleaningUp,
         Self::Succeeded,
         Self::Failed,
         Self::TimedOut,
         Self::Cancelled,
-        Self::CleanupFailed,
         Self::PendingDelete,
         Self::Deleted,
     ];
@@ -95,19 +89,17 @@ impl RunStatus {
             Self::ProviderRescheduled => "provider_rescheduled",
             Self::Cancelling => "cancelling",
             Self::CapturingOutputs => "capturing_outputs",
-            Self::CleaningUp => "cleaning_up",
             Self::Succeeded => "succeeded",
             Self::Failed => "failed",
             Self::TimedOut => "timed_out",
             Self::Cancelled => "cancelled",
-            Self::CleanupFailed => "cleanup_failed",
             Self::PendingDelete => "pending_delete",
             Self::Deleted => "deleted",
         }
     }
 
-    /// True once execution has ended: no worker will move the run forward on the provider again
-    /// (cleanup retries and deletion may still follow).
+    /// True once the run's work is over and its outcome is known (cleanup and deletion may
+    /// still follow, reported beside the status).
     pub fn is_terminal(self) -> bool {
         matches!(
             self,
@@ -115,9 +107,16 @@ impl RunStatus {
                 | Self::Failed
                 | Self::TimedOut
                 | Self::Cancelled
-                | Self::CleanupFailed
                 | Self::PendingDelete
                 | Self::Deleted
+        )
+    }
+
+    /// True for the four outcomes a run's work can end in.
+    pub fn is_outcome(self) -> bool {
+        matches!(
+            self,
+            Self::Succeeded | Self::Failed | Self::TimedOut | Self::Cancelled
         )
     }
 
@@ -132,37 +131,41 @@ impl RunStatus {
         use RunStatus::*;
         match self {
             Queued => &[Claiming, Provisioning, Cancelled, Failed],
-            Claiming => &[
+            Claiming => &[Queued, Provisioning, Cancelling, Cancelled, Failed],
+            Provisioning => &[
+                SessionCreated,
+                Cancelling,
                 Queued,
-                Provisioning,
-                Cancelling,
-                Cancelled,
                 Failed,
-                CleaningUp,
+                Cancelled,
+                TimedOut,
             ],
-            Provisioning => &[SessionCreated, Cancelling, CleaningUp, Failed, Queued],
-            SessionCreated => &[Dispatched, Cancelling, CleaningUp, Failed],
-            Dispatched => &[
+            SessionCreated => &[Dispatched, Cancelling, Failed, Cancelled, TimedOut],
+            Dispatched | ProviderRunning | ProviderIdle => &[
                 ProviderRunning,
                 ProviderIdle,
                 ProviderRescheduled,
                 Cancelling,
                 CapturingOutputs,
-                CleaningUp,
+                Failed,
+                Cancelled,
+                TimedOut,
             ],
-            ProviderRunning | ProviderIdle | ProviderRescheduled => &[
+            // A session the provider rescheduled, or a new provider attempt: a fresh session
+            // is created and dispatched again.
+            ProviderRescheduled => &[
                 ProviderRunning,
                 ProviderIdle,
-                ProviderRescheduled,
+                SessionCreated,
                 Cancelling,
                 CapturingOutputs,
-                CleaningUp,
+                Failed,
+                Cancelled,
+                TimedOut,
             ],
-            Cancelling => &[CapturingOutputs, CleaningUp],
-            CapturingOutputs => &[CleaningUp],
-            CleaningUp => &[Succeeded, Failed, TimedOut, Cancelled, CleanupFailed],
+            Cancelling => &[CapturingOutputs, Cancelled, TimedOut, Failed],
+            CapturingOutputs => &[Succeeded, Failed, TimedOut, Cancelled],
             Succeeded | Failed | TimedOut | Cancelled => &[PendingDelete],
-            CleanupFailed => &[CleaningUp, PendingDelete],
             PendingDelete => &[Deleted],
             Deleted => &[],
         }
@@ -196,46 +199,6 @@ impl FromStr for RunStatus {
     }
 }
 
-/// Whether the provider resources and secrets of a run are gone.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[cfg_attr(
-    feature = "sqlx",
-    derive(sqlx::Type),
-    sqlx(type_name = "text", rename_all = "snake_case")
-)]
-#[serde(rename_all = "snake_case")]
-pub enum CleanupStatus {
-    /// Execution has not ended; nothing to clean yet.
-    NotStarted,
-    /// Cleanup is due or under way.
-    Pending,
-    /// Every provider resource is gone and the secrets are destroyed.
-    Succeeded,
-    /// The secrets are destroyed; Claude-side resources were kept on request.
-    Retained,
-    /// Retries are exhausted for at least one resource; the sweeper keeps trying.
-    Failed,
-}
-
-impl CleanupStatus {
-    /// The wire and database spelling.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::NotStarted => "not_started",
-            Self::Pending => "pending",
-            Self::Succeeded => "succeeded",
-            Self::Retained => "retained",
-            Self::Failed => "failed",
-        }
-    }
-}
-
-impl fmt::Display for CleanupStatus {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -255,10 +218,7 @@ mod tests {
         for status in RunStatus::ALL.into_iter().filter(|s| s.is_terminal()) {
             for next in status.allowed_next() {
                 assert!(
-                    matches!(
-                        next,
-                        RunStatus::PendingDelete | RunStatus::Deleted | RunStatus::CleaningUp
-                    ),
+                    matches!(next, RunStatus::PendingDelete | RunStatus::Deleted),
                     "{status} -> {next}"
                 );
             }
@@ -287,7 +247,7 @@ mod tests {
     fn a_run_cannot_skip_capture_and_cleanup_to_succeed() {
         assert!(!RunStatus::ProviderRunning.can_transition_to(RunStatus::Succeeded));
         assert!(!RunStatus::Queued.can_transition_to(RunStatus::Succeeded));
-        assert!(RunStatus::CleaningUp.can_transition_to(RunStatus::Succeeded));
+        assert!(RunStatus::CapturingOutputs.can_transition_to(RunStatus::Succeeded));
         assert!(RunStatus::Succeeded.can_transition_to(RunStatus::Succeeded));
     }
 }

@@ -13,7 +13,7 @@ use std::time::Duration;
 use antpath_db::runs::{self, Inserted, NewRun, SealedSecret};
 use antpath_db::{run_reads, run_requests};
 use antpath_template::{RunInputs, ValidatedSubmission, validate_submission};
-use antpath_types::{ClaudeSessionCleanup, RunId, SecretId};
+use antpath_types::{CleanupPolicy, RunId, SecretId};
 use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
@@ -185,10 +185,12 @@ fn new_run(
     let duration = limits
         .max_duration_seconds
         .map_or(duration_cap, |d| d.min(duration_cap));
-    let cleanup = match submission.cleanup().claude_session {
-        ClaudeSessionCleanup::Delete => "delete",
-        ClaudeSessionCleanup::Retain => "retain",
-    };
+    // The deployment's default applies only when neither the run nor its template said.
+    let cleanup = submission
+        .cleanup(CleanupPolicy {
+            claude_session: state.limits.claude_session_cleanup_default,
+        })
+        .claude_session;
     Ok(NewRun {
         id,
         workspace_id: auth.workspace_id,
@@ -199,7 +201,7 @@ fn new_run(
         template_hash: submission.template_hash().as_str().to_owned(),
         idempotency_key,
         request_hash: submission.request_hash().as_str().to_owned(),
-        cleanup_policy: cleanup.to_owned(),
+        cleanup_policy: cleanup,
         max_duration_seconds: i32::try_from(duration)
             .map_err(|_| anyhow::anyhow!("duration cap out of range"))?,
         max_spend_usd: limits.max_spend_usd,

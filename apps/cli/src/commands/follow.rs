@@ -5,26 +5,32 @@
 //! cancel the run; "yes" cancels and keeps following until the run stops, anything else
 //! detaches. A second Ctrl-C always detaches.
 //!
-//! The final `--json` object is an interface other tools rely on: `id`, `status`,
-//! `error_class`, `error_message`, `template_hash`, `output_dir`, `outputs` (each `id`,
-//! `filename`, `size_bytes`, `sha256`, `content_type`, plus `path` once downloaded) and
-//! `capture_failures`.
+//! Following ends when the run is finished: its outcome is known and cleanup is no longer
+//! pending or running, or `--cleanup-wait` seconds after the outcome. The exit code follows
+//! the outcome only; a cleanup that is `retrying`, `abandoned` or still going gets a one-line
+//! warning on stderr ([`crate::display::cleanup_warning`]).
+//!
+//! The final `--json` object is an interface other tools rely on: `id`, `status`, `cleanup`
+//! (as in `runs get`), `error_class`, `error_message`, `template_hash`, `output_dir`, `outputs`
+//! (each `id`, `filename`, `display_name`, `size_bytes`, `sha256`, `content_type`, plus `path`
+//! once downloaded) and `capture_failures`. Every output is downloaded to its own file, named
+//! by [`antpath_sdk::local_file_names`].
 
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 
-use antpath_sdk::{Client, Progress, Run, RunId, RunOutputs, WaitOptions, safe_relative_path};
+use antpath_sdk::{Client, Progress, Run, RunId, RunOutputs, WaitOptions, local_file_names};
 use futures_util::StreamExt;
 use serde_json::{Value, json};
 
 use crate::cli::FollowOpts;
-use crate::display::{Display, human_size};
+use crate::display::{Display, cleanup_warning, human_size};
 use crate::failure::{self, Failure};
 
 /// How often the spinner is redrawn.
 const SPINNER_INTERVAL: std::time::Duration = std::time::Duration::from_millis(100);
 
-/// Follows `id` to its end; returns the exit code for its final status.
+/// Follows `id` to its end; returns the exit code for its outcome.
 pub async fn follow(
     client: &Client,
     id: RunId,
@@ -56,6 +62,9 @@ pub async fn follow(
     } else {
         print_summary(&run, &outputs, &directory, &downloads);
     }
+    if let Some(warning) = cleanup_warning(&run) {
+        eprintln!("{warning}");
+    }
     if download_failed && run.status == antpath_sdk::RunStatus::Succeeded {
         return Ok(failure::DOWNLOAD);
     }
@@ -75,7 +84,11 @@ async fn watch(
     display: &mut Display,
 ) -> Result<Option<Run>, Failure> {
     let mut interrupts = interrupts();
-    let mut progress = client.follow(id, WaitOptions::default());
+    let options = WaitOptions {
+        cleanup_grace: std::time::Duration::from_secs(opts.cleanup_wait),
+        ..WaitOptions::default()
+    };
+    let mut progress = client.follow(id, options);
     let mut spinner = tokio::time::interval(SPINNER_INTERVAL);
     let mut last = None;
     let mut cancel_sent = false;
@@ -84,6 +97,10 @@ async fn watch(
             step = progress.next() => match step {
                 Some(Ok(Progress::Status { run, .. })) => {
                     display.status(&run);
+                    last = Some(*run);
+                }
+                Some(Ok(Progress::Cleanup { run, .. })) => {
+                    display.cleanup(&run);
                     last = Some(*run);
                 }
                 Some(Ok(Progress::Event(event))) => display.event(&event),
@@ -143,24 +160,22 @@ async fn confirm_cancel(display: &mut Display, id: RunId) -> bool {
 /// One download's outcome: the local path, or why it failed.
 type Downloaded = Result<PathBuf, String>;
 
-/// Downloads every output, carrying on past failures so that one bad file does not cost
-/// the others; returns one outcome per output, in order.
+/// Downloads every output to its own file, carrying on past failures so that one bad file
+/// does not cost the others; returns one outcome per output, in order.
 async fn download(
     client: &Client,
     id: RunId,
     outputs: &RunOutputs,
     directory: &Path,
 ) -> Vec<Downloaded> {
+    let names = local_file_names(&outputs.outputs);
     let mut results = Vec::with_capacity(outputs.outputs.len());
-    for output in &outputs.outputs {
-        let result = match safe_relative_path(&output.filename) {
-            Ok(relative) => client
-                .download_to_file(id, output, &directory.join(relative))
-                .await
-                .map(|file| file.path)
-                .map_err(|e| e.to_string()),
-            Err(error) => Err(error.to_string()),
-        };
+    for (output, name) in outputs.outputs.iter().zip(names) {
+        let result = client
+            .download_to_file(id, output, &directory.join(name))
+            .await
+            .map(|file| file.path)
+            .map_err(|e| e.to_string());
         results.push(result);
     }
     results
@@ -178,7 +193,8 @@ fn final_json(
         .enumerate()
         .map(|(i, output)| {
             let mut entry = json!({
-                "id": output.id, "filename": output.filename, "size_bytes": output.size_bytes,
+                "id": output.id, "filename": output.filename,
+                "display_name": output.display_name, "size_bytes": output.size_bytes,
                 "sha256": output.sha256, "content_type": output.content_type,
             });
             match downloads.get(i) {
@@ -190,7 +206,8 @@ fn final_json(
         })
         .collect();
     json!({
-        "id": run.id, "status": run.status, "error_class": run.error_class,
+        "id": run.id, "status": run.status, "cleanup": run.cleanup,
+        "error_class": run.error_class,
         "error_message": run.error_message, "template_hash": run.template_hash,
         "output_dir": (!downloads.is_empty()).then(|| directory.to_path_buf()),
         "outputs": files, "capture_failures": outputs.capture_failures,
@@ -217,7 +234,8 @@ fn print_summary(run: &Run, outputs: &RunOutputs, directory: &Path, downloads: &
     for (i, output) in outputs.outputs.iter().enumerate() {
         let note = match downloads.get(i) {
             Some(Err(error)) => format!("  NOT DOWNLOADED: {error}"),
-            _ => String::new(),
+            Some(Ok(path)) => saved_as(path, &output.filename),
+            None => String::new(),
         };
         println!(
             "  {}  {}{note}",
@@ -235,5 +253,13 @@ fn print_summary(run: &Run, outputs: &RunOutputs, directory: &Path, downloads: &
                 failure.filename, failure.reason
             );
         }
+    }
+}
+
+/// `  saved as report (2).md` when the local file name is not the output's own.
+fn saved_as(path: &Path, filename: &str) -> String {
+    match path.file_name().and_then(|name| name.to_str()) {
+        Some(name) if name != filename => format!("  saved as {name}"),
+        _ => String::new(),
     }
 }

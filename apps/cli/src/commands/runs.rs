@@ -1,6 +1,6 @@
 //! `antpath runs list|get|events|outputs|download|follow|cancel|delete`.
 
-use antpath_sdk::{Client, ListRuns, Run, RunId, safe_relative_path};
+use antpath_sdk::{Client, ListRuns, Run, RunId, local_file_names};
 use futures_util::TryStreamExt;
 use serde_json::json;
 
@@ -72,8 +72,15 @@ pub async fn execute(global: &Global, command: &RunsCommand) -> Result<u8, Failu
                 print_json(&outputs);
             } else {
                 for output in &outputs.outputs {
+                    let named = if output.display_name.is_empty()
+                        || output.display_name == output.filename
+                    {
+                        String::new()
+                    } else {
+                        format!("  (named {})", output.display_name)
+                    };
                     println!(
-                        "{}  {}  {}  sha256:{}",
+                        "{}  {}  {}  sha256:{}{named}",
                         output.id,
                         output.filename,
                         human_size(output.size_bytes),
@@ -113,11 +120,18 @@ fn show_run(run: &Run, json: bool) {
         "template        {} ({})",
         run.template_name, run.template_hash
     );
+    let cleanup = &run.cleanup;
     println!(
-        "cleanup         {} ({})",
-        run.cleanup_status.as_str(),
-        run.cleanup_policy
+        "cleanup         {} (policy {}, {} rounds)",
+        cleanup.state, run.cleanup_policy, cleanup.attempts
     );
+    if let Some(error) = &cleanup.last_error {
+        println!("cleanup error   {}: {}", error.class, error.message);
+    }
+    for resource in &cleanup.abandoned_resources {
+        println!("abandoned       {} {}", resource.kind, resource.id);
+    }
+    println!("attempt         {} of {}", run.attempt, run.max_attempts);
     println!("created         {}", run.created_at);
     if let Some(ended) = run.ended_at {
         println!("ended           {ended}");
@@ -149,27 +163,33 @@ async fn download(
     json: bool,
 ) -> Result<u8, Failure> {
     let outputs = client.outputs(id).await?;
+    // Named over every output, so a file's local name does not depend on `--file`.
+    let names = local_file_names(&outputs.outputs);
     let chosen: Vec<_> = outputs
         .outputs
         .iter()
-        .filter(|o| only.is_empty() || only.contains(&o.filename))
+        .zip(names)
+        .filter(|(o, _)| only.is_empty() || only.contains(&o.filename))
         .collect();
     if let Some(missing) = only
         .iter()
-        .find(|name| !chosen.iter().any(|o| &&o.filename == name))
+        .find(|name| !chosen.iter().any(|(o, _)| &&o.filename == name))
     {
         return Err(Failure::usage(format!(
             "run {id} has no output named `{missing}`; see antpath runs outputs {id}"
         )));
     }
     let mut files = Vec::new();
-    for output in chosen {
-        let destination = directory.join(safe_relative_path(&output.filename)?);
+    for (output, name) in chosen {
+        let destination = directory.join(name);
         let file = client.download_to_file(id, output, &destination).await?;
         if !json {
             println!("{}  {}", file.path.display(), human_size(file.size_bytes));
         }
-        files.push(json!({"filename": output.filename, "path": file.path, "size_bytes": file.size_bytes, "sha256": file.sha256}));
+        files.push(json!({
+            "filename": output.filename, "display_name": output.display_name, "path": file.path,
+            "size_bytes": file.size_bytes, "sha256": file.sha256,
+        }));
     }
     if json {
         print_json(&json!({"files": files}));

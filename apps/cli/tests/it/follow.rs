@@ -66,7 +66,6 @@ async fn each_unsuccessful_ending_has_its_own_exit_code() {
         (RunStatus::Failed, 3),
         (RunStatus::TimedOut, 4),
         (RunStatus::Cancelled, 5),
-        (RunStatus::CleanupFailed, 7),
     ] {
         let fake = FakeApi::start_with(FakeConfig {
             final_status: status,

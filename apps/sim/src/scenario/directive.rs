@@ -47,6 +47,11 @@ pub struct Directive {
     pub size: usize,
     /// `seconds=`: delay of `late-files` and `slow`.
     pub seconds: Duration,
+    /// `name=`: every output file gets this name (percent-decoded, so `%00` is a NUL), as the
+    /// provider allows any bytes and repeated names.
+    pub name: Option<String>,
+    /// `tools=`: in `terminated`, how many files the agent writes (tool uses) before failing.
+    pub tools: usize,
 }
 
 impl Default for Directive {
@@ -56,6 +61,8 @@ impl Default for Directive {
             files: DEFAULT_FILES,
             size: DEFAULT_SIZE,
             seconds: Duration::from_secs_f64(DEFAULT_SECONDS),
+            name: None,
+            tools: 0,
         }
     }
 }
@@ -98,6 +105,12 @@ impl Directive {
                         directive.size = n.min(MAX_SIZE);
                     }
                 }
+                "name" => directive.name = Some(percent_decode(value)),
+                "tools" => {
+                    if let Ok(n) = value.parse::<usize>() {
+                        directive.tools = n.min(MAX_FILES);
+                    }
+                }
                 "seconds" => {
                     if let Ok(s) = value.parse::<f64>()
                         && s.is_finite()
@@ -111,6 +124,30 @@ impl Directive {
         }
         directive
     }
+}
+
+/// `%XX` escapes decoded to the bytes they name (invalid UTF-8 replaced); anything else kept.
+fn percent_decode(value: &str) -> String {
+    let bytes = value.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = bytes
+            .get(i + 1..i + 3)
+            .and_then(|h| std::str::from_utf8(h).ok())
+            .and_then(|h| u8::from_str_radix(h, 16).ok());
+        match (bytes[i], hex) {
+            (b'%', Some(byte)) => {
+                out.push(byte);
+                i += 3;
+            }
+            (byte, _) => {
+                out.push(byte);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// The deterministic content of output file `index` of `session_id`: the line

@@ -220,12 +220,17 @@ impl Ctx {
     }
 
     /// Writes one output file through a `write` tool call; returns its id.
-    pub(super) async fn write_file(&self, size: usize, hidden: bool) -> Step<String> {
+    pub(super) async fn write_file(
+        &self,
+        size: usize,
+        hidden: bool,
+        name: Option<&str>,
+    ) -> Step<String> {
         let index = self.with(|_, ext| {
             ext.files_made += 1;
             ext.files_made - 1
         })?;
-        let filename = file_name(index);
+        let filename = name.map_or_else(|| file_name(index), str::to_owned);
         let tool_use = self.emit(json!({
             "type": "agent.tool_use", "name": "write",
             "input": { "file_path": format!("/mnt/session/outputs/{filename}"), "content": format!("<{size} bytes>") },
@@ -270,7 +275,10 @@ impl Ctx {
         self.model_request(async |ctx: &Self| {
             ctx.message(&format!("Writing {} file(s).", directive.files))?;
             for _ in 0..directive.files {
-                made.push(ctx.write_file(directive.size, late.is_some()).await?);
+                made.push(
+                    ctx.write_file(directive.size, late.is_some(), directive.name.as_deref())
+                        .await?,
+                );
             }
             Ok(())
         })

@@ -61,6 +61,10 @@ pub(super) async fn turn(ctx: &Ctx, work: Work) -> Step<Outcome> {
             Ok(Outcome::Idle)
         }
         Scenario::Terminated => {
+            for _ in 0..directive.tools {
+                ctx.write_file(directive.size, false, directive.name.as_deref())
+                    .await?;
+            }
             ctx.emit(json!({ "type": "span.model_request_start" }))?;
             ctx.error(
                 "unknown_error",

@@ -34,7 +34,7 @@ async fn seed(pool: &PgPool) -> (WorkspaceId, RunId) {
         template_hash: "sha256:0".into(),
         idempotency_key: None,
         request_hash: "h".into(),
-        cleanup_policy: "delete".into(),
+        cleanup_policy: antpath_types::ClaudeSessionCleanup::Delete,
         max_duration_seconds: 60,
         max_spend_usd: None,
         max_attempts: 1,
@@ -77,7 +77,7 @@ async fn a_deleted_runs_outputs_are_purged_and_its_bytes_given_back(pool: PgPool
         .put_stream(&key, &b"hello"[..], "text/plain", 100)
         .await
         .expect("put");
-    sqlx::query("insert into output_objects (id, run_id, workspace_id, provider_file_id, filename, storage_key, size_bytes, sha256) values ($1, $2, $3, 'file_1', 'a.txt', $4, 5, repeat('0', 64))")
+    sqlx::query("insert into output_objects (id, run_id, workspace_id, provider_file_id, filename, display_name, storage_key, size_bytes, sha256) values ($1, $2, $3, 'file_1', 'a.txt', 'a.txt', $4, 5, repeat('0', 64))")
         .bind(output.as_uuid()).bind(run.as_uuid()).bind(ws.as_uuid()).bind(key.as_str())
         .execute(&pool).await.expect("output");
     sqlx::query("update workspaces set storage_used_bytes = 5 where id = $1")
@@ -85,7 +85,7 @@ async fn a_deleted_runs_outputs_are_purged_and_its_bytes_given_back(pool: PgPool
         .execute(&pool)
         .await
         .expect("used");
-    sqlx::query("update runs set status = 'succeeded', cleanup_status = 'succeeded', pending_delete_at = now() where id = $1")
+    sqlx::query("update runs set status = 'succeeded', cleanup_state = 'succeeded', phase = 'done', pending_delete_at = now() where id = $1")
         .bind(run.as_uuid()).execute(&pool).await.expect("delete request");
 
     let report = antpath_sweeper::sweep_once(&pool, &store, 10)
@@ -115,71 +115,45 @@ async fn a_deleted_runs_outputs_are_purged_and_its_bytes_given_back(pool: PgPool
 }
 
 #[sqlx::test(migrator = "antpath_db::MIGRATOR")]
-async fn expired_leases_are_cleared_and_failed_cleanups_handed_back(pool: PgPool) {
+async fn expired_leases_are_cleared(pool: PgPool) {
     let dir = tempfile::tempdir().expect("dir");
     let store = store(&dir);
     let (_, run) = seed(&pool).await;
     sqlx::query("update runs set status = 'provisioning', lease_owner = 'dead', lease_token = gen_random_uuid(), lease_expires_at = now() - interval '1 minute' where id = $1")
         .bind(run.as_uuid()).execute(&pool).await.expect("stale");
-    let (_, failed) = seed(&pool).await;
-    sqlx::query(
-        "update runs set status = 'cleanup_failed', cleanup_status = 'failed' where id = $1",
-    )
-    .bind(failed.as_uuid())
-    .execute(&pool)
-    .await
-    .expect("failed");
     let report = antpath_sweeper::sweep_once(&pool, &store, 10)
         .await
         .expect("sweep");
     assert_eq!(report.leases_expired, 1);
-    assert_eq!(report.cleanups_retried, 1);
     let owner: Option<String> = sqlx::query_scalar("select lease_owner from runs where id = $1")
         .bind(run.as_uuid())
         .fetch_one(&pool)
         .await
         .expect("owner");
     assert!(owner.is_none());
-    let status: String = sqlx::query_scalar("select status from runs where id = $1")
-        .bind(failed.as_uuid())
-        .fetch_one(&pool)
-        .await
-        .expect("status");
-    assert_eq!(status, "cleaning_up");
 }
 
 #[sqlx::test(migrator = "antpath_db::MIGRATOR")]
-async fn secrets_of_a_cleanup_abandoned_past_the_window_are_destroyed_anyway(pool: PgPool) {
+async fn a_finished_run_that_still_holds_its_secrets_loses_them(pool: PgPool) {
     let dir = tempfile::tempdir().expect("dir");
     let store = store(&dir);
-    let (_, recent) = seed(&pool).await;
-    let (_, abandoned) = seed(&pool).await;
-    sqlx::query(
-        "update runs set status = 'cleanup_failed', cleanup_status = 'failed',
-             work_ended_at = now() - interval '1 hour' where id = $1",
-    )
-    .bind(recent.as_uuid())
-    .execute(&pool)
-    .await
-    .expect("recent failure");
-    sqlx::query(
-        "update runs set status = 'cleanup_failed', cleanup_status = 'failed',
-             work_ended_at = now() - interval '25 hours' where id = $1",
-    )
-    .bind(abandoned.as_uuid())
-    .execute(&pool)
-    .await
-    .expect("old failure");
+    let (_, cleaning) = seed(&pool).await;
+    let (_, finished) = seed(&pool).await;
+    sqlx::query("update runs set status = 'succeeded', phase = 'cleanup', cleanup_state = 'retrying' where id = $1")
+        .bind(cleaning.as_uuid())
+        .execute(&pool)
+        .await
+        .expect("cleaning");
+    sqlx::query("update runs set status = 'failed', phase = 'done', cleanup_state = 'abandoned' where id = $1")
+        .bind(finished.as_uuid())
+        .execute(&pool)
+        .await
+        .expect("finished");
 
     let report = antpath_sweeper::sweep_once(&pool, &store, 10)
         .await
         .expect("sweep");
-    assert_eq!(report.cleanups_retried, 1, "the recent failure is retried");
-    assert_eq!(
-        report.secrets_destroyed, 1,
-        "the abandoned one loses its secrets"
-    );
-
+    assert_eq!(report.secrets_destroyed, 1);
     let holds_secret = |run: RunId| {
         let pool = pool.clone();
         async move {
@@ -193,21 +167,8 @@ async fn secrets_of_a_cleanup_abandoned_past_the_window_are_destroyed_anyway(poo
         }
     };
     assert!(
-        holds_secret(recent).await,
-        "a retried cleanup still needs the key"
+        holds_secret(cleaning).await,
+        "a cleanup still retrying needs the key"
     );
-    assert!(!holds_secret(abandoned).await);
-    let bundles: i64 = sqlx::query_scalar("select count(*) from run_secrets")
-        .fetch_one(&pool)
-        .await
-        .expect("count");
-    assert_eq!(bundles, 1, "only the recent run's bundle is left");
-    let recorded: i64 = sqlx::query_scalar(
-        "select count(*) from cleanup_attempts where run_id = $1 and action = 'destroy_secrets'",
-    )
-    .bind(abandoned.as_uuid())
-    .fetch_one(&pool)
-    .await
-    .expect("count");
-    assert_eq!(recorded, 1);
+    assert!(!holds_secret(finished).await);
 }

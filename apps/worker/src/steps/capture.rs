@@ -6,15 +6,24 @@
 //! into the store under the hard safety cap (never held whole in memory), then recorded with
 //! its storage increment and ledger row in one transaction. Files already recorded (stored or
 //! failed) are skipped, so a retried capture never stores or counts a file twice.
+//!
+//! A file's object key is derived from the run and the provider's file id, so a capture cut
+//! off between the upload and its row overwrites the same object when it runs again: no
+//! orphan. A file that keeps failing is recorded as a capture failure once its tries are used
+//! up, so the files after it are still captured; a capture that cannot go on at all ends in
+//! [`give_up`].
 
 use std::collections::BTreeSet;
 
-use antpath_db::lifecycle;
+use antpath_db::lifecycle::{self, Fence, RunRow};
 use antpath_db::outputs::{self, CaptureFailure, NewOutput, Recorded};
+use antpath_db::storable;
 use antpath_provider::types::file::FileMetadata;
 use antpath_storage::{StorageError, output_key};
-use antpath_types::{OutputId, RunStatus};
+use antpath_types::{ErrorClass, OutputId, RunId, RunStatus};
 use futures_util::TryStreamExt;
+use sha2::{Digest, Sha256};
+use sqlx::PgPool;
 use tokio_util::io::StreamReader;
 
 use super::{Ctx, Next, end};
@@ -29,21 +38,69 @@ pub async fn capture(ctx: &Ctx) -> StepResult<Next> {
             .await?
             .into_iter()
             .collect();
-        for file in files.iter().filter(|f| !done.contains(&f.id)) {
-            capture_file(ctx, file).await?;
+        for file in files
+            .iter()
+            .filter(|f| !done.contains(storable::text(&f.id).as_ref()))
+        {
+            match capture_file(ctx, file).await {
+                Ok(()) => ctx.progressed(),
+                Err(err) if last_try(ctx, &err) => {
+                    let message = err.public_message();
+                    fail(ctx, file, "upload_failed", Some(message)).await?;
+                    ctx.progressed();
+                }
+                Err(err) => return Err(err),
+            }
             ctx.point("captured:file")?;
         }
     }
-    end::move_to(
-        &ctx.deps.pool,
-        ctx.fence,
-        ctx.run.status,
-        RunStatus::CleaningUp,
-        "cleanup",
-    )
-    .await?;
+    let outcome = ctx.run.outcome.unwrap_or(RunStatus::Failed);
+    end::enter_cleanup(&ctx.deps.pool, ctx.fence, ctx.run.status, outcome).await?;
     ctx.point("phase:cleanup")?;
     Ok(Next::Continue)
+}
+
+/// Whether a failed file has used up its tries (a lost lease or a crash is never a file's
+/// fault).
+fn last_try(ctx: &Ctx, err: &StepError) -> bool {
+    if matches!(
+        err,
+        StepError::LeaseLost | StepError::Crash | StepError::Throttled(_)
+    ) {
+        return false;
+    }
+    let max = i32::try_from(ctx.deps.config.limits.max_step_retries).unwrap_or(5);
+    !err.class().is_retryable() || ctx.run.step_failures + 1 >= max
+}
+
+/// Capture cannot go on (the listing or the database keeps failing past the step's bound): a
+/// succeeded outcome becomes `failed` — its outputs are not all in — and cleanup begins.
+pub async fn give_up(pool: &PgPool, fence: Fence, run: &RunRow, message: &str) -> StepResult<()> {
+    let why = format!("output capture gave up: {message}");
+    lifecycle::capture_cut_short(
+        pool,
+        fence,
+        RunStatus::Failed,
+        (ErrorClass::TransientProvider, &why),
+    )
+    .await?;
+    let outcome = match run.outcome {
+        Some(RunStatus::Succeeded) | None => RunStatus::Failed,
+        Some(other) => other,
+    };
+    end::enter_cleanup(pool, fence, run.status, outcome).await
+}
+
+/// The output id of a provider file of a run: the same on every try, so a retried upload
+/// lands on the same object key.
+fn output_id_for(run: RunId, provider_file_id: &str) -> OutputId {
+    let mut hash = Sha256::new();
+    hash.update(run.as_uuid().as_bytes());
+    hash.update(provider_file_id.as_bytes());
+    let digest = hash.finalize();
+    let mut bytes = [0u8; 16];
+    bytes.copy_from_slice(&digest[..16]);
+    OutputId::from(uuid::Builder::from_random_bytes(bytes).into_uuid())
 }
 
 /// Lists until two consecutive listings agree (see the module docs).
@@ -112,9 +169,10 @@ async fn capture_file(ctx: &Ctx, file: &FileMetadata) -> StepResult<()> {
     {
         Ok(download) => download,
         Err(StepError::Provider(err))
-            if !err.class().is_retryable()
-                || ctx.run.step_failures + 1
-                    >= i32::try_from(limits.max_step_retries).unwrap_or(5) =>
+            if err.status() != Some(429)
+                && (!err.class().is_retryable()
+                    || ctx.run.step_failures + 1
+                        >= i32::try_from(limits.max_step_retries).unwrap_or(5)) =>
         {
             return fail(ctx, file, "download_failed", Some(err.to_string())).await;
         }
@@ -125,7 +183,7 @@ async fn capture_file(ctx: &Ctx, file: &FileMetadata) -> StepResult<()> {
         .clone()
         .filter(|t| !t.is_empty())
         .unwrap_or_else(|| "application/octet-stream".into());
-    let output_id = OutputId::new();
+    let output_id = output_id_for(ctx.run.id, &file.id);
     let key = output_key(ctx.run.workspace_id, ctx.run.id, output_id, &file.filename);
     let body = StreamReader::new(download.stream.map_err(std::io::Error::other));
     let stored = ctx
@@ -148,6 +206,27 @@ async fn capture_file(ctx: &Ctx, file: &FileMetadata) -> StepResult<()> {
         return fail(ctx, file, "size_mismatch", None).await;
     }
     let sha = put.sha256_hex();
+    match record(ctx, file, output_id, &key, &put, &sha, &content_type).await {
+        Ok(()) => Ok(()),
+        Err(err) => {
+            // The object has no row: remove it now (a crash here is covered by the
+            // deterministic key: the retry overwrites it).
+            remove(ctx, &key).await;
+            Err(err)
+        }
+    }
+}
+
+#[expect(clippy::too_many_arguments, reason = "one file's facts, used once")]
+async fn record(
+    ctx: &Ctx,
+    file: &FileMetadata,
+    output_id: OutputId,
+    key: &antpath_storage::ObjectKey,
+    put: &antpath_storage::PutResult,
+    sha: &str,
+    content_type: &str,
+) -> StepResult<()> {
     let mut tx = ctx.deps.pool.begin().await?;
     lifecycle::fence(&mut tx, ctx.fence).await?;
     let recorded = outputs::record_output(
@@ -161,20 +240,18 @@ async fn capture_file(ctx: &Ctx, file: &FileMetadata) -> StepResult<()> {
             filename: &file.filename,
             storage_key: key.as_str(),
             size_bytes: i64::try_from(put.size_bytes).unwrap_or(i64::MAX),
-            sha256: &sha,
-            content_type: Some(&content_type),
+            sha256: sha,
+            content_type: Some(content_type),
         },
     )
     .await?;
     match recorded {
         Recorded::Stored => tx.commit().await?,
-        Recorded::Duplicate => {
-            tx.rollback().await?;
-            remove(ctx, &key).await;
-        }
+        // Recorded on an earlier try under the same key: the object is the recorded one.
+        Recorded::Duplicate => tx.rollback().await?,
         Recorded::OverQuota => {
             tx.rollback().await?;
-            remove(ctx, &key).await;
+            remove(ctx, key).await;
             fail(ctx, file, "workspace_quota_exceeded", None).await?;
         }
     }

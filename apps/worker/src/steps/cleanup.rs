@@ -1,54 +1,124 @@
 //! `cleanup`: remove (or retain) the run's provider resources in order — session, agent,
-//! environment, credentials, vault — then destroy the run's sealed inputs.
+//! environment, credentials, vault — then scan the provider for anything else carrying the
+//! run's metadata ([`super::leaks`]), then destroy the run's sealed inputs.
 //!
-//! Each action is a `cleanup_attempts` row. A 404 counts as done. A failed round is retried
-//! with backoff (`limits.cleanup_*`); after `cleanup_max_retries` rounds the run ends
-//! `cleanup_failed` and keeps its secrets so the sweeper can try again. `retain` records the
-//! provider resources as `retained` but destroys the secrets all the same. The terminal status
-//! decided earlier (`runs.outcome`) is applied when cleanup ends.
+//! The run's status is already its outcome; cleanup only moves `cleanup_state`. Each action is
+//! a `cleanup_attempts` row and a 404 counts as done. A failed round is counted, its error kept
+//! on the run (`retrying`) and retried with backoff (`limits.cleanup_backoff_*`) until
+//! `limits.cleanup_give_up_after_seconds` after the work ended — or at once when the run's key
+//! no longer works — when cleanup is [`abandon`]ed: what is left is listed on the run and
+//! audited, and the secrets are destroyed all the same.
 
 use std::time::Duration;
 
+use antpath_db::audit::{self, AuditEntry};
 use antpath_db::cleanup::{self, Attempt};
-use antpath_db::lifecycle;
+use antpath_db::lifecycle::{self, Fence, RunRow};
 use antpath_db::resources::{self, Resource};
 use antpath_provider::ProviderError;
-use antpath_types::RunStatus;
+use antpath_types::{ClaudeSessionCleanup, CleanupState, ErrorClass, ResourceKind, ResourceState};
+use sqlx::PgPool;
 
-use super::{Ctx, Next};
+use super::{Ctx, Next, leaks};
 use crate::error::{StepError, StepResult};
 use crate::journal;
 use crate::throttle::CallKind;
 
 /// The order in which kinds are removed: the session first (it references the others), the
 /// vault after its credentials.
-const ORDER: [&str; 5] = ["session", "agent", "environment", "credential", "vault"];
-
-/// States that need no more work.
-const SETTLED: [&str; 4] = ["deleted", "archived", "retained", "abandoned"];
+const ORDER: [ResourceKind; 5] = [
+    ResourceKind::Session,
+    ResourceKind::Agent,
+    ResourceKind::Environment,
+    ResourceKind::Credential,
+    ResourceKind::Vault,
+];
 
 /// One cleanup round.
 pub async fn cleanup(ctx: &Ctx) -> StepResult<Next> {
-    let retain = ctx.run.cleanup_policy == "retain" || ctx.deps.config.cleanup_default == "retain";
-    let round = ctx.run.step_failures + 1;
-    let mut journaled = resources::for_run(&ctx.deps.pool, ctx.run.id).await?;
-    journaled.sort_by_key(|r| {
+    let retain = ctx.run.cleanup_policy == ClaudeSessionCleanup::Retain;
+    let round = ctx.run.cleanup_rounds + 1;
+    let journaled = resources::for_run(&ctx.deps.pool, ctx.run.id).await?;
+    let mut failure = clean_all(ctx, journaled, retain, round).await?;
+    if failure.is_none() {
+        failure = match leaks::scan(ctx).await {
+            Ok(found) if found.is_empty() => None,
+            Ok(found) => clean_all(ctx, found, retain, round).await?,
+            Err(err) if is_infrastructure(&err) => return Err(err),
+            Err(err) => Some(err),
+        };
+    }
+    let Some(err) = failure else {
+        let state = if retain {
+            CleanupState::Retained
+        } else {
+            CleanupState::Succeeded
+        };
+        finish(ctx, round, state).await?;
+        return Ok(Next::Released);
+    };
+    let message = err.public_message();
+    let class = err.class();
+    let window = Duration::from_secs(ctx.deps.config.limits.cleanup_give_up_after_seconds.into());
+    let ended = ctx.run.work_ended_at.unwrap_or(ctx.run.now);
+    let overdue = (ctx.run.now - ended).to_std().unwrap_or_default() >= window;
+    if overdue || key_refused(&err) {
+        tracing::error!(run.id = %ctx.run.id, error.message = %message, "cleanup abandoned");
+        abandon(&ctx.deps.pool, ctx.fence, &ctx.run, (class, &message)).await?;
+        ctx.deps.metrics.cleanup_abandoned();
+        return Ok(Next::Released);
+    }
+    let limits = &ctx.deps.config.limits;
+    let delay = antpath_lease::backoff(
+        Duration::from_secs(limits.cleanup_backoff_base_seconds.into()),
+        Duration::from_secs(limits.cleanup_backoff_max_seconds.into()),
+        u32::try_from(round).unwrap_or(0),
+    );
+    tracing::warn!(run.id = %ctx.run.id, cleanup.round = round, error.message = %message, "cleanup round failed; retrying");
+    lifecycle::cleanup_round_failed(
+        &ctx.deps.pool,
+        ctx.fence,
+        (class, &message),
+        delay.as_secs_f64(),
+    )
+    .await?;
+    Ok(Next::Released)
+}
+
+/// Errors that say nothing about the provider resources: stop the step and retry it.
+fn is_infrastructure(err: &StepError) -> bool {
+    matches!(
+        err,
+        StepError::LeaseLost | StepError::Crash | StepError::Db(_)
+    )
+}
+
+/// The run's key is refused (revoked or never valid): no retry can clean anything.
+fn key_refused(err: &StepError) -> bool {
+    matches!(err, StepError::Provider(p) if matches!(p.status(), Some(401 | 403)))
+}
+
+/// Cleans every unsettled resource of `resources` in [`ORDER`], recording each action; returns
+/// the first failure (the others are still tried).
+async fn clean_all(
+    ctx: &Ctx,
+    mut resources: Vec<Resource>,
+    retain: bool,
+    round: i32,
+) -> StepResult<Option<StepError>> {
+    resources.sort_by_key(|r| {
         ORDER
             .iter()
             .position(|k| *k == r.kind)
             .unwrap_or(ORDER.len())
     });
-    let vault_id = journaled
+    let vault_id = resources
         .iter()
-        .find(|r| r.kind == "vault")
+        .find(|r| r.kind == ResourceKind::Vault)
         .and_then(|r| r.provider_id.clone());
-    let mut failed = false;
-    for resource in journaled
-        .iter()
-        .filter(|r| !SETTLED.contains(&r.state.as_str()))
-    {
-        let result = clean_one(ctx, resource, vault_id.as_deref(), retain).await;
-        let (action, outcome) = match result {
+    let mut first_failure = None;
+    for resource in resources.iter().filter(|r| !r.state.is_settled()) {
+        let (action, outcome) = match clean_one(ctx, resource, vault_id.as_deref(), retain).await {
             Ok(action) => (action, Ok(())),
             Err((action, err)) => (action, Err(err)),
         };
@@ -65,29 +135,29 @@ pub async fn cleanup(ctx: &Ctx) -> StepResult<Next> {
                 status,
                 attempt_number: round,
                 error_class: class,
-                error_message: message.as_deref(),
+                error_message: message
+                    .as_deref()
+                    .map(lifecycle::bounded_message)
+                    .as_deref(),
             },
         )
         .await?;
         if let Err(err) = outcome {
-            if matches!(
-                err,
-                StepError::LeaseLost | StepError::Crash | StepError::Db(_)
-            ) {
+            if is_infrastructure(&err) {
                 return Err(err);
             }
-            failed = true;
+            if resource.state != ResourceState::CleanupFailed {
+                resources::set_state(&ctx.deps.pool, resource.id, ResourceState::CleanupFailed)
+                    .await?;
+            }
+            first_failure.get_or_insert(err);
         }
     }
-    if failed {
-        return retry_or_give_up(ctx, round).await;
-    }
-    let outcome = ctx
-        .run
-        .outcome
-        .as_deref()
-        .and_then(|o| o.parse::<RunStatus>().ok())
-        .unwrap_or(RunStatus::Failed);
+    Ok(first_failure)
+}
+
+/// Cleanup is over: destroys the secrets, records it, and ends the run's cleanup with `state`.
+async fn finish(ctx: &Ctx, round: i32, state: CleanupState) -> StepResult<()> {
     let mut tx = ctx.deps.pool.begin().await?;
     cleanup::destroy_secrets(&mut tx, ctx.fence).await?;
     cleanup::record_attempt(
@@ -103,38 +173,63 @@ pub async fn cleanup(ctx: &Ctx) -> StepResult<Next> {
         },
     )
     .await?;
-    let cleanup_status = if retain { "retained" } else { "succeeded" };
-    lifecycle::finish(&mut *tx, ctx.fence, outcome, cleanup_status).await?;
-    let attempt_state = if outcome == RunStatus::Succeeded {
-        "succeeded"
-    } else {
-        "failed"
+    lifecycle::finish(&mut *tx, ctx.fence, state).await?;
+    let attempt_state = match ctx.run.status {
+        antpath_types::RunStatus::Succeeded => "succeeded",
+        _ => "failed",
     };
     lifecycle::close_attempts(&mut *tx, ctx.run.id, attempt_state).await?;
     tx.commit().await?;
-    Ok(Next::Released)
+    Ok(())
 }
 
-async fn retry_or_give_up(ctx: &Ctx, round: i32) -> StepResult<Next> {
-    let limits = &ctx.deps.config.limits;
-    if round >= i32::try_from(limits.cleanup_max_retries).unwrap_or(8) {
-        lifecycle::finish(
-            &ctx.deps.pool,
-            ctx.fence,
-            RunStatus::CleanupFailed,
-            "failed",
-        )
-        .await?;
-        tracing::error!(run.id = %ctx.run.id, "cleanup gave up; the sweeper will retry");
-        return Ok(Next::Released);
-    }
-    let delay = antpath_lease::backoff(
-        Duration::from_secs(limits.cleanup_backoff_base_seconds.into()),
-        Duration::from_secs(limits.cleanup_backoff_max_seconds.into()),
-        u32::try_from(round).unwrap_or(0),
-    );
-    lifecycle::retry_later(&ctx.deps.pool, ctx.fence, delay.as_secs_f64(), true).await?;
-    Ok(Next::Released)
+/// Gives up on the run's provider cleanup: every resource not yet cleaned is marked
+/// `abandoned` (the run lists them by kind and id), the give-up is audited, the secrets are
+/// destroyed and cleanup ends `abandoned` with `error` as its last error. Fenced.
+pub async fn abandon(
+    pool: &PgPool,
+    fence: Fence,
+    run: &RunRow,
+    error: (ErrorClass, &str),
+) -> StepResult<()> {
+    let mut tx = pool.begin().await?;
+    lifecycle::fence(&mut tx, fence).await?;
+    let left = resources::abandon_unsettled(&mut *tx, run.id).await?;
+    let listed: Vec<_> = left
+        .iter()
+        .map(|(kind, id)| serde_json::json!({"kind": kind, "id": antpath_db::storable::text(id)}))
+        .collect();
+    audit::record(
+        &mut *tx,
+        &AuditEntry {
+            workspace_id: run.workspace_id,
+            actor_user: None,
+            actor_token: None,
+            action: "run.cleanup_abandoned",
+            target_type: "run",
+            target_id: run.id.to_string(),
+            request_id: None,
+            metadata: serde_json::json!({ "abandoned_resources": listed, "error_class": error.0 }),
+        },
+    )
+    .await?;
+    cleanup::destroy_secrets(&mut tx, fence).await?;
+    cleanup::record_attempt(
+        &mut *tx,
+        &Attempt {
+            run_id: run.id,
+            resource_id: None,
+            action: "destroy_secrets",
+            status: "succeeded",
+            attempt_number: run.cleanup_rounds + 1,
+            error_class: Some(error.0),
+            error_message: Some(&lifecycle::bounded_message(error.1)),
+        },
+    )
+    .await?;
+    lifecycle::abandon_cleanup(&mut *tx, fence, error).await?;
+    tx.commit().await?;
+    Ok(())
 }
 
 type Cleaned = Result<&'static str, (&'static str, StepError)>;
@@ -152,7 +247,7 @@ async fn clean_one(
         None => {
             let meta =
                 serde_json::from_value(resource.provider_metadata.clone()).unwrap_or_default();
-            match journal::find(ctx, &resource.kind, &meta, vault_id).await {
+            match journal::find(ctx, resource.kind, &meta, vault_id).await {
                 Ok(Some(id)) => {
                     resources::record_provider_id(pool, resource.id, &id)
                         .await
@@ -160,7 +255,7 @@ async fn clean_one(
                     id
                 }
                 Ok(None) => {
-                    resources::set_state(pool, resource.id, "abandoned")
+                    resources::set_state(pool, resource.id, ResourceState::NeverCreated)
                         .await
                         .map_err(|e| ("adopt", e.into()))?;
                     return Ok("abandon_never_created");
@@ -170,43 +265,45 @@ async fn clean_one(
         }
     };
     if retain {
-        resources::set_state(pool, resource.id, "retained")
+        resources::set_state(pool, resource.id, ResourceState::Retained)
             .await
             .map_err(|e| ("retain", e.into()))?;
         return Ok("retain");
     }
     let client = &ctx.client;
-    let (action, state, result): (&'static str, &str, Result<(), ProviderError>) =
-        match resource.kind.as_str() {
-            "session" => (
+    let (action, state, result): (&'static str, ResourceState, Result<(), ProviderError>) =
+        match resource.kind {
+            ResourceKind::Session => (
                 "delete_session",
-                "deleted",
+                ResourceState::Deleted,
                 gone(session(ctx, &provider_id).await),
             ),
-            "agent" => (
+            ResourceKind::Agent => (
                 "archive_agent",
-                "archived",
+                ResourceState::Archived,
                 gone(ctx_call(ctx, client.archive_agent(&provider_id)).await),
             ),
-            "environment" => (
+            ResourceKind::Environment => (
                 "delete_environment",
-                "deleted",
+                ResourceState::Deleted,
                 gone(ctx_call(ctx, client.delete_environment(&provider_id)).await),
             ),
-            "vault" => (
+            ResourceKind::Vault => (
                 "delete_vault",
-                "deleted",
+                ResourceState::Deleted,
                 gone(ctx_call(ctx, client.delete_vault(&provider_id)).await),
             ),
-            "credential" => match vault_id {
+            ResourceKind::Credential => match vault_id {
                 Some(vault) => (
                     "delete_credential",
-                    "deleted",
+                    ResourceState::Deleted,
                     gone(ctx_call(ctx, client.delete_credential(vault, &provider_id)).await),
                 ),
-                None => ("delete_credential", "deleted", Ok(())),
+                // Without its vault a credential cannot be addressed; deleting the vault
+                // removes it.
+                None => ("delete_credential", ResourceState::Deleted, Ok(())),
             },
-            _ => ("skip_unknown_kind", "abandoned", Ok(())),
+            ResourceKind::File => ("skip_file", ResourceState::Abandoned, Ok(())),
         };
     match result {
         Ok(()) => {

@@ -7,7 +7,7 @@
 use antpath_db::lifecycle;
 use antpath_provider::types::event::EventListParams;
 use antpath_template::render_prompt;
-use antpath_types::RunStatus;
+use antpath_types::{Phase, RunStatus};
 
 use super::{Ctx, Next};
 use crate::error::{StepError, StepResult};
@@ -50,7 +50,7 @@ pub async fn dispatch(ctx: &Ctx) -> StepResult<Next> {
         ctx.fence,
         lifecycle::Advance {
             status: RunStatus::Dispatched,
-            phase: "observe",
+            phase: Phase::Observe,
             delay_seconds: base,
             release: true,
         },

@@ -1,27 +1,47 @@
-//! Ending the work: cancellation and time-out checks before every step, deciding the terminal
-//! outcome, interrupting a session that is still running, and routing to capture or cleanup.
+//! Ending the work: cancellation and time-out checks before every step, deciding the outcome,
+//! interrupting a session that is still running, and routing to capture or cleanup. Entering
+//! cleanup is where the decided outcome becomes the run's status.
 
 use std::time::Duration;
 
-use antpath_db::lifecycle::{self, Advance, Fence, RunRow};
+use antpath_db::lifecycle::{self, Advance, Fence, RunRow, StepTally};
 use antpath_provider::types::session::SessionStatus;
-use antpath_types::{ErrorClass, RunStatus};
+use antpath_types::{ErrorClass, Phase, RunStatus};
 use sqlx::PgPool;
 
 use super::{Ctx, Next};
 use crate::error::{StepError, StepResult};
 use crate::throttle::CallKind;
 
-/// Phases after which the end of work is already decided.
-const ENDING_PHASES: [&str; 3] = ["interrupt", "capture", "cleanup"];
-
-/// Before a step: a cancel or delete request, or a passed duration cap, ends the work.
+/// Before a step: a cancel or delete request, or a passed duration cap, ends the work. During
+/// capture a cancel or delete stops the capture (a succeeded outcome becomes `cancelled`, since
+/// the user stopped it before its outputs were in) and cleanup begins.
 pub async fn check_cancel_and_timeout(ctx: &Ctx) -> StepResult<Option<Next>> {
     let run = &ctx.run;
-    if ENDING_PHASES.contains(&run.phase.as_str()) {
+    let stop_requested = run.cancel_requested_at.is_some() || run.pending_delete_at.is_some();
+    if run.phase == Phase::Capture && stop_requested {
+        let pool = &ctx.deps.pool;
+        lifecycle::capture_cut_short(
+            pool,
+            ctx.fence,
+            RunStatus::Cancelled,
+            (
+                ErrorClass::CancelledByUser,
+                "the run was cancelled during output capture",
+            ),
+        )
+        .await?;
+        let outcome = match run.outcome {
+            Some(RunStatus::Succeeded) | None => RunStatus::Cancelled,
+            Some(other) => other,
+        };
+        enter_cleanup(pool, ctx.fence, run.status, outcome).await?;
+        return Ok(Some(Next::Continue));
+    }
+    if run.phase.is_ending() {
         return Ok(None);
     }
-    if run.cancel_requested_at.is_some() || run.pending_delete_at.is_some() {
+    if stop_requested {
         let next = end_work(
             &ctx.deps.pool,
             ctx.fence,
@@ -73,17 +93,38 @@ pub async fn end_work(
             | RunStatus::ProviderIdle
     );
     let stopping = matches!(outcome, RunStatus::Cancelled | RunStatus::TimedOut);
-    let (target, phase) = if run.provider_session_id.is_some() && may_run && stopping {
-        (RunStatus::Cancelling, "interrupt")
+    if run.provider_session_id.is_some() && may_run && stopping {
+        move_to(pool, fence, status, RunStatus::Cancelling, Phase::Interrupt).await?;
     } else if run.provider_session_id.is_some()
         && status.can_transition_to(RunStatus::CapturingOutputs)
     {
-        (RunStatus::CapturingOutputs, "capture")
+        move_to(
+            pool,
+            fence,
+            status,
+            RunStatus::CapturingOutputs,
+            Phase::Capture,
+        )
+        .await?;
     } else {
-        (RunStatus::CleaningUp, "cleanup")
-    };
-    move_to(pool, fence, status, target, phase).await?;
+        enter_cleanup(pool, fence, status, outcome).await?;
+    }
     Ok(Next::Continue)
+}
+
+/// The work is over: the decided outcome becomes the status and cleanup begins. Keeps the
+/// lease. A missing edge in the state table is logged, never allowed to wedge the run.
+pub async fn enter_cleanup(
+    pool: &PgPool,
+    fence: Fence,
+    from: RunStatus,
+    outcome: RunStatus,
+) -> StepResult<()> {
+    if !from.can_transition_to(outcome) {
+        tracing::error!(run.id = %fence.run_id, run.status = %from, run.outcome = %outcome, "no state-table edge into the outcome; entering cleanup anyway");
+    }
+    lifecycle::begin_cleanup(pool, fence).await?;
+    Ok(())
 }
 
 /// Moves `from` → `to`, through `claiming` when the table has no direct edge (a queued run
@@ -93,7 +134,7 @@ pub async fn move_to(
     fence: Fence,
     from: RunStatus,
     to: RunStatus,
-    phase: &str,
+    phase: Phase,
 ) -> StepResult<()> {
     let hop = |status| Advance {
         status,
@@ -123,14 +164,8 @@ pub async fn move_to(
 /// waiting after the tuning's deadline (cleanup will retry a busy session).
 pub async fn interrupt(ctx: &Ctx) -> StepResult<Next> {
     let Some(session) = ctx.run.provider_session_id.clone() else {
-        move_to(
-            &ctx.deps.pool,
-            ctx.fence,
-            ctx.run.status,
-            RunStatus::CleaningUp,
-            "cleanup",
-        )
-        .await?;
+        let outcome = ctx.run.outcome.unwrap_or(RunStatus::Cancelled);
+        enter_cleanup(&ctx.deps.pool, ctx.fence, ctx.run.status, outcome).await?;
         return Ok(Next::Continue);
     };
     let state = ctx
@@ -153,7 +188,13 @@ pub async fn interrupt(ctx: &Ctx) -> StepResult<Next> {
         ctx.call(CallKind::Create, ctx.client.interrupt_session(&session))
             .await?;
         let delay = Duration::from_millis(ctx.deps.config.limits.poll_base_ms);
-        lifecycle::retry_later(&ctx.deps.pool, ctx.fence, delay.as_secs_f64(), false).await?;
+        lifecycle::retry_later(
+            &ctx.deps.pool,
+            ctx.fence,
+            delay.as_secs_f64(),
+            StepTally::Progressed,
+        )
+        .await?;
         return Ok(Next::Released);
     }
     move_to(
@@ -161,7 +202,7 @@ pub async fn interrupt(ctx: &Ctx) -> StepResult<Next> {
         ctx.fence,
         ctx.run.status,
         RunStatus::CapturingOutputs,
-        "capture",
+        Phase::Capture,
     )
     .await?;
     ctx.point("phase:capture")?;

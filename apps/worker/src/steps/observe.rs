@@ -14,7 +14,7 @@ use antpath_provider::types::session::SessionStatus;
 use antpath_types::{ErrorClass, RunStatus};
 use serde_json::{Value, json};
 
-use super::{Ctx, Next, end};
+use super::{Ctx, Next, attempts, end};
 use crate::error::{StepError, StepResult};
 use crate::throttle::CallKind;
 
@@ -46,6 +46,9 @@ pub async fn observe(ctx: &Ctx) -> StepResult<Next> {
     };
     let mut tx = ctx.deps.pool.begin().await?;
     lifecycle::fence(&mut tx, ctx.fence).await?;
+    if !fresh.is_empty() {
+        ctx.progressed();
+    }
     for event in &fresh {
         let (summary, tokens) = summarise(event);
         let stored = events::insert_event_once(
@@ -134,6 +137,16 @@ async fn decide(ctx: &Ctx, session_id: &str, status: &SessionStatus) -> StepResu
     let error_ref = error
         .as_ref()
         .map(|(class, message)| (*class, message.as_str()));
+    let terminated = *status == SessionStatus::Terminated
+        || history
+            .iter()
+            .any(|e| matches!(e.kind, EventKind::StatusTerminated(_)));
+    if let Some((class, message)) = error_ref
+        && attempts::is_provider_side(class, terminated)
+        && attempts::reschedule(&ctx.deps.pool, ctx.fence, &ctx.run, (class, message)).await?
+    {
+        return Ok(Some(Next::Continue));
+    }
     let next = end::end_work(&ctx.deps.pool, ctx.fence, &ctx.run, result, error_ref).await?;
     ctx.point("phase:capture")?;
     Ok(Some(next))

@@ -4,7 +4,7 @@ use antpath_db::{events, lifecycle, resources};
 use antpath_provider::types::session::CreateSession;
 use antpath_provider::types::vault::{CreateCredential, CreateVault, CredentialAuthParams};
 use antpath_template::model::McpAuth;
-use antpath_types::{AttemptId, RunStatus};
+use antpath_types::{AttemptId, Phase, ResourceKind, RunStatus};
 
 use super::{Ctx, Next};
 use crate::error::{StepError, StepResult};
@@ -25,7 +25,7 @@ pub async fn provision(ctx: &Ctx) -> StepResult<Next> {
             ctx.fence,
             lifecycle::Advance {
                 status: RunStatus::Provisioning,
-                phase: "provision",
+                phase: Phase::Provision,
                 delay_seconds: 0.0,
                 release: false,
             },
@@ -46,7 +46,7 @@ pub async fn provision(ctx: &Ctx) -> StepResult<Next> {
     ensure(
         ctx,
         Want {
-            kind: "environment",
+            kind: ResourceKind::Environment,
             logical_key: "environment",
             vault_id: None,
         },
@@ -59,7 +59,7 @@ pub async fn provision(ctx: &Ctx) -> StepResult<Next> {
     ensure(
         ctx,
         Want {
-            kind: "agent",
+            kind: ResourceKind::Agent,
             logical_key: "agent",
             vault_id: None,
         },
@@ -79,7 +79,7 @@ pub async fn provision(ctx: &Ctx) -> StepResult<Next> {
         let vault = ensure(
             ctx,
             Want {
-                kind: "vault",
+                kind: ResourceKind::Vault,
                 logical_key: "vault",
                 vault_id: None,
             },
@@ -105,7 +105,7 @@ pub async fn provision(ctx: &Ctx) -> StepResult<Next> {
                 })?;
             let key = format!("credential:{}", server.name);
             let want = Want {
-                kind: "credential",
+                kind: ResourceKind::Credential,
                 logical_key: &key,
                 vault_id: Some(&vault),
             };
@@ -128,7 +128,7 @@ pub async fn provision(ctx: &Ctx) -> StepResult<Next> {
         ctx.fence,
         lifecycle::Advance {
             status: RunStatus::Provisioning,
-            phase: "session",
+            phase: Phase::Session,
             delay_seconds: 0.0,
             release: false,
         },
@@ -158,7 +158,7 @@ pub async fn session(ctx: &Ctx) -> StepResult<Next> {
     let session = ensure(
         ctx,
         Want {
-            kind: "session",
+            kind: ResourceKind::Session,
             logical_key: "session",
             vault_id: None,
         },
@@ -178,7 +178,7 @@ pub async fn session(ctx: &Ctx) -> StepResult<Next> {
         ctx.fence,
         lifecycle::Advance {
             status: RunStatus::SessionCreated,
-            phase: "dispatch",
+            phase: Phase::Dispatch,
             delay_seconds: 0.0,
             release: false,
         },

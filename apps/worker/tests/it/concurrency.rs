@@ -103,7 +103,7 @@ async fn a_stale_lease_holders_writes_are_rejected(pool: PgPool) {
     };
     let advance = Advance {
         status: RunStatus::Provisioning,
-        phase: "session",
+        phase: antpath_types::Phase::Session,
         delay_seconds: 0.0,
         release: true,
     };
@@ -146,7 +146,7 @@ async fn a_stale_lease_holders_writes_are_rejected(pool: PgPool) {
         new,
         Advance {
             status: RunStatus::Provisioning,
-            phase: "provision",
+            phase: antpath_types::Phase::Provision,
             delay_seconds: 0.0,
             release: false,
         },

@@ -81,7 +81,7 @@ async fn a_happy_run_succeeds_captures_every_file_and_leaves_nothing_live(pool: 
         .scalar_i64("select count(*) from run_secrets where run_id = $1", run)
         .await;
     assert_eq!(secrets, 0);
-    let cleanup: String = sqlx::query_scalar("select cleanup_status from runs where id = $1")
+    let cleanup: String = sqlx::query_scalar("select cleanup_state from runs where id = $1")
         .bind(run.as_uuid())
         .fetch_one(&h.pool)
         .await
@@ -206,7 +206,7 @@ async fn retain_keeps_claude_side_resources_but_destroys_the_secrets(pool: PgPoo
         .await;
     assert_eq!(h.wait_terminal(run).await, RunStatus::Succeeded);
     worker.shutdown().await;
-    let cleanup: String = sqlx::query_scalar("select cleanup_status from runs where id = $1")
+    let cleanup: String = sqlx::query_scalar("select cleanup_state from runs where id = $1")
         .bind(run.as_uuid())
         .fetch_one(&h.pool)
         .await

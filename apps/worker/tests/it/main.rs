@@ -3,6 +3,7 @@
 
 mod cancel;
 mod concurrency;
+mod convergence;
 mod lifecycle;
 mod recovery;
 mod secrets;

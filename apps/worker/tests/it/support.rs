@@ -130,7 +130,6 @@ impl Harness {
             owner: owner.to_owned(),
             concurrency: 8,
             limits,
-            cleanup_default: "delete".into(),
             provider_base_url: self.sim.base_url(),
             provider_timeout: Duration::from_secs(10),
             provider_retry: RetryPolicy::fast(3),
@@ -157,6 +156,7 @@ impl Harness {
             store: self.store.clone(),
             config,
             faults,
+            metrics: Default::default(),
         };
         antpath_worker::start(deps, None).expect("worker")
     }
@@ -219,7 +219,7 @@ impl Harness {
             template_hash: "sha256:00".into(),
             idempotency_key: None,
             request_hash: "h".into(),
-            cleanup_policy: cleanup_policy.into(),
+            cleanup_policy: cleanup_policy.parse().expect("a cleanup policy"),
             max_duration_seconds: 600,
             max_spend_usd: None,
             max_attempts: 3,
@@ -244,11 +244,29 @@ impl Harness {
     }
 
     pub async fn wait_terminal(&self, run: RunId) -> RunStatus {
-        eventually("a terminal status", Duration::from_secs(30), || async {
-            self.status(run).await.is_terminal()
-        })
+        eventually(
+            "a terminal status and a finished run",
+            Duration::from_secs(30),
+            || async {
+                self.status(run).await.is_terminal()
+                    && self
+                        .scalar_i64(
+                            "select count(*) from runs where id = $1 and phase = 'done'",
+                            run,
+                        )
+                        .await
+                        == 1
+            },
+        )
         .await;
         self.status(run).await
+    }
+
+    /// Replaces the simulator's fault configuration (see `docs/provider.md`).
+    pub async fn set_faults(&self, faults: Value) {
+        let url = format!("{}/__sim/faults", self.sim.base_url());
+        let response = self.http.post(url).json(&faults).send().await.expect("sim");
+        assert!(response.status().is_success(), "{}", response.status());
     }
 
     /// Every resource the simulator ever created.

@@ -69,7 +69,7 @@ pub fn new_run(tenant: &Tenant, idempotency_key: Option<&str>, request_hash: &st
         template_hash: "sha256:00".into(),
         idempotency_key: idempotency_key.map(str::to_owned),
         request_hash: request_hash.into(),
-        cleanup_policy: "delete".into(),
+        cleanup_policy: antpath_types::ClaudeSessionCleanup::Delete,
         max_duration_seconds: 600,
         max_spend_usd: None,
         max_attempts: 3,

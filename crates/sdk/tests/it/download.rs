@@ -23,7 +23,7 @@ async fn every_output_is_downloaded_verified_and_without_partial_files() {
     assert_eq!(report, b"# Tide pools\n".repeat(100));
     assert_eq!(files[0].sha256, hex::encode(Sha256::digest(&report)));
     assert_eq!(
-        std::fs::read(dir.path().join("notes/extra.txt")).expect("extra"),
+        std::fs::read(dir.path().join("notes_extra.txt")).expect("extra"),
         b"extra"
     );
     let link_requests = fake.requests_to("GET", "/v1/storage/");

@@ -34,7 +34,7 @@ async fn follow_yields_each_status_change_and_each_event_once() {
         .iter()
         .filter_map(|p| match p {
             Progress::Status { run, .. } => Some(run.status),
-            Progress::Event(_) => None,
+            _ => None,
         })
         .collect();
     assert_eq!(statuses.first(), Some(&RunStatus::Provisioning));
@@ -43,7 +43,7 @@ async fn follow_yields_each_status_change_and_each_event_once() {
         .iter()
         .filter_map(|p| match p {
             Progress::Event(event) => Some(event.seq),
-            Progress::Status { .. } => None,
+            _ => None,
         })
         .collect();
     assert_eq!(seqs, vec![1, 2, 3, 4]);

@@ -32,6 +32,7 @@ pub fn fast_wait() -> WaitOptions {
         initial_interval: Duration::from_millis(2),
         max_interval: Duration::from_millis(10),
         timeout: Some(Duration::from_secs(10)),
+        cleanup_grace: Duration::from_secs(10),
     }
 }
 

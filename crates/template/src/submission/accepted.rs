@@ -16,7 +16,7 @@ pub(super) struct Parts {
     pub(super) variables: ResolvedVariables,
     pub(super) prompt: String,
     pub(super) secrets: SecretBundle,
-    pub(super) cleanup: CleanupPolicy,
+    pub(super) cleanup: Option<CleanupPolicy>,
     pub(super) limits: RunLimits,
     pub(super) idempotency_key: Option<String>,
 }
@@ -29,7 +29,7 @@ pub struct ValidatedSubmission {
     variables: ResolvedVariables,
     prompt: String,
     secrets: SecretBundle,
-    cleanup: CleanupPolicy,
+    cleanup: Option<CleanupPolicy>,
     limits: RunLimits,
     idempotency_key: Option<String>,
 }
@@ -73,9 +73,10 @@ impl ValidatedSubmission {
         &self.secrets
     }
 
-    /// The cleanup policy: the submission's if given, else the template's.
-    pub fn cleanup(&self) -> CleanupPolicy {
-        self.cleanup
+    /// The cleanup policy: the submission's if given, else the template's if it spelled one
+    /// out, else `deployment_default`.
+    pub fn cleanup(&self, deployment_default: CleanupPolicy) -> CleanupPolicy {
+        self.cleanup.unwrap_or(deployment_default)
     }
 
     /// The limits: each field from the submission if given, else from the template. Not yet
@@ -96,7 +97,7 @@ impl ValidatedSubmission {
         json!({
             "template": self.template.to_normalised_value(),
             "variables": self.variables,
-            "cleanup": self.cleanup,
+            "cleanup": self.cleanup.unwrap_or_default(),
             "limits": self.limits,
         })
     }

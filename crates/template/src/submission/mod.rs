@@ -40,6 +40,11 @@ use secret_keys::{is_secret_key, reject_secret_keys};
 /// Longest accepted idempotency key, in characters.
 const MAX_IDEMPOTENCY_KEY_CHARS: usize = 255;
 
+/// Longest prompt once its variables are filled in, in characters. The template's prompt and
+/// each value are bounded on their own, but a placeholder repeated thousands of times could
+/// still multiply a value into gigabytes.
+const MAX_RENDERED_PROMPT_CHARS: usize = 1_000_000;
+
 /// Validates a `POST /v1/runs` body, reporting every problem at once.
 pub fn validate_submission(body: &Value) -> Result<ValidatedSubmission, ValidationErrors> {
     let mut issues = Issues::default();
@@ -103,8 +108,14 @@ pub fn validate_submission(body: &Value) -> Result<ValidatedSubmission, Validati
             .and_then(|l| l.max_spend_usd)
             .or(template.limits.max_spend_usd),
     };
+    // The template's cleanup counts as said only when the template spelled it out; otherwise
+    // the deployment's default applies (see `ValidatedSubmission::cleanup`).
+    let template_said_cleanup = fields
+        .get("template")
+        .and_then(|t| t.get("cleanup"))
+        .is_some();
     Ok(ValidatedSubmission::new(accepted::Parts {
-        cleanup: cleanup.unwrap_or(template.cleanup),
+        cleanup: cleanup.or(template_said_cleanup.then_some(template.cleanup)),
         limits: effective_limits,
         template,
         variables: resolved,
@@ -187,6 +198,15 @@ fn render_checked(
 ) -> Option<String> {
     // Parse errors were already reported at `/template/prompt` by the template check.
     let parsed = Prompt::parse(prompt).ok()?;
+    if parsed.rendered_chars(resolved) > MAX_RENDERED_PROMPT_CHARS {
+        issues.push(
+            "/template/prompt",
+            format!(
+                "With its variable values filled in, the prompt would be longer than {MAX_RENDERED_PROMPT_CHARS} characters."
+            ),
+        );
+        return None;
+    }
     match parsed.render(resolved) {
         Ok(text) => Some(text),
         Err(errors) => {

@@ -1,5 +1,6 @@
 //! Integration tests of antpath-template, one binary with a module per area.
 
+mod bounds;
 mod rendering;
 mod secret_keys;
 mod submission;

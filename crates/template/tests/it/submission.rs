@@ -1,7 +1,7 @@
 //! The `POST /v1/runs` contract.
 
 use antpath_template::{Template, ValidationErrors, validate_submission};
-use antpath_types::{ClaudeSessionCleanup, RunLimits};
+use antpath_types::{ClaudeSessionCleanup, CleanupPolicy, RunLimits};
 use serde_json::{Value, json};
 
 use super::support::{API_KEY_CANARY, BEARER_CANARY, assert_error, paths, remove, set, submission};
@@ -39,10 +39,13 @@ fn a_valid_submission_exposes_prompt_hash_and_effective_policy() {
     );
     let template = Template::from_value(&submission()["template"]).expect("valid");
     assert_eq!(accepted.template_hash(), &template.hash());
+    let retain_by_default = CleanupPolicy {
+        claude_session: ClaudeSessionCleanup::Retain,
+    };
     assert_eq!(
-        accepted.cleanup().claude_session,
+        accepted.cleanup(retain_by_default).claude_session,
         ClaudeSessionCleanup::Delete,
-        "submission wins"
+        "the submission wins over the template and the deployment default"
     );
     assert_eq!(
         accepted.limits(),
@@ -74,11 +77,30 @@ fn without_overrides_the_template_policy_applies() {
     remove(&mut body, "/idempotencyKey");
     let accepted = validate_submission(&body).expect("valid");
     assert_eq!(
-        accepted.cleanup().claude_session,
+        accepted.cleanup(CleanupPolicy::default()).claude_session,
         ClaudeSessionCleanup::Retain
     );
     assert_eq!(accepted.limits().max_duration_seconds, Some(600));
     assert_eq!(accepted.idempotency_key(), None);
+}
+
+#[test]
+fn the_deployment_default_applies_only_when_neither_run_nor_template_says() {
+    let mut body = submission();
+    remove(&mut body, "/cleanup");
+    remove(&mut body, "/template/cleanup");
+    let accepted = validate_submission(&body).expect("valid");
+    let retain_by_default = CleanupPolicy {
+        claude_session: ClaudeSessionCleanup::Retain,
+    };
+    assert_eq!(
+        accepted.cleanup(retain_by_default).claude_session,
+        ClaudeSessionCleanup::Retain
+    );
+    assert_eq!(
+        accepted.cleanup(CleanupPolicy::default()).claude_session,
+        ClaudeSessionCleanup::Delete
+    );
 }
 
 #[test]

@@ -309,7 +309,7 @@ fn limits_must_be_positive_and_whole_where_required() {
         json!({"maxDurationSeconds": 0, "maxSpendUsd": -1}),
     );
     assert_error(&errors, "/limits/maxDurationSeconds", "at least 1 second");
-    assert_error(&errors, "/limits/maxSpendUsd", "more than 0");
+    assert_error(&errors, "/limits/maxSpendUsd", "from 0.01 to 1000000");
     let errors = with("/limits/maxDurationSeconds", json!(1.5));
     assert_error(&errors, "/limits/maxDurationSeconds", "whole number");
     let errors = with("/limits/maxDurationSeconds", json!(-5));

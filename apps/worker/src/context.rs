@@ -1,0 +1,143 @@
+//! What a step works with: the worker's shared dependencies ([`Deps`]), one step's view of its
+//! run ([`Ctx`]) and what a step leaves behind ([`Next`]).
+//!
+//! The steps, the job and the wiring all import this module; it imports none of them, so the
+//! steps never reach back into the wiring that builds them.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use antpath_db::lifecycle::{Fence, RunRow};
+use antpath_provider::{ClientConfig, ProviderClient, ProviderError};
+use antpath_storage::ObjectStore;
+use antpath_template::Template;
+use antpath_template::submission::RunInputs;
+use antpath_vault::KeyRing;
+use sqlx::PgPool;
+
+use crate::config::WorkerConfig;
+use crate::error::{StepError, StepResult};
+use crate::faults::FaultHook;
+use crate::metrics::WorkerMetrics;
+use crate::throttle::{CallKind, Throttle};
+
+/// What every step shares.
+#[derive(Debug)]
+pub struct Deps {
+    /// Postgres.
+    pub pool: PgPool,
+    /// Opens the sealed inputs.
+    pub keys: KeyRing,
+    /// Where outputs go.
+    pub store: ObjectStore,
+    /// Settings.
+    pub config: WorkerConfig,
+    /// Crash hook (tests only).
+    pub faults: FaultHook,
+    /// Counters served on `/metrics`.
+    pub metrics: Arc<WorkerMetrics>,
+}
+
+/// What a step left behind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Next {
+    /// The next step is due now and the lease is still held: go on.
+    Continue,
+    /// The next step is scheduled and the lease was released.
+    Released,
+}
+
+/// One step's view of its run.
+pub struct Ctx {
+    /// Shared dependencies.
+    pub deps: Arc<Deps>,
+    /// The lease.
+    pub fence: Fence,
+    /// The run as loaded at the start of the step.
+    pub run: RunRow,
+    /// The decrypted inputs, dropped with the step.
+    pub inputs: RunInputs,
+    /// A client with the run's key.
+    pub client: ProviderClient,
+    /// The shared bucket of the run's key.
+    pub throttle: Throttle,
+    /// Set when the step made durable progress (a resource created, an event or a file
+    /// stored), so a later failure in the same step does not count on top of earlier ones.
+    progressed: AtomicBool,
+}
+
+impl std::fmt::Debug for Ctx {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Ctx")
+            .field("run", &self.run.id)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Ctx {
+    /// Opens the run's inputs and builds its provider client.
+    pub async fn open(deps: Arc<Deps>, fence: Fence, run: RunRow) -> StepResult<Self> {
+        let inputs = crate::inputs::open(&deps.pool, &deps.keys, &run).await?;
+        let key = inputs.secrets.anthropic.api_key.clone();
+        let limits = &deps.config.limits;
+        let throttle = Throttle::for_key(
+            &key,
+            limits.provider_reads_per_second,
+            limits.provider_creates_per_minute,
+        );
+        let client = ProviderClient::new(
+            ClientConfig::new(key)
+                .with_base_url(deps.config.provider_base_url.clone())
+                .with_retry(deps.config.provider_retry)
+                .with_request_timeout(deps.config.provider_timeout),
+        )
+        .map_err(|err| StepError::Bug(err.to_string()))?;
+        Ok(Self {
+            deps,
+            fence,
+            run,
+            inputs,
+            client,
+            throttle,
+            progressed: AtomicBool::new(false),
+        })
+    }
+
+    /// Makes one provider call through the shared throttle.
+    pub async fn call<T>(
+        &self,
+        kind: CallKind,
+        call: impl Future<Output = Result<T, ProviderError>>,
+    ) -> StepResult<T> {
+        self.throttle.take(&self.deps.pool, kind).await?;
+        match call.await {
+            Ok(value) => Ok(value),
+            Err(err) => {
+                self.throttle.observe(&self.deps.pool, &err).await;
+                Err(err.into())
+            }
+        }
+    }
+
+    /// The run's template snapshot.
+    pub fn template(&self) -> StepResult<Template> {
+        serde_json::from_value(self.run.template_snapshot.clone())
+            .map_err(|_| StepError::Bug("the run's template snapshot does not parse".into()))
+    }
+
+    /// Records a fault-hook point.
+    pub fn point(&self, point: &str) -> StepResult<()> {
+        self.deps.faults.check(point)
+    }
+
+    /// Notes durable progress within this step.
+    pub fn progressed(&self) {
+        self.progressed.store(true, Ordering::Relaxed);
+    }
+
+    /// Whether this step made durable progress before it stopped.
+    pub fn made_progress(&self) -> bool {
+        self.progressed.load(Ordering::Relaxed)
+    }
+}
