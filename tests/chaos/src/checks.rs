@@ -97,6 +97,7 @@ pub fn all(submitted: &[Submitted], facts: &Facts) -> Vec<Check> {
         journal_duplicates(facts),
         live_unretained(facts, &runs),
         secrets_after_cleanup(facts),
+        abandoned_cleanups(facts),
         storage_counters(facts),
         orphaned_files(facts),
         missing_files(facts),
@@ -283,6 +284,19 @@ fn secrets_after_cleanup(facts: &Facts) -> Check {
     )
 }
 
+fn abandoned_cleanups(facts: &Facts) -> Check {
+    let offenders = facts
+        .runs
+        .iter()
+        .filter(|r| r.cleanup == crate::model::CLEANUP_ABANDONED)
+        .map(|r| format!("{} after {} rounds", r.id, r.cleanup_rounds))
+        .collect();
+    Check::from_offenders(
+        "no cleanup gave up (the give-up window is a day)",
+        offenders,
+    )
+}
+
 fn storage_counters(facts: &Facts) -> Check {
     let mut stored: HashMap<&str, i64> = HashMap::new();
     for o in &facts.outputs {
@@ -383,17 +397,31 @@ pub fn leaks<'a>(texts: &'a [(String, String)], canaries: &[&'a str]) -> Vec<(&'
         .collect()
 }
 
-/// The canary check as a [`Check`].
-pub fn canary(texts: &[(String, String)], canaries: &[&str]) -> Check {
-    let offenders = leaks(texts, canaries)
+/// The canary check as a [`Check`]. A text that is empty, or a dump without the runs'
+/// prompts, counts as an offender too: a search through nothing proves nothing.
+pub fn canary(texts: &[(String, String)], canaries: &[&str], dump_marker: &str) -> Check {
+    let mut offenders: Vec<String> = leaks(texts, canaries)
         .into_iter()
         .map(|(source, canary)| format!("{source} contains {}…", &canary[..12.min(canary.len())]))
         .collect();
+    for (source, body) in texts {
+        if body.trim().is_empty() {
+            offenders.push(format!("{source} is empty, so it proves nothing"));
+        }
+        if source == DUMP && !body.contains(dump_marker) {
+            offenders.push(format!(
+                "{source} lacks the runs' prompts, so it proves nothing"
+            ));
+        }
+    }
     Check::from_offenders(
         "no secret appears in any process log or in a dump of the database",
         offenders,
     )
 }
+
+/// The source name of the database dump among the texts.
+pub const DUMP: &str = "pg_dump";
 
 #[cfg(test)]
 mod tests {
@@ -438,12 +466,22 @@ mod tests {
             ("worker.log".to_owned(), "all quiet".to_owned()),
             ("bff.log".to_owned(), "key=sk-ant-secret-1 oops".to_owned()),
         ];
-        let check = canary(&texts, &["sk-ant-secret-1"]);
+        let check = canary(&texts, &["sk-ant-secret-1"], "");
         assert_eq!(check.bad, 1);
         assert!(check.examples[0].starts_with("bff.log"));
         assert!(
             !check.examples[0].contains("secret-1"),
             "the report does not repeat the secret"
         );
+    }
+
+    #[test]
+    fn an_empty_log_or_a_dump_without_runs_fails_the_canary_check() {
+        let texts = vec![
+            ("sweeper.log".to_owned(), String::new()),
+            (DUMP.to_owned(), "create table runs ();".to_owned()),
+        ];
+        let check = canary(&texts, &["sk-ant-secret-1"], "antpath-sim:");
+        assert_eq!(check.bad, 2, "{:?}", check.examples);
     }
 }

@@ -67,6 +67,9 @@ pub struct Facts {
     pub failed_cleanup_actions: i64,
     /// Runs that needed more than one provider attempt.
     pub runs_with_retried_attempts: i64,
+    /// Journal rows the cleanup's leak scan added (provider resources found by metadata that
+    /// had no row of their own).
+    pub found_by_scan: i64,
     /// The simulator's records, deleted ones included.
     pub sim_resources: Vec<Value>,
     /// The simulator's call log.
@@ -140,7 +143,12 @@ impl Facts {
         )
         .fetch_one(pool)
         .await?;
+        let found_by_scan: i64 =
+            sqlx::query_scalar("select count(*) from provider_resources where found_by_scan")
+                .fetch_one(pool)
+                .await?;
         Ok(Self {
+            found_by_scan,
             runs,
             journal,
             outputs,

@@ -1,28 +1,28 @@
 //! The run model as the suite reads it: the one place that knows which columns say a run's
 //! outcome, its phase and its cleanup. When the model changes, this file changes.
 //!
-//! Today (main before the cleanup-object change): `status` is the outcome except while
-//! cleanup is pending or failed (`cleaning_up`, `cleanup_failed`), when `outcome` holds it;
-//! `cleanup_status` is `not_started|pending|succeeded|retained|failed`. The upcoming model
-//! makes `status` the outcome and reports `cleanup_state` (`pending|running|succeeded|
-//! retained|retrying|abandoned`) beside it; see [`RUNS_SQL`] and [`CLEANUP_OVER`].
+//! `status` is the run's outcome once its work is over (`succeeded`, `failed`, `timed_out`,
+//! `cancelled`; `pending_delete` and `deleted` after a user's delete); `cleanup_state`
+//! (`pending|running|succeeded|retained|retrying|abandoned`) and `cleanup_rounds` report the
+//! cleanup beside it; `phase = 'done'` means no worker will touch the run again.
 
 use sqlx::{PgPool, Row as _};
 
-/// Every run, in the shape of [`RunRow`]. `cleanup` is read from the cleanup-state column
-/// (`cleanup_status` today, `cleanup_state` in the upcoming model); `outcome` is read through
-/// `to_jsonb` so the query still works once that column is gone.
+/// Every run, in the shape of [`RunRow`].
 pub const RUNS_SQL: &str = "select 'run_' || replace(r.id::text, '-', '') as id,
         'ws_' || replace(r.workspace_id::text, '-', '') as workspace,
-        r.status::text as status, to_jsonb(r) ->> 'outcome' as outcome, r.phase::text as phase,
-        r.cleanup_status::text as cleanup, r.cleanup_policy::text as cleanup_policy,
+        r.status::text as status, r.phase::text as phase,
+        r.cleanup_state::text as cleanup, r.cleanup_rounds, r.cleanup_policy::text as cleanup_policy,
         r.error_class::text as error_class, r.pending_delete_at is not null as delete_requested,
         exists (select 1 from run_secrets s where s.run_id = r.id) as has_secrets,
         extract(epoch from coalesce(r.ended_at, now()) - r.created_at)::float8 as seconds
     from runs r order by r.created_at";
 
 /// Cleanup states after which nothing is left to do (secrets gone, provider settled).
-pub const CLEANUP_OVER: [&str; 2] = ["succeeded", "retained"];
+pub const CLEANUP_OVER: [&str; 3] = ["succeeded", "retained", "abandoned"];
+
+/// The cleanup state of a run whose cleanup gave up and left resources behind.
+pub const CLEANUP_ABANDONED: &str = "abandoned";
 
 /// The phase of a run no worker touches again.
 pub const PHASE_DONE: &str = "done";
@@ -36,13 +36,11 @@ pub const RUNNING_STATUSES: [&str; 4] = [
 ];
 
 /// API statuses of a run whose work has ended (its outcome is decided), cleanup or not.
-pub const ENDED_STATUSES: [&str; 8] = [
+pub const ENDED_STATUSES: [&str; 6] = [
     "succeeded",
     "failed",
     "timed_out",
     "cancelled",
-    "cleaning_up",
-    "cleanup_failed",
     "pending_delete",
     "deleted",
 ];
@@ -99,12 +97,12 @@ pub struct RunRow {
     pub workspace: String,
     /// `runs.status`.
     pub status: String,
-    /// `runs.outcome` (today's model only; `None` once the column is gone).
-    pub outcome: Option<String>,
     /// `runs.phase`.
     pub phase: String,
-    /// The cleanup state.
+    /// `runs.cleanup_state`.
     pub cleanup: String,
+    /// `runs.cleanup_rounds`.
+    pub cleanup_rounds: i32,
     /// `delete` or `retain`.
     pub cleanup_policy: String,
     /// The recorded error class.
@@ -118,21 +116,14 @@ pub struct RunRow {
 }
 
 impl RunRow {
-    /// What the run ended with.
+    /// What the run ended with (`Other` while it works, and while a delete is pending).
     pub fn outcome(&self) -> Outcome {
-        match self.status.as_str() {
-            "deleted" => Outcome::Deleted,
-            "cleaning_up" | "cleanup_failed" | "pending_delete" => self
-                .outcome
-                .as_deref()
-                .map_or_else(|| Outcome::parse(&self.status), Outcome::parse),
-            status => Outcome::parse(status),
-        }
+        Outcome::parse(&self.status)
     }
 
     /// Its outcome is decided (the work ended), whatever its cleanup is doing.
     pub fn ended(&self) -> bool {
-        !matches!(self.outcome(), Outcome::Other(_))
+        ENDED_STATUSES.contains(&self.status.as_str())
     }
 
     /// No worker will touch it again.
@@ -162,9 +153,9 @@ pub async fn runs(pool: &PgPool) -> anyhow::Result<Vec<RunRow>> {
                 id: row.try_get("id")?,
                 workspace: row.try_get("workspace")?,
                 status: row.try_get("status")?,
-                outcome: row.try_get("outcome")?,
                 phase: row.try_get("phase")?,
                 cleanup: row.try_get("cleanup")?,
+                cleanup_rounds: row.try_get("cleanup_rounds")?,
                 cleanup_policy: row.try_get("cleanup_policy")?,
                 error_class: row.try_get("error_class")?,
                 delete_requested: row.try_get("delete_requested")?,

@@ -12,6 +12,10 @@ pub const CANARY_KEY: &str = "sk-ant-api03-CHAOSCANARY-9d2e7b41c6a85f30";
 /// The MCP bearer token the MCP runs carry: the same rule applies.
 pub const CANARY_BEARER: &str = "chaos-mcp-bearer-CANARY-3f61a0c2e9";
 
+/// Text every run's prompt carries (the simulator's directive), so a dump of the database
+/// that holds the runs can be told from one that does not.
+pub const DIRECTIVE_MARKER: &str = "antpath-sim: scenario=";
+
 /// The longest a planned run may take; a run that needs longer is stuck, and the cap keeps a
 /// broken cancel from running for ever.
 const MAX_DURATION_SECONDS: u64 = 300;

@@ -135,10 +135,22 @@ impl Service {
         Ok(())
     }
 
-    /// Runs the binary once with `args` instead of its usual ones (e.g. `--once` or an admin
-    /// command) and the same environment, to completion; returns its stdout. Its stderr is
-    /// appended to the log.
+    /// Runs the binary once with `args` instead of its usual ones (an admin command) and the
+    /// same environment, to completion; returns its stdout, which is not logged (it may hold a
+    /// token). Its stderr is appended to the log.
     pub async fn run_once(&self, args: &[&str]) -> anyhow::Result<String> {
+        let out = self.output(args).await?;
+        Ok(String::from_utf8_lossy(&out).into_owned())
+    }
+
+    /// Like [`Service::run_once`] for a command whose stdout is its log (the sweeper's
+    /// `--once`): stdout is appended to the log too.
+    pub async fn run_logged(&self, args: &[&str]) -> anyhow::Result<()> {
+        let out = self.output(args).await?;
+        self.append(&out)
+    }
+
+    async fn output(&self, args: &[&str]) -> anyhow::Result<Vec<u8>> {
         let spec = Spec {
             args: args.iter().map(|a| (*a).to_owned()).collect(),
             ..self.spec.clone()
@@ -149,11 +161,7 @@ impl Service {
             .output()
             .await
             .with_context(|| format!("while running {} {args:?}", self.spec.name))?;
-        let mut log = OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&self.log)?;
-        log.write_all(&out.stderr)?;
+        self.append(&out.stderr)?;
         anyhow::ensure!(
             out.status.success(),
             "{} {args:?} failed ({}): {}",
@@ -161,7 +169,16 @@ impl Service {
             out.status,
             String::from_utf8_lossy(&out.stderr)
         );
-        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+        Ok(out.stdout)
+    }
+
+    fn append(&self, bytes: &[u8]) -> anyhow::Result<()> {
+        let mut log = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&self.log)?;
+        log.write_all(bytes)?;
+        Ok(())
     }
 }
 

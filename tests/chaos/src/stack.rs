@@ -22,7 +22,7 @@ const READY_TIMEOUT: Duration = Duration::from_secs(30);
 /// a killed worker's runs move on within seconds (but renewed early enough to survive a busy
 /// two-core machine), no provider throttling of our own (the simulator's faults are the only
 /// pressure), high tenant caps, and small pools because the Postgres server is shared.
-const SHARED_SETTINGS: [(&str, &str); 21] = [
+const SHARED_SETTINGS: [(&str, &str); 20] = [
     ("ANTPATH_DATABASE__MAX_CONNECTIONS", "4"),
     ("ANTPATH_DATABASE__STATEMENT_TIMEOUT_MS", "5000"),
     ("ANTPATH_PROVIDER__REQUEST_TIMEOUT_MS", "5000"),
@@ -32,7 +32,6 @@ const SHARED_SETTINGS: [(&str, &str); 21] = [
     ("ANTPATH_LIMITS__POLL_MAX_MS", "250"),
     ("ANTPATH_LIMITS__CLEANUP_BACKOFF_BASE_SECONDS", "1"),
     ("ANTPATH_LIMITS__CLEANUP_BACKOFF_MAX_SECONDS", "2"),
-    ("ANTPATH_LIMITS__CLEANUP_MAX_RETRIES", "4"),
     ("ANTPATH_LIMITS__PROVIDER_CREATES_PER_MINUTE", "100000"),
     ("ANTPATH_LIMITS__PROVIDER_READS_PER_SECOND", "100000"),
     ("ANTPATH_LIMITS__MAX_ACTIVE_RUNS_PER_WORKSPACE", "200"),
@@ -228,7 +227,7 @@ impl Stack {
 
     /// Runs one sweeper pass (`antpath-sweeper --once`).
     pub async fn sweep(&self) -> anyhow::Result<()> {
-        self.sweeper.run_once(&["--once"]).await.map(drop)
+        self.sweeper.run_logged(&["--once"]).await
     }
 
     /// Stops every process (SIGTERM, then SIGKILL after a grace period).

@@ -11,10 +11,10 @@ use tokio::time::Instant;
 use crate::api::Tenant;
 use crate::checks::{self, Check, Submitted};
 use crate::facts::Facts;
-use crate::figures::{Figures, median_and_max};
+use crate::figures::{Figures, Record};
 use crate::model::{self, ENDED_STATUSES, RUNNING_STATUSES};
 use crate::monkey::{Dose, Monkey};
-use crate::plan::{CANARY_BEARER, CANARY_KEY, PlannedRun, plan};
+use crate::plan::{CANARY_BEARER, CANARY_KEY, DIRECTIVE_MARKER, PlannedRun, plan};
 use crate::stack::Stack;
 
 /// Runs in the short form (the normal test command).
@@ -173,66 +173,31 @@ async fn chaos_and_check(stack: &mut Stack, options: &Options) -> anyhow::Result
     stack.stop().await?;
     let mut texts = crate::process::read_logs(&stack.logs())?;
     let dump = stack.db.dump()?;
-    texts.push(("pg_dump".to_owned(), dump));
+    texts.push((checks::DUMP.to_owned(), dump));
 
     let mut figures = Figures {
         checks: checks::all(&submitted, &facts),
         ..Figures::default()
     };
-    figures
-        .checks
-        .push(checks::canary(&texts, &[CANARY_KEY, CANARY_BEARER]));
+    figures.checks.push(checks::canary(
+        &texts,
+        &[CANARY_KEY, CANARY_BEARER],
+        DIRECTIVE_MARKER,
+    ));
     figures.checks.push(user_actions(&submitted));
     figures.tally_scenarios(&submitted, &facts);
-    let tally = monkey.tally;
-    let proxy = stack.proxy.stats();
-    let (median, max) = median_and_max(facts.runs.iter().map(|r| r.seconds).collect());
-    figures.add("seed", options.dose.seed);
-    figures.add(
-        "runs submitted",
-        submitted.iter().filter(|s| s.id.is_some()).count(),
-    );
-    figures.add("workspaces", options.workspaces);
-    figures.add("worker replicas", options.workers);
-    figures.tally_provider(&facts.sim_calls);
-    figures.add(
-        "provider deletes failing for (s)",
-        options.dose.deletes_fail_for.as_secs(),
-    );
-    figures.add("worker SIGKILLs", tally.worker_kills);
-    figures.add(
-        "worker starts",
-        stack.workers.iter().map(|w| w.starts).sum::<u32>(),
-    );
-    figures.add("pg_terminate_backend rounds", tally.terminate_rounds);
-    figures.add("backends terminated", tally.backends_terminated);
-    figures.add("proxy cuts of every connection", tally.proxy_severs);
-    figures.add("connections cut by the proxy", proxy.severed);
-    figures.add(
-        "database outages",
-        format!(
-            "{} × {} s",
-            tally.outages,
-            options.dose.outage_for.as_secs()
-        ),
-    );
-    figures.add(
-        "failed cleanup actions (retried)",
-        facts.failed_cleanup_actions,
-    );
-    figures.add(
-        "runs with more than one provider attempt",
-        facts.runs_with_retried_attempts,
-    );
-    figures.add("sweeper passes", sweeps);
-    figures.add("run time, median (s)", format!("{median:.1}"));
-    figures.add("run time, max (s)", format!("{max:.1}"));
-    figures.add("chaos phase (s)", format!("{chaos_secs:.1}"));
-    figures.add("quiet phase until settled (s)", format!("{settle_secs:.1}"));
-    figures.add(
-        "wall time (s)",
-        format!("{:.1}", began.elapsed().as_secs_f64()),
-    );
+    figures.record(&Record {
+        options,
+        facts: &facts,
+        submitted: submitted.iter().filter(|s| s.id.is_some()).count(),
+        tally: monkey.tally,
+        proxy: stack.proxy.stats(),
+        worker_starts: stack.workers.iter().map(|w| w.starts).sum(),
+        sweeps,
+        chaos_secs,
+        settle_secs,
+        wall_secs: began.elapsed().as_secs_f64(),
+    });
     Ok(figures)
 }
 
