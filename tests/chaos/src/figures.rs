@@ -67,17 +67,16 @@ impl Figures {
         });
     }
 
-    /// Counts, per scenario, the runs and those that ended as expected.
+    /// Counts, per scenario, the runs, those that ended as expected, and their times.
     pub fn tally_scenarios(&mut self, submitted: &[Submitted], facts: &Facts) {
         let rows: BTreeMap<&str, &RunRow> = facts.runs.iter().map(|r| (r.id.as_str(), r)).collect();
         for s in submitted {
             let entry = self.scenarios.entry(s.planned.scenario.name()).or_default();
             entry.0 += 1;
-            let matched =
-                s.id.as_deref()
-                    .and_then(|id| rows.get(id))
-                    .is_some_and(|row| row.outcome() == s.planned.scenario.expected());
+            let row = s.id.as_deref().and_then(|id| rows.get(id));
+            let matched = row.is_some_and(|row| row.outcome() == s.planned.scenario.expected());
             entry.1 += usize::from(matched);
+            entry.2.extend(row.map(|row| row.seconds));
         }
     }
 
