@@ -1,5 +1,6 @@
 //! Bootstrap commands: create a workspace, a user (with an optional argon2id password) and an
 //! API token. They print ids in their prefixed wire form; `create-token` prints the token once.
+//! And the operator's `delete-workspace`, which asks for what `DELETE /v1/workspace` asks for.
 
 use antpath_config::{ConfigError, Limits, Settings};
 use antpath_db::PgPool;
@@ -11,6 +12,7 @@ use anyhow::{Context as _, bail};
 use argon2::password_hash::{PasswordHasher as _, SaltString};
 
 use crate::auth::{Scope, generate_token};
+use crate::routes::workspace::{self, WorkspaceView};
 
 /// Shortest accepted pepper, as the config crate requires for the bff.
 const MIN_PEPPER_BYTES: usize = 32;
@@ -130,6 +132,20 @@ pub async fn create_token(
     .await
     .context("while creating the token (do the workspace and user exist?)")?;
     Ok((id, value.value))
+}
+
+/// Asks for a workspace's deletion as an operator (audited with no actor) and returns the
+/// workspace with its deletion's progress. Asking again changes nothing, so running it again
+/// shows how far the sweeper got.
+pub async fn delete_workspace(pool: &PgPool, id: WorkspaceId) -> anyhow::Result<WorkspaceView> {
+    workspace::request_deletion(
+        pool,
+        id,
+        antpath_db::workspace_deletion::Requester::Operator,
+    )
+    .await
+    .context("while requesting the workspace's deletion")?
+    .with_context(|| format!("there is no workspace {id}"))
 }
 
 /// The pepper `create-token` needs, or a configuration error naming it.

@@ -54,6 +54,9 @@ pub enum ApiError {
     /// An idempotency key reused for a different request: 409.
     #[error("conflict: {0}")]
     Conflict(String),
+    /// The workspace is being deleted, so it takes no new runs: 409.
+    #[error("workspace deleting")]
+    WorkspaceDeleting,
     /// The body did not arrive within `bff.body_read_timeout_ms`: 408, and the connection is
     /// closed.
     #[error("request body timed out")]
@@ -174,6 +177,11 @@ impl ApiError {
             Self::Forbidden(_) => (StatusCode::FORBIDDEN, T::PermissionDenied, "forbidden"),
             Self::NotFound(_) => (StatusCode::NOT_FOUND, T::NotFound, "not_found"),
             Self::Conflict(_) => (StatusCode::CONFLICT, T::Conflict, "idempotency_conflict"),
+            Self::WorkspaceDeleting => (
+                StatusCode::CONFLICT,
+                T::WorkspaceDeleting,
+                "workspace_deleting",
+            ),
             Self::BodyTimeout(_) => (
                 StatusCode::REQUEST_TIMEOUT,
                 T::InvalidRequest,
@@ -214,6 +222,9 @@ impl ApiError {
             | Self::BadRequestAt { message, .. }
             | Self::RateLimited { message, .. } => message.clone(),
             Self::Unauthenticated => "A valid API token is required.".into(),
+            Self::WorkspaceDeleting => {
+                "This workspace is being deleted; it accepts no new runs.".into()
+            }
             Self::NotFound(what) => format!("No such {what}."),
             Self::PayloadTooLarge(limit) => {
                 format!("The request body is larger than the limit of {limit} bytes.")

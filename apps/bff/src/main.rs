@@ -31,10 +31,6 @@ enum Command {
 }
 
 #[derive(Debug, Subcommand)]
-#[expect(
-    clippy::enum_variant_names,
-    reason = "the variants are the `admin create-*` subcommand names"
-)]
 enum AdminCommand {
     /// Create a workspace with the default plan caps; prints its id.
     CreateWorkspace {
@@ -64,6 +60,12 @@ enum AdminCommand {
         /// Comma-separated: runs:read,runs:write[,tokens:manage].
         #[arg(long, value_delimiter = ',')]
         scopes: Vec<String>,
+    },
+    /// Delete a workspace: refuse its submissions, cancel its runs, and let the sweeper purge
+    /// it. Prints the workspace with its deletion's progress (run it again to follow it).
+    DeleteWorkspace {
+        /// The workspace (`ws_…`).
+        workspace: WorkspaceId,
     },
 }
 
@@ -200,6 +202,10 @@ async fn run_admin(
             let (id, value) = admin::create_token(pool, &pepper, token).await?;
             eprintln!("created {id}; the token below is shown only once");
             println!("{}", value.expose_secret());
+        }
+        AdminCommand::DeleteWorkspace { workspace } => {
+            let view = admin::delete_workspace(pool, workspace).await?;
+            println!("{}", serde_json::to_string_pretty(&view)?);
         }
     }
     Ok(())

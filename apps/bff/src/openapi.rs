@@ -145,6 +145,28 @@ pub const OPERATIONS: &[Operation] = &[
     },
     Operation {
         method: "get",
+        path: "/v1/workspace",
+        id: "getWorkspace",
+        summary: "The token's workspace: plan, storage, active runs and any deletion's progress.",
+        scope: None,
+        authenticated: true,
+        request: None,
+        responses: &[(200, "Workspace")],
+        errors: &[401, 500],
+    },
+    Operation {
+        method: "delete",
+        path: "/v1/workspace",
+        id: "deleteWorkspace",
+        summary: "Delete the workspace (owners only): cancel its runs, then purge everything.",
+        scope: Some("tokens:manage"),
+        authenticated: true,
+        request: None,
+        responses: &[(202, "Workspace")],
+        errors: &[401, 403, 429, 500],
+    },
+    Operation {
+        method: "get",
         path: "/v1/tokens",
         id: "listTokens",
         summary: "List the workspace's tokens.",
@@ -330,7 +352,9 @@ fn reason(status: u16) -> &'static str {
         401 => "Missing, unknown or revoked token (authentication_error).",
         403 => "Missing scope (permission_denied).",
         404 => "Not found in the token's workspace (not_found).",
-        409 => "Idempotency key reused with a different request (conflict).",
+        409 => {
+            "Idempotency key reused with a different request (conflict), or the workspace is being deleted (workspace_deleting)."
+        }
         413 => "Body over the limit (payload_too_large).",
         415 => "Body is not application/json (unsupported_media_type).",
         422 => "Validation failed; every problem is in details (invalid_request).",

@@ -24,6 +24,29 @@ fn page_of(item: &str) -> Value {
         "next_cursor": nullable("string")}})
 }
 
+/// The workspace object of `GET /v1/workspace` (apart from the rest: one `json!` of every
+/// schema would pass the macro's recursion limit).
+fn workspace() -> Value {
+    json!({"type": "object", "required": ["id", "object", "name", "status", "plan", "storage", "active_runs", "deletion"], "properties": {
+            "id": {"type": "string", "pattern": "^ws_[0-9a-f]{32}$"},
+            "object": {"const": "workspace"},
+            "name": {"type": "string"},
+            "status": {"type": "string", "enum": ["active", "suspended", "pending_delete", "deleted"]},
+            "plan": {"type": "object", "properties": {
+                "name": {"type": "string"}, "max_active_runs": {"type": "integer"},
+                "max_active_runs_per_token": {"type": "integer"}, "max_run_duration_seconds": {"type": "integer"}}},
+            "storage": {"type": "object", "properties": {
+                "used_bytes": {"type": "integer"}, "cap_bytes": {"type": "integer"}}},
+            "active_runs": {"type": "integer", "description": "Runs a worker is still working on, cleanup included."},
+            "deletion": {"oneOf": [{"type": "null"}, {"type": "object", "required": ["state", "requested_at", "progress"], "properties": {
+                "state": {"type": "string", "enum": ["requested", "draining", "purging", "deleted"]},
+                "requested_at": time(), "draining_at": nullable_time(), "purging_at": nullable_time(),
+                "completed_at": nullable_time(),
+                "progress": {"type": "object", "properties": {
+                    "runs_remaining": {"type": "integer"}, "runs_cleaning_up": {"type": "integer"},
+                    "objects_remaining": {"type": "integer"}, "bytes_remaining": {"type": "integer"}}}}}]}}})
+}
+
 /// Every component schema.
 pub fn schemas() -> Value {
     let statuses: Vec<&str> = RunStatus::ALL.iter().map(|s| s.as_str()).collect();
@@ -35,6 +58,7 @@ pub fn schemas() -> Value {
         ApiErrorType::PermissionDenied,
         ApiErrorType::NotFound,
         ApiErrorType::Conflict,
+        ApiErrorType::WorkspaceDeleting,
         ApiErrorType::PayloadTooLarge,
         ApiErrorType::UnsupportedMediaType,
         ApiErrorType::RateLimited,
@@ -44,7 +68,7 @@ pub fn schemas() -> Value {
     .iter()
     .map(|t| t.as_str())
     .collect();
-    json!({
+    let mut all = json!({
         "ErrorBody": {"type": "object", "required": ["error"], "properties": {"error": {
             "type": "object", "required": ["type", "message", "request_id"], "properties": {
                 "type": {"type": "string", "enum": error_types},
@@ -127,5 +151,7 @@ pub fn schemas() -> Value {
         "CreatedToken": {"allOf": [{"$ref": "#/components/schemas/Token"},
             {"type": "object", "required": ["token"], "properties": {"token": {"type": "string", "description": "Shown once."}}}]},
         "Status": {"type": "object", "properties": {"status": {"type": "string"}}}
-    })
+    });
+    all["Workspace"] = workspace();
+    all
 }

@@ -1,7 +1,9 @@
-//! The sweeper: periodic, bounded repair passes over the run table.
+//! The sweeper: periodic, bounded repair passes over the run and workspace tables.
 //!
-//! Each pass works in batches of at most `batch` rows, claimed with `FOR UPDATE SKIP LOCKED`
-//! so several sweepers (or a sweeper and the workers) never fight over a row:
+//! Every pass works in batches of at most `batch` rows, claimed with `FOR UPDATE SKIP LOCKED`
+//! so several sweepers (or a sweeper and the workers) never fight over a row, and every
+//! transaction carries its own `SET LOCAL statement_timeout`. The passes where only one actor
+//! may act hold a Postgres advisory lock; a second sweeper skips them (`passes_skipped`).
 //!
 //! 1. **Stale leases**: leases that ran out without being released are cleared, so the runs
 //!    are claimable at once.
@@ -12,76 +14,107 @@
 //! 3. **Unfinished journals**: runs with provider resources stuck in `intended` for more than a
 //!    few minutes are made due now; the worker's next step adopts the resource by metadata (or
 //!    abandons it if it never existed) and cleans up.
-//! 4. **Deleted runs**: runs the user deleted whose cleanup is done move to `pending_delete`,
-//!    their stored objects are removed (`delete_prefix`), their bytes given back to the
-//!    workspace, and they end `deleted`.
+//! 4. **Deleted runs** ([`purge`]): runs the user deleted that are finished (`phase = 'done'`),
+//!    whatever became of their cleanup, lose their stored objects, output rows and secrets, and
+//!    end `deleted`.
+//! 5. **Storage accounting** ([`storage`], locked): each workspace's used-bytes counter is
+//!    recomputed from its output rows and fixed where it drifted.
+//! 6. **Deleted workspaces** ([`workspaces`], locked): drained, purged and tombstoned.
+
+pub mod metrics;
+mod purge;
+mod report;
+mod storage;
+mod workspaces;
 
 use std::time::Duration;
 
-use antpath_db::{cleanup, outputs};
-use antpath_storage::{ObjectStore, run_prefix};
+use antpath_db::cleanup;
+use antpath_db::sweeps::begin_bounded;
+use antpath_storage::ObjectStore;
+use anyhow::Context as _;
 use sqlx::PgPool;
+
+pub use report::Report;
 
 /// How long a journal row may stay `intended` before the sweeper nudges its run.
 pub const STALE_INTENT: Duration = Duration::from_secs(180);
 
-/// What one pass did.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Report {
-    /// Leases cleared.
-    pub leases_expired: u64,
-    /// Secrets bundles of finished runs destroyed.
-    pub secrets_destroyed: u64,
-    /// Runs nudged to reconcile their journal.
-    pub intents_nudged: u64,
-    /// Runs whose outputs were purged.
-    pub runs_purged: u64,
+/// How long a sweeper's claim on a deleted run keeps other sweepers off it. Longer than any
+/// prefix deletion should take; a claim older than this belongs to a sweeper that died.
+pub const PURGE_RECLAIM_AFTER: Duration = Duration::from_secs(5 * 60);
+
+/// Default statement timeout of a sweeper transaction.
+pub const DEFAULT_STATEMENT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Most batches one pass of a batched sweep (storage repair, a workspace's purge) takes, so a
+/// pass ends in bounded time; the next pass goes on where this one stopped.
+pub const MAX_BATCHES_PER_PASS: u32 = 1000;
+
+/// How a pass runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SweepConfig {
+    /// Rows per batch.
+    pub batch: i64,
+    /// Statement timeout of each transaction.
+    pub statement_timeout: Duration,
+    /// Most batches a batched sweep takes in one pass.
+    pub max_batches: u32,
+}
+
+impl SweepConfig {
+    /// The defaults with `batch` rows per batch.
+    pub fn with_batch(batch: i64) -> Self {
+        Self {
+            batch,
+            statement_timeout: DEFAULT_STATEMENT_TIMEOUT,
+            max_batches: MAX_BATCHES_PER_PASS,
+        }
+    }
+}
+
+/// One pass of every sweep with the default settings and `batch` rows per batch.
+pub async fn sweep_once(pool: &PgPool, store: &ObjectStore, batch: i64) -> anyhow::Result<Report> {
+    sweep(pool, store, &SweepConfig::with_batch(batch)).await
 }
 
 /// One pass of every sweep.
-pub async fn sweep_once(pool: &PgPool, store: &ObjectStore, batch: i64) -> anyhow::Result<Report> {
-    use anyhow::Context as _;
-    let leases_expired = cleanup::expire_stale_leases(pool, batch)
+pub async fn sweep(
+    pool: &PgPool,
+    store: &ObjectStore,
+    config: &SweepConfig,
+) -> anyhow::Result<Report> {
+    let mut report = Report::default();
+    let timeout = config.statement_timeout;
+    let batch = config.batch;
+
+    let mut tx = begin_bounded(pool, timeout).await?;
+    report.leases_expired = cleanup::expire_stale_leases(&mut *tx, batch)
         .await
         .context("while expiring stale leases")?;
-    let secrets_destroyed = cleanup::destroy_leftover_secrets(pool, batch)
+    tx.commit().await?;
+
+    let mut tx = begin_bounded(pool, timeout).await?;
+    report.secrets_destroyed = cleanup::destroy_leftover_secrets(&mut *tx, batch)
         .await
         .context("while destroying the secrets of finished runs")?;
-    let intents_nudged = cleanup::nudge_stale_intents(pool, STALE_INTENT.as_secs_f64(), batch)
-        .await
-        .context("while nudging unfinished journals")?;
-    let runs_purged = purge(pool, store, batch)
+    tx.commit().await?;
+
+    let mut tx = begin_bounded(pool, timeout).await?;
+    report.intents_nudged =
+        cleanup::nudge_stale_intents(&mut *tx, STALE_INTENT.as_secs_f64(), batch)
+            .await
+            .context("while nudging unfinished journals")?;
+    tx.commit().await?;
+
+    purge::purge_deleted_runs(pool, store, config, &mut report)
         .await
         .context("while purging deleted runs")?;
-    Ok(Report {
-        leases_expired,
-        secrets_destroyed,
-        intents_nudged,
-        runs_purged,
-    })
-}
-
-/// Purges the outputs of deleted runs. The objects go first; the rows and the storage counter
-/// follow in one transaction, so a crash in between leaves a run that the next pass finishes
-/// (deleting a missing prefix succeeds).
-async fn purge(pool: &PgPool, store: &ObjectStore, batch: i64) -> anyhow::Result<u64> {
-    let mut tx = pool.begin().await?;
-    let candidates = cleanup::take_purge_candidates(&mut tx, batch).await?;
-    tx.commit().await?;
-    let mut purged = 0;
-    for candidate in candidates {
-        if let Err(err) = store
-            .delete_prefix(&run_prefix(candidate.workspace_id, candidate.run_id))
-            .await
-        {
-            tracing::warn!(run.id = %candidate.run_id, error.message = %err, "could not delete a run's objects; will retry");
-            continue;
-        }
-        let mut tx = pool.begin().await?;
-        outputs::release_run_outputs(&mut tx, candidate.run_id).await?;
-        cleanup::mark_deleted(&mut *tx, candidate.run_id).await?;
-        tx.commit().await?;
-        purged += 1;
-    }
-    Ok(purged)
+    storage::repair_storage(pool, config, &mut report)
+        .await
+        .context("while repairing storage accounting")?;
+    workspaces::delete_workspaces(pool, store, config, &mut report)
+        .await
+        .context("while deleting workspaces")?;
+    Ok(report)
 }

@@ -1,19 +1,33 @@
 //! The sweeper binary: telemetry → config → pool and storage → one pass (`--once`, for a
-//! CronJob) or a pass every `sweeper.interval_seconds` until SIGINT or SIGTERM.
+//! Kubernetes CronJob) or a pass every `sweeper.interval_seconds` (`--loop`) until SIGINT or
+//! SIGTERM. Without either flag, `sweeper.once` decides. Each pass prints one line naming every
+//! counter; when looping, `sweeper.metrics_listen` serves their running totals.
 
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::time::Duration;
 
 use antpath_config::{Role, Settings};
+use antpath_sweeper::metrics::{self, Metrics};
+use antpath_sweeper::{Report, SweepConfig};
 use antpath_telemetry::TelemetrySettings;
+use anyhow::Context as _;
 use clap::Parser;
+use tokio_util::sync::CancellationToken;
 
 /// Command line.
 #[derive(Debug, Parser)]
+#[command(name = "antpath-sweeper", about = "The antpath sweeper.")]
 struct Args {
-    /// Run one pass and exit.
-    #[arg(long)]
+    /// Run one pass and exit (for a CronJob).
+    #[arg(long, conflicts_with = "run_loop")]
     once: bool,
+    /// Run a pass every interval until SIGINT or SIGTERM.
+    #[arg(long = "loop")]
+    run_loop: bool,
+    /// Seconds between passes when looping (overrides `sweeper.interval_seconds`).
+    #[arg(long)]
+    interval_seconds: Option<u64>,
 }
 
 #[tokio::main]
@@ -42,24 +56,65 @@ async fn run(args: Args) -> anyhow::Result<()> {
     settings.validate(Role::Sweeper)?;
     let pool = antpath_runtime::connect_pool(&settings, Some(4))?;
     let store = antpath_runtime::object_store(&settings)?;
-    let batch = settings.sweeper.batch_size;
-    if args.once || settings.sweeper.once {
-        let report = antpath_sweeper::sweep_once(&pool, &store, batch).await?;
-        tracing::info!(?report, "sweep done");
+    let config = SweepConfig {
+        batch: settings.sweeper.batch_size,
+        statement_timeout: Duration::from_millis(settings.sweeper.statement_timeout_ms),
+        max_batches: antpath_sweeper::MAX_BATCHES_PER_PASS,
+    };
+    let once = args.once || (settings.sweeper.once && !args.run_loop);
+    if once {
+        let report = antpath_sweeper::sweep(&pool, &store, &config).await?;
+        print_report(&report);
         return Ok(());
     }
-    let mut tick = tokio::time::interval(Duration::from_secs(
-        settings.sweeper.interval_seconds.max(1),
-    ));
+
+    let metrics = Arc::new(Metrics::default());
+    let stop = CancellationToken::new();
+    let server = match &settings.sweeper.metrics_listen {
+        Some(address) => {
+            let listener = tokio::net::TcpListener::bind(address)
+                .await
+                .with_context(|| format!("while binding {address}"))?;
+            tracing::info!(http.addr = %address, "sweeper metrics listening");
+            Some(tokio::spawn(metrics::serve(
+                listener,
+                Arc::clone(&metrics),
+                stop.clone(),
+            )))
+        }
+        None => None,
+    };
+    let interval = args
+        .interval_seconds
+        .unwrap_or(settings.sweeper.interval_seconds)
+        .max(1);
+    let mut tick = tokio::time::interval(Duration::from_secs(interval));
     let shutdown = antpath_runtime::shutdown_signal();
     tokio::pin!(shutdown);
     loop {
         tokio::select! {
-            () = &mut shutdown => return Ok(()),
-            _ = tick.tick() => match antpath_sweeper::sweep_once(&pool, &store, batch).await {
-                Ok(report) => tracing::info!(?report, "sweep done"),
-                Err(err) => tracing::error!(error.message = %format!("{err:#}"), "sweep failed; next pass retries"),
+            () = &mut shutdown => break,
+            _ = tick.tick() => match antpath_sweeper::sweep(&pool, &store, &config).await {
+                Ok(report) => {
+                    metrics.observe_pass(&report);
+                    print_report(&report);
+                }
+                Err(err) => {
+                    metrics.observe_failure();
+                    tracing::error!(error.message = %format!("{err:#}"), "sweep failed; next pass retries");
+                }
             },
         }
     }
+    stop.cancel();
+    if let Some(server) = server {
+        server.await.context("while joining the metrics endpoint")?;
+    }
+    Ok(())
+}
+
+/// The pass's one-line summary on standard output, and the same as a log line.
+fn print_report(report: &Report) {
+    println!("sweep: {report}");
+    tracing::info!(sweep.report = %report, "sweep done");
 }

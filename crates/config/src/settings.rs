@@ -117,6 +117,12 @@ pub struct SweeperSettings {
     pub once: bool,
     /// Seconds between passes when looping.
     pub interval_seconds: u64,
+    /// Statement timeout of every sweeper transaction (`SET LOCAL`), in milliseconds: a batch
+    /// that meets a lock or a slow plan gives up instead of holding its row locks.
+    pub statement_timeout_ms: u64,
+    /// Listen address of the `/metrics` and `/healthz` endpoint when looping; unset serves none
+    /// (a one-shot CronJob reports on its standard output instead).
+    pub metrics_listen: Option<String>,
 }
 
 impl Default for SweeperSettings {
@@ -125,6 +131,8 @@ impl Default for SweeperSettings {
             batch_size: 100,
             once: false,
             interval_seconds: 60,
+            statement_timeout_ms: 10_000,
+            metrics_listen: None,
         }
     }
 }

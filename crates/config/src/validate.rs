@@ -121,6 +121,11 @@ impl Settings {
                 if self.sweeper.batch_size <= 0 {
                     problems.push("ANTPATH_SWEEPER__BATCH_SIZE must be greater than 0".into());
                 }
+                if self.sweeper.statement_timeout_ms == 0 {
+                    problems.push(
+                        "ANTPATH_SWEEPER__STATEMENT_TIMEOUT_MS must be greater than 0".into(),
+                    );
+                }
                 self.check_storage(&mut problems);
             }
             Role::Admin => {}

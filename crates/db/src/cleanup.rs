@@ -1,7 +1,8 @@
 //! Cleanup bookkeeping: the per-run secrets (read for one step, destroyed at cleanup), the
-//! `cleanup_attempts` record, and the sweeper's batch queries.
+//! `cleanup_attempts` record, and the sweeper's batch queries (purging deleted runs is in
+//! [`crate::run_purge`]).
 
-use antpath_types::{ErrorClass, ResourceId, RunId, SecretId, WorkspaceId};
+use antpath_types::{ErrorClass, ResourceId, RunId, SecretId};
 use sqlx::{PgConnection, PgExecutor};
 
 use crate::DbError;
@@ -137,53 +138,6 @@ pub async fn destroy_leftover_secrets(
     .fetch_all(db)
     .await?;
     Ok(destroyed.len() as u64)
-}
-
-/// A run whose outputs the user asked to delete.
-#[derive(Debug, Clone, Copy)]
-pub struct PurgeCandidate {
-    /// The run.
-    pub run_id: RunId,
-    /// Its workspace.
-    pub workspace_id: WorkspaceId,
-}
-
-/// Moves deleted runs that no worker will touch again (`phase = 'done'`: cleanup succeeded,
-/// retained or was abandoned) into `pending_delete` and returns them, locked against other
-/// sweepers for the transaction.
-#[tracing::instrument(skip_all)]
-pub async fn take_purge_candidates(
-    tx: &mut PgConnection,
-    limit: i64,
-) -> Result<Vec<PurgeCandidate>, sqlx::Error> {
-    sqlx::query_as!(
-        PurgeCandidate,
-        r#"update runs set status = 'pending_delete', updated_at = now()
-           where id in (select id from runs
-                        where pending_delete_at is not null and deleted_at is null
-                          and status in ('succeeded', 'failed', 'timed_out', 'cancelled',
-                                         'pending_delete')
-                          and phase = 'done'
-                          and lease_token is null
-                        limit $1 for update skip locked)
-           returning id as "run_id: RunId", workspace_id as "workspace_id: WorkspaceId""#,
-        limit,
-    )
-    .fetch_all(&mut *tx)
-    .await
-}
-
-/// Marks a purged run `deleted`.
-#[tracing::instrument(skip_all, fields(run.id = %run_id))]
-pub async fn mark_deleted(db: impl PgExecutor<'_>, run_id: RunId) -> Result<(), sqlx::Error> {
-    sqlx::query!(
-        "update runs set status = 'deleted', deleted_at = now(), updated_at = now()
-         where id = $1 and status = 'pending_delete'",
-        run_id as RunId,
-    )
-    .execute(db)
-    .await?;
-    Ok(())
 }
 
 /// Makes runs with journal rows stuck in `intended` (a holder died around a create) due now,

@@ -8,6 +8,9 @@
 //! - [`MIGRATOR`]: the embedded migrations of `migrations/`, applied by the `migrate` command.
 //! - one module per table family: [`workspaces`], [`users`], [`tokens`], [`runs`], [`events`],
 //!   [`rate_limits`].
+//! - the sweeper's passes: [`sweeps`] (bounded transactions, pass locks, storage repair),
+//!   [`run_purge`] (deleted runs), [`workspace_purge`] (deleted workspaces, requested through
+//!   [`workspace_deletion`]).
 
 pub mod audit;
 pub mod cleanup;
@@ -19,13 +22,17 @@ pub mod pool;
 pub mod rate_limits;
 pub mod resources;
 pub mod run_outputs;
+pub mod run_purge;
 pub mod run_reads;
 pub mod run_requests;
 pub mod runs;
 pub mod storable;
+pub mod sweeps;
 pub mod token_admin;
 pub mod tokens;
 pub mod users;
+pub mod workspace_deletion;
+pub mod workspace_purge;
 pub mod workspaces;
 
 pub use pool::{PoolSettings, connect};

@@ -58,8 +58,9 @@ pub async fn insert(db: impl PgExecutor<'_>, token: &NewToken<'_>) -> Result<(),
     Ok(())
 }
 
-/// Finds a live (not revoked, not expired) token by its hash, in an active workspace with an
-/// enabled creator. One indexed lookup.
+/// Finds a live (not revoked, not expired) token by its hash, in an active workspace (or one
+/// whose deletion is under way, so its owner can follow the progress) with an enabled creator.
+/// One indexed lookup. A deleted workspace's tokens are revoked when its deletion completes.
 #[tracing::instrument(skip_all)]
 pub async fn find_active_by_hash(
     db: impl PgExecutor<'_>,
@@ -75,7 +76,7 @@ pub async fn find_active_by_hash(
            where t.token_hash = $1
              and t.revoked_at is null
              and (t.expires_at is null or t.expires_at > now())
-             and w.status = 'active'
+             and w.status in ('active', 'pending_delete')
              and u.disabled_at is null"#,
         token_hash,
     )

@@ -19,6 +19,8 @@ pub enum ApiErrorType {
     NotFound,
     /// The request conflicts with existing state, such as a reused idempotency key (409).
     Conflict,
+    /// The workspace is being deleted and accepts no new runs (409).
+    WorkspaceDeleting,
     /// The body is larger than the limit (413).
     PayloadTooLarge,
     /// The body is not JSON (415).
@@ -40,6 +42,7 @@ impl ApiErrorType {
             Self::PermissionDenied => "permission_denied",
             Self::NotFound => "not_found",
             Self::Conflict => "conflict",
+            Self::WorkspaceDeleting => "workspace_deleting",
             Self::PayloadTooLarge => "payload_too_large",
             Self::UnsupportedMediaType => "unsupported_media_type",
             Self::RateLimited => "rate_limited",

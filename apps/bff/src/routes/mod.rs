@@ -6,6 +6,7 @@ mod runs;
 mod storage;
 mod submit;
 mod tokens;
+pub mod workspace;
 
 use antpath_db::rate_limits::{self, BucketSpec, Take};
 use antpath_types::WorkspaceId;
@@ -29,6 +30,10 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/v1/storage/{*key}", get(storage::download))
         .route("/v1/whoami", get(tokens::whoami))
+        .route(
+            "/v1/workspace",
+            get(workspace::get_one).delete(workspace::delete),
+        )
         .route("/v1/tokens", get(tokens::list).post(tokens::create))
         .route("/v1/tokens/{id}", delete(tokens::revoke))
         .route("/v1/openapi.json", get(ops::openapi))

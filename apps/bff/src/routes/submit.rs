@@ -74,9 +74,10 @@ pub async fn submit(
         .map_err(|err| anyhow::Error::new(err).context("while sealing the run inputs"))?;
 
     let mut tx = state.pool.begin().await?;
-    let caps = run_requests::lock_workspace_for_submit(&mut tx, auth.workspace_id)
-        .await?
-        .ok_or_else(|| ApiError::Forbidden("This workspace is not active.".into()))?;
+    let Some(caps) = run_requests::lock_workspace_for_submit(&mut tx, auth.workspace_id).await?
+    else {
+        return Err(super::workspace::refusal(&mut tx, auth.workspace_id).await);
+    };
     if let Some(key) = &idempotency_key
         && let Some((existing, hash)) =
             run_reads::find_by_idempotency_key(&mut *tx, auth.workspace_id, key).await?

@@ -13,3 +13,4 @@ mod slow_clients;
 mod submit;
 mod support;
 mod tenancy;
+mod workspace;

@@ -42,6 +42,8 @@ fn every_operation_of_the_api_contract_is_documented_once() {
         ("get", "/v1/runs/{id}/outputs"),
         ("post", "/v1/runs/{id}/outputs/{output_id}/link"),
         ("get", "/v1/whoami"),
+        ("get", "/v1/workspace"),
+        ("delete", "/v1/workspace"),
         ("get", "/v1/tokens"),
         ("post", "/v1/tokens"),
         ("delete", "/v1/tokens/{id}"),

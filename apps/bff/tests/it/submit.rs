@@ -315,3 +315,29 @@ async fn submitting_faster_than_the_workspace_rate_answers_429_with_retry_after(
     let other = app.tenant("beta").await;
     app.submit_ok(&other, submission()).await;
 }
+
+/// Regression (issue 9): a deployment default of `retain` used to override a run that said
+/// `delete`; the default applies only when neither the run nor its template says.
+#[sqlx::test(migrator = "antpath_db::MIGRATOR")]
+async fn the_deployment_cleanup_default_applies_only_when_the_run_does_not_say(
+    pool: sqlx::PgPool,
+) {
+    let app = TestApp::with_env(pool, &[("ANTPATH_LIMITS__CLAUDE_SESSION_CLEANUP_DEFAULT", "retain")]);
+    let tenant = app.tenant("acme").await;
+    let said = app
+        .call(Method::POST, "/v1/runs", &tenant.token, Some(submission()))
+        .await;
+    assert_eq!(said.status, StatusCode::CREATED, "{}", said.body);
+    assert_eq!(said.body["cleanup_policy"], "delete", "the run said delete");
+    let mut silent = submission();
+    silent.as_object_mut().expect("object").remove("cleanup");
+    silent["template"]
+        .as_object_mut()
+        .expect("template")
+        .remove("cleanup");
+    let unsaid = app
+        .call(Method::POST, "/v1/runs", &tenant.token, Some(silent))
+        .await;
+    assert_eq!(unsaid.status, StatusCode::CREATED, "{}", unsaid.body);
+    assert_eq!(unsaid.body["cleanup_policy"], "retain", "nobody said: the default");
+}

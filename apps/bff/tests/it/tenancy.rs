@@ -34,8 +34,8 @@ pub async fn seed_event_and_output(
     .expect("event");
     let output = OutputId::new();
     sqlx::query(
-        "insert into output_objects (id, run_id, workspace_id, provider_file_id, filename, storage_key, size_bytes, sha256, content_type)
-         values ($1, $2, $3, 'file_1', 'report.md', $4, 5, $5, 'text/markdown')",
+        "insert into output_objects (id, run_id, workspace_id, provider_file_id, filename, display_name, storage_key, size_bytes, sha256, content_type)
+         values ($1, $2, $3, 'file_1', 'report.md', 'report.md', $4, 5, $5, 'text/markdown')",
     )
     .bind(output.as_uuid())
     .bind(run.as_uuid())
@@ -46,8 +46,8 @@ pub async fn seed_event_and_output(
     .await
     .expect("output");
     sqlx::query(
-        "insert into output_capture_failures (id, run_id, workspace_id, provider_file_id, filename, size_bytes, reason, message)
-         values ($1, $2, $3, 'file_2', 'big.bin', 99, 'workspace_quota_exceeded', 'over quota')",
+        "insert into output_capture_failures (id, run_id, workspace_id, provider_file_id, filename, display_name, size_bytes, reason, message)
+         values ($1, $2, $3, 'file_2', 'big.bin', 'big.bin', 99, 'workspace_quota_exceeded', 'over quota')",
     )
     .bind(uuid::Uuid::now_v7())
     .bind(run.as_uuid())

@@ -1,4 +1,11 @@
-//! Integration tests of the sweeper's passes against real Postgres.
+//! Integration tests of the sweeper's passes against real Postgres and a real local store.
+
+mod binary;
+mod drift;
+mod fixtures;
+mod purge;
+mod race;
+mod workspace_deletion;
 
 use antpath_db::runs::{NewRun, SealedSecret};
 use antpath_db::workspaces::PlanCaps;

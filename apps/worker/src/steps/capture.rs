@@ -217,7 +217,6 @@ async fn capture_file(ctx: &Ctx, file: &FileMetadata) -> StepResult<()> {
     }
 }
 
-#[expect(clippy::too_many_arguments, reason = "one file's facts, used once")]
 async fn record(
     ctx: &Ctx,
     file: &FileMetadata,

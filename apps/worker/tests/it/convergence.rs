@@ -20,6 +20,13 @@ async fn text(h: &Harness, sql: &'static str, run: RunId) -> String {
         .expect("a value")
 }
 
+/// Makes every provider request with `method` under `path_prefix` fail with a 500.
+async fn fail_every(h: &Harness, method: &str, path_prefix: &str) {
+    h.set_faults(json!({"fail_next": [{
+        "count": 100_000, "method": method, "path_prefix": path_prefix, "fault": "server_error"}]}))
+        .await;
+}
+
 async fn active_runs(h: &Harness) -> i64 {
     let (workspace, _) = antpath_db::run_reads::count_active(
         &h.pool,
@@ -75,9 +82,7 @@ async fn a_failing_cleanup_keeps_the_outcome_reports_itself_and_stops_counting_a
     pool: PgPool,
 ) {
     let h = Harness::new(pool).await;
-    h.set_faults(json!({"fail_next": [
-        {"count": 100000, "method": "DELETE", "path_prefix": "/v1/", "fault": "server_error"}]}))
-        .await;
+    fail_every(&h, "DELETE", "/v1/").await;
     let worker = h.start("w1", Default::default());
     let run = h
         .submit("antpath-sim: scenario=happy files=1 size=10")
@@ -118,9 +123,7 @@ async fn a_failing_cleanup_keeps_the_outcome_reports_itself_and_stops_counting_a
 #[sqlx::test(migrator = "antpath_db::MIGRATOR")]
 async fn a_cleanup_past_its_give_up_window_is_abandoned_with_its_leftovers_listed(pool: PgPool) {
     let h = Harness::new(pool).await;
-    h.set_faults(json!({"fail_next": [
-        {"count": 100000, "method": "DELETE", "path_prefix": "/v1/", "fault": "server_error"}]}))
-        .await;
+    fail_every(&h, "DELETE", "/v1/").await;
     let mut config = h.config("w1");
     config.limits.cleanup_give_up_after_seconds = 2;
     let worker = h.start_with(config, Default::default());
@@ -260,9 +263,7 @@ async fn provider_throttling_waits_without_counting_as_step_failures(pool: PgPoo
 #[sqlx::test(migrator = "antpath_db::MIGRATOR")]
 async fn a_step_that_keeps_failing_ends_its_run_with_a_clear_class(pool: PgPool) {
     let h = Harness::new(pool).await;
-    h.set_faults(json!({"fail_next": [
-        {"count": 100000, "method": "POST", "path_prefix": "/v1/agents", "fault": "server_error"}]}))
-        .await;
+    fail_every(&h, "POST", "/v1/agents").await;
     let mut config = h.config("w1");
     config.limits.max_step_retries = 2;
     let worker = h.start_with(config, Default::default());
@@ -282,9 +283,7 @@ async fn a_step_that_keeps_failing_ends_its_run_with_a_clear_class(pool: PgPool)
 #[sqlx::test(migrator = "antpath_db::MIGRATOR")]
 async fn a_cancel_stops_a_capture_that_keeps_failing(pool: PgPool) {
     let h = Harness::new(pool).await;
-    h.set_faults(json!({"fail_next": [
-        {"count": 100000, "method": "GET", "path_prefix": "/v1/files", "fault": "server_error"}]}))
-        .await;
+    fail_every(&h, "GET", "/v1/files").await;
     let mut config = h.config("w1");
     config.limits.max_step_retries = 1000;
     let worker = h.start_with(config, Default::default());
@@ -303,4 +302,23 @@ async fn a_cancel_stops_a_capture_that_keeps_failing(pool: PgPool) {
     assert_eq!(h.wait_terminal(run).await, RunStatus::Cancelled);
     worker.shutdown().await;
     assert!(h.live_resources().await.is_empty());
+}
+
+#[sqlx::test(migrator = "antpath_db::MIGRATOR")]
+async fn progress_between_failures_starts_the_step_count_again(pool: PgPool) {
+    let h = Harness::new(pool).await;
+    h.set_faults(json!({"fail_next": [
+        {"count": 1, "method": "POST", "path_prefix": "/v1/environments", "fault": "server_error"},
+        {"count": 1, "method": "POST", "path_prefix": "/v1/agents", "fault": "server_error"}]}))
+        .await;
+    let mut config = h.config("w1");
+    config.limits.max_step_retries = 1;
+    let worker = h.start_with(config, Default::default());
+    let run = h.submit("antpath-sim: scenario=happy files=1 size=10").await;
+    assert_eq!(
+        h.wait_terminal(run).await,
+        RunStatus::Succeeded,
+        "two failures in one step, with a created environment between them, stay under a bound of one"
+    );
+    worker.shutdown().await;
 }
