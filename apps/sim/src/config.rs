@@ -59,23 +59,48 @@ pub enum FaultKind {
     ServerError,
     /// 529 `overloaded_error`.
     Overloaded,
-    /// The connection is closed without any response.
+    /// The connection is closed without any response; the request is not handled.
     Drop,
+    /// The request is handled in full (the provider acts: a resource is created, deleted or
+    /// archived, an event is accepted) and then the connection is closed without a response,
+    /// as when a reply is lost on the way back.
+    LostResponse,
 }
 
-/// A deterministic fault: fail the next `count` requests that match `method` and `path_prefix`.
+/// A deterministic fault on the requests that match `method`, `path_prefix` and `path_suffix`:
+/// either the next `count` of them, or, with `for_ms`, every one for a while.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FailRule {
-    /// How many matching requests still fail.
+    /// How many matching requests still fail. Ignored when `for_ms` is set.
+    #[serde(default)]
     pub count: u32,
+    /// A time window instead of a count: every matching request fails for this many
+    /// milliseconds after the rule is installed. Reading the faults back shows the time left.
+    #[serde(default)]
+    pub for_ms: Option<u64>,
     /// HTTP method to match (case-insensitive); `None` matches any method.
     #[serde(default)]
     pub method: Option<String>,
     /// Path prefix to match, e.g. `/v1/sessions`. Empty matches every `/v1` path.
     #[serde(default)]
     pub path_prefix: String,
+    /// Path suffix to match as well, e.g. `/archive`. Empty matches any ending.
+    #[serde(default)]
+    pub path_suffix: String,
     /// What the matching requests get.
     pub fault: FaultKind,
+}
+
+impl FailRule {
+    /// Whether this rule is about `method` and `path` (whether it still fires is up to the
+    /// fault state).
+    pub fn matches(&self, method: &str, path: &str) -> bool {
+        self.method
+            .as_deref()
+            .is_none_or(|m| m.eq_ignore_ascii_case(method))
+            && path.starts_with(self.path_prefix.as_str())
+            && path.ends_with(self.path_suffix.as_str())
+    }
 }
 
 /// Fault injection and rate limiting. Faults only ever hit `/v1/…`, never `/__sim/…`.
@@ -90,8 +115,11 @@ pub struct FaultConfig {
     pub rate_500: f64,
     /// Probability (0–1) that a request gets a 529.
     pub rate_529: f64,
-    /// Probability (0–1) that the connection is closed without a response.
+    /// Probability (0–1) that the connection is closed without a response (request not handled).
     pub drop_rate: f64,
+    /// Probability (0–1) that the request is handled and then its response lost
+    /// ([`FaultKind::LostResponse`]).
+    pub lost_response_rate: f64,
     /// Value of the `retry-after` header (seconds) on injected and rate-limit 429s.
     pub retry_after_secs: u64,
     /// Latency added before every `/v1` request is handled, in milliseconds.
@@ -110,6 +138,7 @@ impl Default for FaultConfig {
             rate_500: 0.0,
             rate_529: 0.0,
             drop_rate: 0.0,
+            lost_response_rate: 0.0,
             retry_after_secs: 1,
             latency_ms: 0,
             fail_next: Vec::new(),

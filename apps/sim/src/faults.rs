@@ -6,7 +6,7 @@
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-use crate::config::{FaultConfig, FaultKind};
+use crate::config::{FailRule, FaultConfig, FaultKind};
 
 /// What the fault layer decided for one request.
 #[derive(Debug, Clone, PartialEq)]
@@ -27,28 +27,78 @@ pub enum Verdict {
 /// Length of one rate-limit window.
 const WINDOW: Duration = Duration::from_secs(1);
 
+/// A deterministic rule as installed: a timed rule knows when its window closes.
+#[derive(Debug, Clone)]
+struct ActiveRule {
+    rule: FailRule,
+    /// End of the window of a `for_ms` rule; `None` for a counted rule.
+    until: Option<Instant>,
+}
+
+impl ActiveRule {
+    fn new(rule: FailRule, now: Instant) -> Self {
+        let until = rule.for_ms.map(|ms| now + Duration::from_millis(ms));
+        Self { rule, until }
+    }
+
+    /// Whether the rule can still fire at `now`.
+    fn live(&self, now: Instant) -> bool {
+        self.until.map_or(self.rule.count > 0, |until| now < until)
+    }
+
+    /// The rule as shown by `GET /__sim/faults`: a timed rule shows the time left.
+    fn shown(&self, now: Instant) -> FailRule {
+        let mut rule = self.rule.clone();
+        if let Some(until) = self.until {
+            let left = until.saturating_duration_since(now).as_millis();
+            rule.for_ms = Some(u64::try_from(left).unwrap_or(u64::MAX));
+        }
+        rule
+    }
+}
+
 /// Mutable fault state shared by all connections.
 #[derive(Debug)]
 pub struct Faults {
+    /// The configuration as posted, except `fail_next`, which lives in `rules`.
     config: FaultConfig,
+    rules: Vec<ActiveRule>,
     rng: SplitMix64,
     windows: HashMap<String, (Instant, u32)>,
 }
 
 impl Faults {
-    /// Fault state for `config`, with the generator seeded from `config.seed`.
-    pub fn new(config: FaultConfig) -> Self {
+    /// Fault state for `config`, with the generator seeded from `config.seed`; the windows of
+    /// timed rules start now.
+    pub fn new(mut config: FaultConfig) -> Self {
+        let now = Instant::now();
+        let rules = std::mem::take(&mut config.fail_next)
+            .into_iter()
+            .map(|rule| ActiveRule::new(rule, now))
+            .filter(|rule| rule.live(now))
+            .collect();
         let rng = SplitMix64(config.seed);
         Self {
             config,
+            rules,
             rng,
             windows: HashMap::new(),
         }
     }
 
-    /// The current configuration.
-    pub fn config(&self) -> &FaultConfig {
-        &self.config
+    /// The current configuration: used-up and expired rules left out, timed rules with the
+    /// time they have left.
+    pub fn config(&self) -> FaultConfig {
+        let now = Instant::now();
+        FaultConfig {
+            fail_next: self
+                .rules
+                .iter()
+                .filter(|rule| rule.live(now))
+                .map(|rule| rule.shown(now))
+                .collect(),
+            ..self.config.clone()
+        }
     }
 
     /// Replaces the configuration and re-seeds the generator.
@@ -61,6 +111,11 @@ impl Faults {
         Duration::from_millis(self.config.latency_ms)
     }
 
+    /// The `retry-after` seconds of injected 429s.
+    pub fn retry_after_secs(&self) -> u64 {
+        self.config.retry_after_secs
+    }
+
     /// Rate-limit counters for `key` as `(limit, remaining)`, if a limit is configured.
     pub fn rate_headers(&self, key: &str) -> Option<(u32, u32)> {
         let limit = self.config.rate_limit_rps?;
@@ -71,20 +126,24 @@ impl Faults {
     /// Decides the fate of one request. Deterministic rules first, then the rate limiter, then
     /// the random knobs.
     pub fn decide(&mut self, method: &str, path: &str, key: Option<&str>) -> Verdict {
-        if let Some(rule) = self.config.fail_next.iter_mut().find(|r| {
-            r.count > 0
-                && r.method
-                    .as_deref()
-                    .is_none_or(|m| m.eq_ignore_ascii_case(method))
-                && path.starts_with(r.path_prefix.as_str())
-        }) {
-            rule.count -= 1;
-            let fault = rule.fault;
-            self.config.fail_next.retain(|r| r.count > 0);
+        self.decide_at(Instant::now(), method, path, key)
+    }
+
+    fn decide_at(&mut self, now: Instant, method: &str, path: &str, key: Option<&str>) -> Verdict {
+        self.rules.retain(|rule| rule.live(now));
+        if let Some(active) = self
+            .rules
+            .iter_mut()
+            .find(|active| active.rule.matches(method, path))
+        {
+            if active.until.is_none() {
+                active.rule.count -= 1;
+            }
+            let fault = active.rule.fault;
+            self.rules.retain(|rule| rule.live(now));
             return Verdict::Fault(fault);
         }
         if let (Some(limit), Some(key)) = (self.config.rate_limit_rps, key) {
-            let now = Instant::now();
             let entry = self.windows.entry(key.to_owned()).or_insert((now, 0));
             if now.duration_since(entry.0) >= WINDOW {
                 *entry = (now, 0);
@@ -100,21 +159,19 @@ impl Faults {
         }
         let roll = self.rng.next_f64();
         let c = &self.config;
-        let mut edge = c.rate_429;
-        if roll < edge {
-            return Verdict::Fault(FaultKind::RateLimited);
-        }
-        edge += c.rate_500;
-        if roll < edge {
-            return Verdict::Fault(FaultKind::ServerError);
-        }
-        edge += c.rate_529;
-        if roll < edge {
-            return Verdict::Fault(FaultKind::Overloaded);
-        }
-        edge += c.drop_rate;
-        if roll < edge {
-            return Verdict::Fault(FaultKind::Drop);
+        let knobs = [
+            (c.rate_429, FaultKind::RateLimited),
+            (c.rate_500, FaultKind::ServerError),
+            (c.rate_529, FaultKind::Overloaded),
+            (c.drop_rate, FaultKind::Drop),
+            (c.lost_response_rate, FaultKind::LostResponse),
+        ];
+        let mut edge = 0.0;
+        for (rate, fault) in knobs {
+            edge += rate;
+            if roll < edge {
+                return Verdict::Fault(fault);
+            }
         }
         Verdict::Pass
     }
@@ -142,16 +199,24 @@ impl SplitMix64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::FailRule;
+
+    fn rule(method: &str, prefix: &str, fault: FaultKind) -> FailRule {
+        FailRule {
+            count: 0,
+            for_ms: None,
+            method: Some(method.into()),
+            path_prefix: prefix.into(),
+            path_suffix: String::new(),
+            fault,
+        }
+    }
 
     #[test]
     fn fail_next_rules_are_consumed_in_order() {
         let mut faults = Faults::new(FaultConfig {
             fail_next: vec![FailRule {
                 count: 2,
-                method: Some("post".into()),
-                path_prefix: "/v1/sessions".into(),
-                fault: FaultKind::ServerError,
+                ..rule("post", "/v1/sessions", FaultKind::ServerError)
             }],
             ..FaultConfig::default()
         });
@@ -185,5 +250,74 @@ mod tests {
         assert_eq!(first, run(config));
         assert!(first.contains(&Verdict::Pass));
         assert!(first.contains(&Verdict::Fault(FaultKind::ServerError)));
+    }
+
+    #[test]
+    fn a_timed_rule_fails_every_match_until_its_window_closes() {
+        let mut faults = Faults::new(FaultConfig {
+            fail_next: vec![FailRule {
+                for_ms: Some(1_000),
+                ..rule("DELETE", "/v1/", FaultKind::ServerError)
+            }],
+            ..FaultConfig::default()
+        });
+        let start = Instant::now();
+        for _ in 0..5 {
+            assert_eq!(
+                faults.decide_at(start, "DELETE", "/v1/sessions/s", None),
+                Verdict::Fault(FaultKind::ServerError)
+            );
+        }
+        assert_eq!(
+            faults.decide_at(start, "GET", "/v1/sessions/s", None),
+            Verdict::Pass
+        );
+        let shown = faults.config().fail_next;
+        assert!(shown.len() == 1 && shown[0].for_ms.is_some_and(|ms| ms <= 1_000));
+        let later = start + Duration::from_millis(1_001);
+        assert_eq!(
+            faults.decide_at(later, "DELETE", "/v1/sessions/s", None),
+            Verdict::Pass
+        );
+        assert!(faults.config().fail_next.is_empty());
+    }
+
+    #[test]
+    fn a_suffix_narrows_a_rule_to_the_matching_ends() {
+        let mut faults = Faults::new(FaultConfig {
+            fail_next: vec![FailRule {
+                for_ms: Some(60_000),
+                path_suffix: "/archive".into(),
+                ..rule("POST", "/v1/agents", FaultKind::Overloaded)
+            }],
+            ..FaultConfig::default()
+        });
+        assert_eq!(faults.decide("POST", "/v1/agents", None), Verdict::Pass);
+        assert_eq!(
+            faults.decide("POST", "/v1/agents/agent_1/archive", None),
+            Verdict::Fault(FaultKind::Overloaded)
+        );
+    }
+
+    #[test]
+    fn a_rule_with_neither_count_nor_window_never_fires() {
+        let mut faults = Faults::new(FaultConfig {
+            fail_next: vec![rule("GET", "", FaultKind::Drop)],
+            ..FaultConfig::default()
+        });
+        assert_eq!(faults.decide("GET", "/v1/agents", None), Verdict::Pass);
+        assert!(faults.config().fail_next.is_empty());
+    }
+
+    #[test]
+    fn the_lost_response_rate_is_one_of_the_random_knobs() {
+        let mut faults = Faults::new(FaultConfig {
+            lost_response_rate: 1.0,
+            ..FaultConfig::default()
+        });
+        assert_eq!(
+            faults.decide("POST", "/v1/environments", None),
+            Verdict::Fault(FaultKind::LostResponse)
+        );
     }
 }

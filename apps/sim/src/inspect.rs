@@ -33,7 +33,8 @@ pub struct CallRecord {
     pub path: String,
     /// Raw query string, if any.
     pub query: Option<String>,
-    /// Response status; `None` when the connection was dropped by a fault.
+    /// Response status; `None` when the connection was dropped by a fault (`drop` or
+    /// `lost_response`).
     pub status: Option<u16>,
     /// The `request-id` sent back.
     pub request_id: String,
@@ -42,7 +43,7 @@ pub struct CallRecord {
     /// First 12 hex digits of the key's sha256, to tell keys apart.
     pub api_key_fingerprint: Option<String>,
     /// The injected fault, if any (`rate_limited`, `server_error`, `overloaded`, `drop`,
-    /// `rate_limit`).
+    /// `lost_response`, `rate_limit`). A `lost_response` call was handled in full.
     pub fault: Option<String>,
     /// Arrival time.
     pub at: String,

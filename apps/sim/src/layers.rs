@@ -128,9 +128,15 @@ async fn handle(
     let verdict = sim
         .faults()
         .decide(req.method().as_str(), &path, key.as_deref());
-    let retry_after = sim.faults().config().retry_after_secs;
+    let retry_after = sim.faults().retry_after_secs();
     match verdict {
         Verdict::Pass => {}
+        Verdict::Fault(FaultKind::LostResponse) => {
+            // The provider acts in full; only its answer never arrives.
+            drop(serve(&sim, req, next, key.as_deref(), &path).await);
+            let kind = FaultKind::LostResponse;
+            return (fault_response(kind, retry_after), Some(fault_name(kind)));
+        }
         Verdict::Fault(kind) => return (fault_response(kind, retry_after), Some(fault_name(kind))),
         Verdict::Throttled { limit, reset_secs } => {
             let mut response = ApiError::rate_limited(reset_secs).into_response();
@@ -138,15 +144,26 @@ async fn handle(
             return (response, Some("rate_limit".to_owned()));
         }
     }
-    if let Err(err) = check_headers(&sim, req.headers(), &path) {
-        return (err.into_response(), None);
+    (serve(&sim, req, next, key.as_deref(), &path).await, None)
+}
+
+/// Handles a `/v1` request that no fault stopped: header checks, the route, rate headers.
+async fn serve(
+    sim: &SharedSim,
+    req: Request,
+    next: Next,
+    key: Option<&str>,
+    path: &str,
+) -> Response {
+    if let Err(err) = check_headers(sim, req.headers(), path) {
+        return err.into_response();
     }
     let mut response = next.run(req).await;
-    let counters = key.as_deref().and_then(|k| sim.faults().rate_headers(k));
+    let counters = key.and_then(|k| sim.faults().rate_headers(k));
     if let Some((limit, remaining)) = counters {
         add_rate_headers(response.headers_mut(), limit, remaining, 1);
     }
-    (response, None)
+    response
 }
 
 fn fault_name(kind: FaultKind) -> String {
@@ -155,6 +172,7 @@ fn fault_name(kind: FaultKind) -> String {
         FaultKind::ServerError => "server_error",
         FaultKind::Overloaded => "overloaded",
         FaultKind::Drop => "drop",
+        FaultKind::LostResponse => "lost_response",
     }
     .to_owned()
 }
@@ -164,7 +182,7 @@ fn fault_response(kind: FaultKind, retry_after: u64) -> Response {
         FaultKind::RateLimited => ApiError::rate_limited(retry_after).into_response(),
         FaultKind::ServerError => ApiError::internal().into_response(),
         FaultKind::Overloaded => ApiError::overloaded().into_response(),
-        FaultKind::Drop => {
+        FaultKind::Drop | FaultKind::LostResponse => {
             let mut response = Response::default();
             response.extensions_mut().insert(DropConnection);
             response

@@ -36,9 +36,12 @@ struct Cli {
     /// Probability (0–1) of a 529.
     #[arg(long, default_value_t = 0.0)]
     rate_529: f64,
-    /// Probability (0–1) of closing the connection without a response.
+    /// Probability (0–1) of closing the connection without a response (request not handled).
     #[arg(long, default_value_t = 0.0)]
     drop_rate: f64,
+    /// Probability (0–1) of handling the request and then losing its response.
+    #[arg(long, default_value_t = 0.0)]
+    lost_response_rate: f64,
     /// `retry-after` seconds on 429s.
     #[arg(long, default_value_t = 1)]
     retry_after: u64,
@@ -63,6 +66,7 @@ async fn main() -> anyhow::Result<()> {
             rate_500: cli.rate_500,
             rate_529: cli.rate_529,
             drop_rate: cli.drop_rate,
+            lost_response_rate: cli.lost_response_rate,
             retry_after_secs: cli.retry_after,
             latency_ms: cli.latency_ms,
             fail_next: Vec::new(),

@@ -178,3 +178,161 @@ async fn an_invalid_fault_config_is_a_400() {
         .expect("send");
     assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
 }
+
+/// The calls the simulator logged with `fault`.
+async fn calls_with_fault(api: &Api, fault: &str) -> Vec<Value> {
+    let (_, calls) = api.get("/__sim/calls").await;
+    calls["calls"]
+        .as_array()
+        .expect("calls")
+        .iter()
+        .filter(|c| c["fault"] == fault)
+        .cloned()
+        .collect()
+}
+
+/// The simulator's records of `kind` named `name`.
+async fn named(api: &Api, kind: &str, name: &str) -> Vec<Value> {
+    let (_, body) = api.get(&format!("/__sim/resources?kind={kind}")).await;
+    body["resources"]
+        .as_array()
+        .expect("resources")
+        .iter()
+        .filter(|r| r["name"] == name)
+        .cloned()
+        .collect()
+}
+
+#[tokio::test]
+async fn a_lost_response_creates_the_resource_but_answers_nothing() {
+    let api = Api::start().await;
+    set_faults(
+        &api,
+        json!({ "fail_next": [{ "count": 1, "method": "POST", "path_prefix": "/v1/environments", "fault": "lost_response" }] }),
+    )
+    .await;
+    let name = crate::support::unique("lost");
+    let err = api
+        .req(reqwest::Method::POST, "/v1/environments")
+        .json(&json!({ "name": name }))
+        .send()
+        .await
+        .expect_err("the response is lost");
+    assert!(!err.is_status(), "{err}");
+    let made = named(&api, "environment", &name).await;
+    assert_eq!(made.len(), 1, "the provider acted: {made:?}");
+    assert_eq!(made[0]["state"], "live");
+    let lost = calls_with_fault(&api, "lost_response").await;
+    assert_eq!(lost.len(), 1);
+    assert_eq!(lost[0]["status"], Value::Null);
+    assert_eq!(lost[0]["method"], "POST");
+}
+
+#[tokio::test]
+async fn a_delete_whose_response_is_lost_still_deletes() {
+    let api = Api::start().await;
+    let name = crate::support::unique("gone");
+    let env = api.ok("/v1/environments", json!({ "name": name })).await;
+    let id = env["id"].as_str().expect("id");
+    set_faults(
+        &api,
+        json!({ "fail_next": [{ "count": 1, "method": "DELETE", "path_prefix": "/v1/environments", "fault": "lost_response" }] }),
+    )
+    .await;
+    let path = format!("/v1/environments/{id}");
+    let err = api
+        .req(reqwest::Method::DELETE, &path)
+        .send()
+        .await
+        .expect_err("the response is lost");
+    assert!(!err.is_status(), "{err}");
+    assert_eq!(
+        named(&api, "environment", &name).await[0]["state"],
+        "deleted"
+    );
+    assert_eq!(
+        api.delete(&path).await.0,
+        StatusCode::NOT_FOUND,
+        "a retry finds it gone"
+    );
+}
+
+#[tokio::test]
+async fn the_lost_response_rate_loses_answers_of_requests_that_were_handled() {
+    let api = Api::start().await;
+    set_faults(&api, json!({ "seed": 3, "lost_response_rate": 1.0 })).await;
+    let names: Vec<String> = (0..3).map(|_| crate::support::unique("rate")).collect();
+    for name in &names {
+        let sent = api
+            .req(reqwest::Method::POST, "/v1/environments")
+            .json(&json!({ "name": name }))
+            .send()
+            .await;
+        assert!(sent.is_err(), "every response is lost");
+    }
+    for name in &names {
+        assert_eq!(
+            named(&api, "environment", name).await.len(),
+            1,
+            "{name} was made"
+        );
+    }
+    assert_eq!(calls_with_fault(&api, "lost_response").await.len(), 3);
+}
+
+#[tokio::test]
+async fn a_timed_rule_fails_every_matching_request_until_its_window_closes() {
+    let api = Api::start().await;
+    let name = crate::support::unique("timed");
+    let env = api.ok("/v1/environments", json!({ "name": name })).await;
+    let path = format!("/v1/environments/{}", env["id"].as_str().expect("id"));
+    let window = Duration::from_millis(600);
+    let installed = Instant::now();
+    set_faults(
+        &api,
+        json!({ "fail_next": [{ "for_ms": window.as_millis() as u64, "method": "DELETE", "path_prefix": "/v1/", "fault": "server_error" }] }),
+    )
+    .await;
+    let (_, faults) = api.get("/__sim/faults").await;
+    let left = faults["fail_next"][0]["for_ms"]
+        .as_u64()
+        .expect("time left");
+    assert!(left <= window.as_millis() as u64, "{faults}");
+    for _ in 0..3 {
+        let (status, body) = api.delete(&path).await;
+        if installed.elapsed() < window {
+            assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR, "{body}");
+        }
+    }
+    assert_eq!(api.get(&path).await.0, StatusCode::OK, "other methods pass");
+    crate::support::eventually(|| async {
+        (api.delete(&path).await.0 == StatusCode::OK).then_some(())
+    })
+    .await;
+    assert!(
+        installed.elapsed() >= window,
+        "deletes failed for the window"
+    );
+    let (_, faults) = api.get("/__sim/faults").await;
+    assert_eq!(faults["fail_next"], json!([]), "an expired rule disappears");
+}
+
+#[tokio::test]
+async fn a_suffix_rule_fails_archives_but_not_creates() {
+    let api = Api::start().await;
+    set_faults(
+        &api,
+        json!({ "fail_next": [{ "for_ms": 60_000, "method": "POST", "path_suffix": "/archive", "fault": "overloaded" }] }),
+    )
+    .await;
+    let agent = api
+        .ok(
+            "/v1/agents",
+            json!({ "name": "a", "model": "claude-opus-4-6" }),
+        )
+        .await;
+    let archive = format!("/v1/agents/{}/archive", agent["id"].as_str().expect("id"));
+    let (status, body) = api.post(&archive, json!({})).await;
+    assert_eq!(status.as_u16(), 529, "{body}");
+    assert_error(&body, "overloaded_error");
+}
