@@ -34,6 +34,29 @@ impl Drop for TempFile {
     }
 }
 
+/// Removes the temp files an earlier upload into `dir` left when its process died mid-write
+/// (a drop guard cannot run after SIGKILL). Output keys are deterministic, so the retried upload
+/// lands in the same folder and clears what was left there: any temp file last written before
+/// this upload `started`. An upload still writing would be newer. Best effort.
+async fn remove_stale_temps(dir: &Path, started: std::time::SystemTime) {
+    let Ok(mut entries) = fs::read_dir(dir).await else {
+        return;
+    };
+    while let Ok(Some(entry)) = entries.next_entry().await {
+        if !entry.file_name().to_string_lossy().starts_with(TEMP_PREFIX) {
+            continue;
+        }
+        let stale = entry
+            .metadata()
+            .await
+            .and_then(|m| m.modified())
+            .is_ok_and(|modified| modified < started);
+        if stale {
+            let _ = fs::remove_file(entry.path()).await;
+        }
+    }
+}
+
 impl LocalStore {
     /// See [`crate::ObjectStore::put_stream`].
     #[tracing::instrument(skip_all, fields(storage.backend = "local"))]
@@ -48,6 +71,7 @@ impl LocalStore {
         R: AsyncRead + Unpin + Send,
     {
         validate_content_type(content_type)?;
+        let started = std::time::SystemTime::now();
         let path = self.path_of(key);
         let dir = path.parent().unwrap_or(self.root()).to_path_buf();
         fs::create_dir_all(&dir).await.map_err(StorageError::Io)?;
@@ -84,6 +108,7 @@ impl LocalStore {
             .await
             .map_err(StorageError::Io)?;
         temp.armed = false;
+        remove_stale_temps(&dir, started).await;
         sync_dir(dir).await.map_err(StorageError::Io)?;
         tracing::debug!(storage.size_bytes = digest.size_bytes(), "stored object");
         Ok(digest.finish())

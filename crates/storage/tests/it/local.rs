@@ -182,6 +182,29 @@ async fn an_upload_cancelled_half_way_leaves_no_temp_file() {
     assert_eq!(fx.store.head(&key).await.expect("head"), None);
 }
 
+/// Regression (issue 9 chaos suite): a worker SIGKILLed mid-upload left its temp file behind
+/// for ever, bytes on disk that no workspace counted.
+#[tokio::test]
+async fn a_retried_upload_clears_the_temp_file_a_killed_upload_left() {
+    let fx = Fixture::local().await;
+    let key = key();
+    fx.store
+        .put_stream(&key, &b"first"[..], "text/plain", 1 << 20)
+        .await
+        .expect("put");
+    let folder = fx.files_on_disk()[0].parent().expect("folder").to_path_buf();
+    // What a killed process leaves: a temp file next to where its object would go.
+    let left = folder.join(".antpath-tmp-0123456789abcdef0123456789abcdef");
+    std::fs::write(&left, b"half an upload").expect("leftover");
+    std::thread::sleep(Duration::from_millis(20));
+    fx.store
+        .put_stream(&key, &b"second"[..], "text/plain", 1 << 20)
+        .await
+        .expect("retried put");
+    assert!(!left.exists(), "the leftover temp file is gone");
+    assert_eq!(fx.files_on_disk().len(), 1, "{:?}", fx.files_on_disk());
+}
+
 /// Fails on its first read, like a download whose connection dropped.
 struct Broken;
 
