@@ -74,7 +74,10 @@ impl WorkerConfig {
             provider_base_url: settings.provider.base_url.clone(),
             provider_timeout: Duration::from_millis(settings.provider.request_timeout_ms),
             provider_retry: RetryPolicy::default(),
-            tuning: Tuning::default(),
+            tuning: Tuning {
+                claim_poll: Duration::from_millis(settings.worker.claim_poll_ms.max(10)),
+                ..Tuning::default()
+            },
         }
     }
 

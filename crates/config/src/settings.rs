@@ -95,6 +95,10 @@ pub struct WorkerSettings {
     pub health_listen: String,
     /// Runs one replica works on at once.
     pub concurrency: usize,
+    /// Longest idle sleep of the claim loop, in milliseconds. `LISTEN/NOTIFY` wakes the loop
+    /// early; polling is the source of truth, so this bounds the pickup delay of a run whose
+    /// wake-up was lost and of a retry whose backoff ended.
+    pub claim_poll_ms: u64,
 }
 
 impl Default for WorkerSettings {
@@ -103,6 +107,7 @@ impl Default for WorkerSettings {
             id: None,
             health_listen: "0.0.0.0:8081".into(),
             concurrency: 16,
+            claim_poll_ms: 2000,
         }
     }
 }

@@ -22,7 +22,7 @@ const READY_TIMEOUT: Duration = Duration::from_secs(30);
 /// a killed worker's runs move on within seconds (but renewed early enough to survive a busy
 /// two-core machine), no provider throttling of our own (the simulator's faults are the only
 /// pressure), high tenant caps, and small pools because the Postgres server is shared.
-const SHARED_SETTINGS: [(&str, &str); 20] = [
+const SHARED_SETTINGS: [(&str, &str); 21] = [
     ("ANTPATH_DATABASE__MAX_CONNECTIONS", "4"),
     ("ANTPATH_DATABASE__STATEMENT_TIMEOUT_MS", "5000"),
     ("ANTPATH_PROVIDER__REQUEST_TIMEOUT_MS", "5000"),
@@ -47,6 +47,7 @@ const SHARED_SETTINGS: [(&str, &str); 20] = [
         "info,antpath_worker=debug,antpath_bff=debug,antpath_provider=debug,antpath_sweeper=debug,antpath_db=debug",
     ),
     ("ANTPATH_WORKER__CONCURRENCY", "16"),
+    ("ANTPATH_WORKER__CLAIM_POLL_MS", "200"),
 ];
 
 /// Pool size of a worker replica (the other services keep the shared setting).

@@ -192,7 +192,10 @@ async fn a_retried_upload_clears_the_temp_file_a_killed_upload_left() {
         .put_stream(&key, &b"first"[..], "text/plain", 1 << 20)
         .await
         .expect("put");
-    let folder = fx.files_on_disk()[0].parent().expect("folder").to_path_buf();
+    let folder = fx.files_on_disk()[0]
+        .parent()
+        .expect("folder")
+        .to_path_buf();
     // What a killed process leaves: a temp file next to where its object would go.
     let left = folder.join(".antpath-tmp-0123456789abcdef0123456789abcdef");
     std::fs::write(&left, b"half an upload").expect("leftover");
