@@ -184,6 +184,12 @@ fn hint_for(kind: ApiErrorType) -> Option<&'static str> {
         ApiErrorType::Conflict => {
             Some("the idempotency key was used for a different request; choose a new key")
         }
+        ApiErrorType::WorkspaceDeleting => {
+            Some("the workspace is being deleted and accepts no new runs")
+        }
+        ApiErrorType::ServiceUnavailable => {
+            Some("antpath cannot reach a dependency right now; try again shortly")
+        }
         _ => None,
     }
 }
