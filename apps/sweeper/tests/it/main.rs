@@ -7,59 +7,16 @@ mod purge;
 mod race;
 mod workspace_deletion;
 
-use antpath_db::runs::{NewRun, SealedSecret};
-use antpath_db::workspaces::PlanCaps;
-use antpath_db::{users, workspaces};
 use antpath_redact::Secret;
 use antpath_storage::{LocalStore, LocalStoreConfig, ObjectStore, output_key};
-use antpath_types::{OutputId, RunId, SecretId, UserId, WorkspaceId};
+use antpath_types::{OutputId, RunId, WorkspaceId};
 use sqlx::PgPool;
 
+/// A workspace with one queued run holding a sealed secrets bundle.
 async fn seed(pool: &PgPool) -> (WorkspaceId, RunId) {
-    let ws = WorkspaceId::new();
-    let user = UserId::new();
-    let caps = PlanCaps {
-        max_active_runs: 5,
-        max_active_runs_per_token: 5,
-        max_run_duration_seconds: 60,
-        storage_cap_bytes: 1 << 20,
-    };
-    workspaces::insert(pool, ws, "acme", caps)
-        .await
-        .expect("workspace");
-    users::insert(pool, user, &format!("{user}@example.com"), None)
-        .await
-        .expect("user");
-    let run = RunId::new();
-    let new = NewRun {
-        id: run,
-        workspace_id: ws,
-        creator: user,
-        api_token_id: None,
-        template_name: "t".into(),
-        template_snapshot: serde_json::json!({}),
-        template_hash: "sha256:0".into(),
-        idempotency_key: None,
-        request_hash: "h".into(),
-        cleanup_policy: antpath_types::ClaudeSessionCleanup::Delete,
-        max_duration_seconds: 60,
-        max_spend_usd: None,
-        max_attempts: 1,
-    };
-    let secret = SealedSecret {
-        id: SecretId::new(),
-        key_id: "k".into(),
-        wrapped_key: vec![1],
-        wrap_nonce: vec![0; 12],
-        ciphertext: vec![2],
-        nonce: vec![0; 12],
-    };
-    let mut tx = pool.begin().await.expect("begin");
-    antpath_db::runs::insert_idempotent(&mut tx, &new, &secret)
-        .await
-        .expect("run");
-    tx.commit().await.expect("commit");
-    (ws, run)
+    let tenant = fixtures::tenant(pool).await;
+    let run = fixtures::run(pool, &tenant).await;
+    (tenant.workspace, run)
 }
 
 fn store(dir: &tempfile::TempDir) -> ObjectStore {
