@@ -26,6 +26,20 @@ pub async fn settled_files(
     .await
 }
 
+/// The provider file ids of a run's stored outputs (failures not included).
+#[tracing::instrument(skip_all, fields(run.id = %run_id))]
+pub async fn stored_file_ids(
+    db: impl PgExecutor<'_>,
+    run_id: RunId,
+) -> Result<Vec<String>, sqlx::Error> {
+    sqlx::query_scalar!(
+        "select provider_file_id from output_objects where run_id = $1",
+        run_id as RunId,
+    )
+    .fetch_all(db)
+    .await
+}
+
 /// A workspace's storage use and cap, in bytes.
 #[tracing::instrument(skip_all, fields(workspace.id = %workspace_id))]
 pub async fn storage(

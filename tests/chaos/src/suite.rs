@@ -77,7 +77,9 @@ impl Options {
     pub fn sized(runs: usize, seed: u64) -> Self {
         let long = runs > DEFAULT_RUNS;
         let secs = |s: u64| Duration::from_secs(s);
-        let per_run = Duration::from_millis(if long { 250 } else { 150 });
+        // The long form submits no faster than the stack finishes runs under this chaos (about one a
+        // second on two cores), so it measures convergence rather than a growing queue.
+        let per_run = Duration::from_millis(if long { 1200 } else { 150 });
         let submitting = per_run * u32::try_from(runs).unwrap_or(u32::MAX);
         Self {
             runs,
@@ -96,7 +98,7 @@ impl Options {
             },
             min_chaos: secs(if long { 30 } else { 12 }),
             max_chaos: submitting + secs(if long { 180 } else { 55 }),
-            settle_deadline: secs(if long { 300 } else { 60 }),
+            settle_deadline: secs(if long { 600 } else { 60 }),
         }
     }
 }

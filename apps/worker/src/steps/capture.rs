@@ -46,6 +46,7 @@ pub async fn capture(ctx: &Ctx) -> StepResult<Next> {
                 Ok(()) => ctx.progressed(),
                 Err(err) if last_try(ctx, &err) => {
                     let message = err.public_message();
+                    remove_unrecorded(ctx, file).await;
                     fail(ctx, file, "upload_failed", Some(message)).await?;
                     ctx.progressed();
                 }
@@ -206,14 +207,21 @@ async fn capture_file(ctx: &Ctx, file: &FileMetadata) -> StepResult<()> {
         return fail(ctx, file, "size_mismatch", None).await;
     }
     let sha = put.sha256_hex();
-    match record(ctx, file, output_id, &key, &put, &sha, &content_type).await {
-        Ok(()) => Ok(()),
-        Err(err) => {
-            // The object has no row: remove it now (a crash here is covered by the
-            // deterministic key: the retry overwrites it).
-            remove(ctx, &key).await;
-            Err(err)
-        }
+    // On an error the object stays: its row may have committed even though the answer was
+    // lost, and if not, the retry overwrites the same key; a file that is finally given up is
+    // removed by `remove_unrecorded`.
+    record(ctx, file, output_id, &key, &put, &sha, &content_type).await
+}
+
+/// Removes the object a given-up file may have left, unless a row records it (a commit whose
+/// answer was lost). Any doubt keeps the object: a row must never lose its file.
+async fn remove_unrecorded(ctx: &Ctx, file: &FileMetadata) {
+    let id = storable::text(&file.id);
+    let stored = outputs::stored_file_ids(&ctx.deps.pool, ctx.run.id).await;
+    if matches!(&stored, Ok(ids) if !ids.iter().any(|s| s == id.as_ref())) {
+        let output_id = output_id_for(ctx.run.id, &file.id);
+        let key = output_key(ctx.run.workspace_id, ctx.run.id, output_id, &file.filename);
+        remove(ctx, &key).await;
     }
 }
 
