@@ -118,19 +118,7 @@ impl From<antpath_db::DbError> for ApiError {
 /// a server that is shutting down, starting up or out of connection slots. Retrying later can
 /// succeed, so the answer is 503.
 pub fn is_unavailable(err: &sqlx::Error) -> bool {
-    match err {
-        sqlx::Error::PoolTimedOut
-        | sqlx::Error::PoolClosed
-        | sqlx::Error::Io(_)
-        | sqlx::Error::Tls(_)
-        | sqlx::Error::WorkerCrashed => true,
-        sqlx::Error::Database(db) => db.code().is_some_and(|code| {
-            // Class 08 is "connection exception"; 57P01–57P03 are admin shutdown, crash
-            // shutdown and "cannot connect now" (starting up); 53300 is too_many_connections.
-            code.starts_with("08") || matches!(&*code, "57P01" | "57P02" | "57P03" | "53300")
-        }),
-        _ => false,
-    }
+    antpath_db::is_unavailable(err)
 }
 
 /// A rejection reason attached to error responses, read by the metrics middleware.

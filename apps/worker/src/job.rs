@@ -139,6 +139,14 @@ impl RunJob {
                         .await?;
                     return Ok(());
                 }
+                StepError::Db(db) if antpath_db::is_unavailable(db) => {
+                    // The database is unreachable, which says nothing about this step: wait with
+                    // backoff, uncounted, so an outage never fails or reschedules a run.
+                    let wait = retry_delay(&err, limits.poll_base_ms.max(1000), 3);
+                    lifecycle::retry_later(pool, fence, wait.as_secs_f64(), StepTally::Waited)
+                        .await?;
+                    return Ok(());
+                }
                 _ => {}
             }
             let run = lifecycle::load(pool, fence).await?;
@@ -175,7 +183,9 @@ impl RunJob {
                 }
                 _ => {
                     let class = err.class();
-                    if matches!(run.phase, Phase::Session | Phase::Dispatch | Phase::Observe)
+                    // Only a provider's give-up earns a new attempt; our own errors do not.
+                    if matches!(err, StepError::Provider(_))
+                        && matches!(run.phase, Phase::Session | Phase::Dispatch | Phase::Observe)
                         && steps::attempts::reschedule(pool, fence, &run, (class, &message)).await?
                     {
                         lifecycle::release(pool, fence).await?;

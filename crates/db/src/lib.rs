@@ -72,3 +72,23 @@ pub fn is_unique_violation(err: &sqlx::Error, constraint: &str) -> bool {
         _ => false,
     }
 }
+
+/// Whether `err` says the database is unreachable rather than that a query is wrong: the pool
+/// timed out or closed, the connection broke, or the server refused or shut down the session.
+/// Callers wait and retry these (a 503 in the API; an uncounted wait in the worker), while any
+/// other database error is a real failure.
+pub fn is_unavailable(err: &sqlx::Error) -> bool {
+    match err {
+        sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::WorkerCrashed => true,
+        sqlx::Error::Database(db) => db.code().is_some_and(|code| {
+            // Class 08 is "connection exception"; 57P01–57P03 are admin shutdown, crash
+            // shutdown and "cannot connect now" (starting up); 53300 is too_many_connections.
+            code.starts_with("08") || matches!(&*code, "57P01" | "57P02" | "57P03" | "53300")
+        }),
+        _ => false,
+    }
+}

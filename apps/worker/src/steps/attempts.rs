@@ -36,6 +36,8 @@ pub async fn reschedule(
         error.0,
         ErrorClass::TransientProvider | ErrorClass::ProviderPermanent
     ) || run.provider_session_id.is_none()
+        // An outcome already decided (the session succeeded, say) is never thrown away.
+        || run.outcome.is_some()
         || run.attempt_count >= run.max_attempts
         || run.cancel_requested_at.is_some()
         || run.pending_delete_at.is_some()
