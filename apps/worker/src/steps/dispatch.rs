@@ -34,6 +34,10 @@ pub async fn dispatch(ctx: &Ctx) -> StepResult<Next> {
             let first = errors.first().map(ToString::to_string).unwrap_or_default();
             StepError::Tenant(format!("the prompt does not render: {first}"))
         })?;
+        // The send cannot be undone or deduplicated by the provider: confirm the lease is still
+        // ours right before it, so a replica whose lease ran out while it was slow does not
+        // send a second copy after another replica took the run over.
+        lifecycle::load(&ctx.deps.pool, ctx.fence).await?;
         ctx.call(
             CallKind::Create,
             ctx.client.send_user_message(&session, &prompt),
