@@ -8,7 +8,7 @@
 //!
 //! Database failures are split in one place, the `From<DbError>` mapping: an expected
 //! constraint outcome becomes its client error, a lost or unreachable database becomes `503`
-//! with `Retry-After` (see [`is_unavailable`]), and anything else is a 500.
+//! with `Retry-After` (see [`antpath_db::is_unavailable`]), and anything else is a 500.
 
 use std::time::Duration;
 
@@ -102,7 +102,7 @@ impl From<antpath_db::DbError> for ApiError {
     fn from(err: antpath_db::DbError) -> Self {
         match err {
             antpath_db::DbError::IdempotencyConflict => Self::idempotency_conflict(),
-            antpath_db::DbError::Sqlx(err) if is_unavailable(&err) => {
+            antpath_db::DbError::Sqlx(err) if antpath_db::is_unavailable(&err) => {
                 tracing::warn!(error.message = %err, "the database is unavailable");
                 Self::Unavailable("The database")
             }
@@ -111,14 +111,6 @@ impl From<antpath_db::DbError> for ApiError {
             }
         }
     }
-}
-
-/// Whether `err` means the database cannot be reached or has gone away, rather than that this
-/// query failed: no connection within the acquire timeout, a broken socket or TLS session, or
-/// a server that is shutting down, starting up or out of connection slots. Retrying later can
-/// succeed, so the answer is 503.
-pub fn is_unavailable(err: &sqlx::Error) -> bool {
-    antpath_db::is_unavailable(err)
 }
 
 /// A rejection reason attached to error responses, read by the metrics middleware.

@@ -61,7 +61,7 @@ pub struct Attempt<'a> {
     pub attempt_number: i32,
     /// The failure's class.
     pub error_class: Option<ErrorClass>,
-    /// Scrubbed detail.
+    /// Scrubbed detail (bounded here on the way in).
     pub error_message: Option<&'a str>,
 }
 
@@ -71,6 +71,7 @@ pub async fn record_attempt(
     db: impl PgExecutor<'_>,
     attempt: &Attempt<'_>,
 ) -> Result<(), sqlx::Error> {
+    let message = attempt.error_message.map(crate::lifecycle::bounded_message);
     sqlx::query!(
         "insert into cleanup_attempts
             (id, run_id, resource_id, action, status, attempt_number, error_class, error_message)
@@ -82,7 +83,7 @@ pub async fn record_attempt(
         attempt.status,
         attempt.attempt_number,
         attempt.error_class as Option<ErrorClass>,
-        attempt.error_message,
+        message.as_deref(),
     )
     .execute(db)
     .await?;

@@ -12,39 +12,19 @@
 
 use std::collections::HashSet;
 
+use antpath_types::filename::safe_file_name;
+
 use crate::model::Output;
 
 /// Longest local file name in bytes, before a ` (n)` suffix: with the suffix and the
 /// `.antpath-partial` of an unfinished download it stays under the usual 255-byte limit.
 const MAX_NAME_BYTES: usize = 200;
 
-/// Longest extension (dot included) kept when a name is shortened.
-const MAX_KEPT_EXTENSION_BYTES: usize = 16;
-
-/// The name used when nothing usable is left of the agent's.
-const FALLBACK_NAME: &str = "file";
-
 /// `name` as one safe file name in a folder: path separators become `_`, control and invisible
 /// formatting characters are dropped, surrounding whitespace is trimmed, `.`, `..` and empty
 /// names become `file`, and long names are cut (keeping a short extension).
 pub fn local_file_name(name: &str) -> String {
-    let cleaned: String = name
-        .chars()
-        .filter_map(|c| match c {
-            '/' | '\\' => Some('_'),
-            c if c.is_control() || is_invisible_format(c) => None,
-            c => Some(c),
-        })
-        .collect();
-    let name = match cleaned.trim() {
-        "" | "." | ".." => FALLBACK_NAME.to_owned(),
-        other => other.to_owned(),
-    };
-    if name.len() > MAX_NAME_BYTES {
-        shorten(&name)
-    } else {
-        name
-    }
+    safe_file_name(name, MAX_NAME_BYTES)
 }
 
 /// One distinct, safe local file name per output, in the order of `outputs`.
@@ -85,24 +65,6 @@ fn numbered(name: &str, n: u32) -> String {
 /// Names that collide on a case-insensitive file system compare equal.
 fn fold(name: &str) -> String {
     name.to_lowercase()
-}
-
-/// Zero-width and bidirectional-override characters, which can disguise an extension.
-fn is_invisible_format(c: char) -> bool {
-    matches!(c, '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{FEFF}')
-}
-
-fn shorten(name: &str) -> String {
-    let extension = name
-        .rfind('.')
-        .filter(|&dot| dot > 0 && name.len() - dot <= MAX_KEPT_EXTENSION_BYTES)
-        .map_or("", |dot| &name[dot..]);
-    let stem = &name[..name.len() - extension.len()];
-    let mut end = MAX_NAME_BYTES - extension.len();
-    while !stem.is_char_boundary(end) {
-        end -= 1;
-    }
-    format!("{}{extension}", &stem[..end])
 }
 
 #[cfg(test)]

@@ -14,6 +14,7 @@
 use std::fmt;
 use std::fmt::Write as _;
 
+use antpath_types::filename::{safe_file_name, truncate_keeping_extension};
 use antpath_types::{OutputId, RunId, WorkspaceId};
 
 use crate::StorageError;
@@ -31,9 +32,6 @@ pub const MAX_FILENAME_BYTES: usize = 200;
 /// Leading text of the local store's in-flight temp files; no key segment may start with it, so
 /// a half-written upload can never be read, signed or overwritten through a key.
 pub(crate) const TEMP_PREFIX: &str = ".antpath-tmp-";
-
-/// The name used when nothing usable is left of a filename.
-const FALLBACK_FILENAME: &str = "file";
 
 /// A validated object key: `/`-separated, relative, traversal-free segments.
 #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -132,45 +130,13 @@ pub fn workspace_prefix(workspace: WorkspaceId) -> KeyPrefix {
 /// whitespace is trimmed, `.`/`..`/empty become `file`, and the result is cut to
 /// [`MAX_FILENAME_BYTES`] while keeping a short extension.
 pub fn sanitize_filename(name: &str) -> String {
-    let cleaned: String = name
-        .chars()
-        .filter_map(|c| match c {
-            '/' | '\\' => Some('_'),
-            c if c.is_control() || is_invisible_format(c) => None,
-            c => Some(c),
-        })
-        .collect();
-    let trimmed = cleaned.trim();
-    let mut name = match trimmed {
-        "" | "." | ".." => FALLBACK_FILENAME.to_owned(),
-        other if other.starts_with(TEMP_PREFIX) => format!("_{other}"),
-        other => other.to_owned(),
-    };
-    if name.len() > MAX_FILENAME_BYTES {
-        name = truncate_keeping_extension(&name, MAX_FILENAME_BYTES);
+    let name = safe_file_name(name, MAX_FILENAME_BYTES);
+    if name.starts_with(TEMP_PREFIX) {
+        // Never mistaken for an in-flight upload's temp file.
+        truncate_keeping_extension(format!("_{name}"), MAX_FILENAME_BYTES)
+    } else {
+        name
     }
-    name
-}
-
-/// Zero-width and bidirectional-override characters, which can disguise a filename's extension.
-fn is_invisible_format(c: char) -> bool {
-    matches!(c, '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{FEFF}')
-}
-
-/// Longest extension (with its dot) kept when a filename must be shortened.
-const MAX_KEPT_EXTENSION_BYTES: usize = 16;
-
-fn truncate_keeping_extension(name: &str, limit: usize) -> String {
-    let extension = name
-        .rfind('.')
-        .filter(|&dot| dot > 0 && name.len() - dot <= MAX_KEPT_EXTENSION_BYTES)
-        .map_or("", |dot| &name[dot..]);
-    let stem = &name[..name.len() - extension.len()];
-    let mut end = limit - extension.len();
-    while !stem.is_char_boundary(end) {
-        end -= 1;
-    }
-    format!("{}{extension}", &stem[..end])
 }
 
 fn validate_path(path: &str) -> Result<(), StorageError> {

@@ -7,6 +7,7 @@
 
 pub mod api_error;
 mod error_class;
+pub mod filename;
 pub mod ids;
 pub mod lifecycle;
 pub mod policy;

@@ -61,13 +61,16 @@ pub async fn capture(ctx: &Ctx) -> StepResult<Next> {
     Ok(Next::Continue)
 }
 
-/// Whether a failed file has used up its tries (a lost lease or a crash is never a file's
-/// fault).
+/// Whether a failed file has used up its tries (a lost lease, a crash or throttling is never
+/// a file's fault).
 fn last_try(ctx: &Ctx, err: &StepError) -> bool {
-    if matches!(
-        err,
-        StepError::LeaseLost | StepError::Crash | StepError::Throttled(_)
-    ) {
+    let provider_throttled = matches!(err, StepError::Provider(p) if p.status() == Some(429));
+    if provider_throttled
+        || matches!(
+            err,
+            StepError::LeaseLost | StepError::Crash | StepError::Throttled(_)
+        )
+    {
         return false;
     }
     let max = i32::try_from(ctx.deps.config.limits.max_step_retries).unwrap_or(5);
@@ -169,15 +172,14 @@ async fn capture_file(ctx: &Ctx, file: &FileMetadata) -> StepResult<()> {
         .await
     {
         Ok(download) => download,
-        Err(StepError::Provider(err))
-            if err.status() != Some(429)
-                && (!err.class().is_retryable()
-                    || ctx.run.step_failures + 1
-                        >= i32::try_from(limits.max_step_retries).unwrap_or(5)) =>
-        {
-            return fail(ctx, file, "download_failed", Some(err.to_string())).await;
+        Err(err) => {
+            if let StepError::Provider(provider) = &err
+                && last_try(ctx, &err)
+            {
+                return fail(ctx, file, "download_failed", Some(provider.to_string())).await;
+            }
+            return Err(err);
         }
-        Err(other) => return Err(other),
     };
     let content_type = download
         .content_type

@@ -197,7 +197,7 @@ pub async fn abandon(
     let left = resources::abandon_unsettled(&mut *tx, run.id).await?;
     let listed: Vec<_> = left
         .iter()
-        .map(|(kind, id)| serde_json::json!({"kind": kind, "id": antpath_db::storable::text(id)}))
+        .map(|(kind, id)| serde_json::json!({"kind": kind, "id": id}))
         .collect();
     audit::record(
         &mut *tx,
@@ -223,7 +223,7 @@ pub async fn abandon(
             status: "succeeded",
             attempt_number: run.cleanup_rounds + 1,
             error_class: Some(error.0),
-            error_message: Some(&lifecycle::bounded_message(error.1)),
+            error_message: Some(error.1),
         },
     )
     .await?;
