@@ -131,7 +131,7 @@ pub async fn link(
         &AuditEntry {
             workspace_id: auth.workspace_id,
             actor_user: Some(auth.user_id),
-            actor_token: Some(auth.token_id),
+            actor_token: auth.token_id(),
             action: "output.link",
             target_type: "output",
             target_id: output_id.to_string(),

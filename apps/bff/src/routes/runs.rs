@@ -155,7 +155,7 @@ async fn audit_run(
         &AuditEntry {
             workspace_id: auth.workspace_id,
             actor_user: Some(auth.user_id),
-            actor_token: Some(auth.token_id),
+            actor_token: auth.token_id(),
             action,
             target_type: "run",
             target_id: run.to_string(),

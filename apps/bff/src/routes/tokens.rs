@@ -65,7 +65,10 @@ pub async fn whoami(State(state): State<AppState>, auth: Auth) -> Result<Json<Wh
     let workspace = workspaces::get(&state.pool, auth.workspace_id)
         .await?
         .ok_or(ApiError::Unauthenticated)?;
-    let token = token_admin::get(&state.pool, auth.workspace_id, auth.token_id)
+    let token_id = auth.token_id().ok_or_else(|| {
+        ApiError::Forbidden("`whoami` describes an API token; this request carries none.".into())
+    })?;
+    let token = token_admin::get(&state.pool, auth.workspace_id, token_id)
         .await?
         .ok_or(ApiError::Unauthenticated)?;
     Ok(Json(WhoAmI {
@@ -133,20 +136,23 @@ pub async fn create(
         ));
     }
     let mut scopes = Vec::new();
-    for (i, scope) in request.scopes.iter().enumerate() {
-        if !Scope::ALL.contains(&scope.as_str()) {
+    for (i, spelled) in request.scopes.iter().enumerate() {
+        let Ok(scope) = spelled.parse::<Scope>() else {
             return Err(ApiError::invalid_at(
                 &format!("/scopes/{i}"),
-                format!("Unknown scope; expected one of {}.", Scope::ALL.join(", ")),
+                format!(
+                    "Unknown scope; expected one of {}.",
+                    crate::auth::scope_list()
+                ),
             ));
-        }
+        };
         if !auth.has(scope) {
             return Err(ApiError::Forbidden(format!(
-                "A token cannot grant the `{scope}` scope it does not hold."
+                "A token cannot be given the `{scope}` scope its creator does not hold."
             )));
         }
-        if !scopes.contains(scope) {
-            scopes.push(scope.clone());
+        if !scopes.contains(spelled) {
+            scopes.push(spelled.clone());
         }
     }
     if scopes.is_empty() {
@@ -224,7 +230,7 @@ async fn audit_token(
         &AuditEntry {
             workspace_id: auth.workspace_id,
             actor_user: Some(auth.user_id),
-            actor_token: Some(auth.token_id),
+            actor_token: auth.token_id(),
             action,
             target_type: "token",
             target_id: token.to_string(),
