@@ -117,7 +117,8 @@ impl Browser {
         self.goto("/sign-in").await;
         self.type_into("#email", email).await;
         self.type_into("#password", password).await;
-        self.click("form[action='/sign-in'] button[type=submit]").await;
+        self.click("form[action='/sign-in'] button[type=submit]")
+            .await;
     }
 
     /// Types `text` into the field `css`, after clearing it.
@@ -141,9 +142,11 @@ impl Browser {
 
     /// The element `css`, waiting up to [`PAGE_TIMEOUT`] for it to appear.
     pub async fn find(&self, css: &str) -> fantoccini::elements::Element {
-        eventually(&format!("an element {css} on {}", self.path().await), PAGE_TIMEOUT, || async {
-            self.client.find(Locator::Css(css)).await.ok()
-        })
+        eventually(
+            &format!("an element {css} on {}", self.path().await),
+            PAGE_TIMEOUT,
+            || async { self.client.find(Locator::Css(css)).await.ok() },
+        )
         .await
     }
 
@@ -169,7 +172,8 @@ impl Browser {
 
     /// Signs out with the header's button.
     pub async fn sign_out(&self) {
-        self.click("form[action='/sign-out'] button[type=submit]").await;
+        self.click("form[action='/sign-out'] button[type=submit]")
+            .await;
     }
 
     /// Whether an element `css` is on the page now (no waiting).
@@ -180,7 +184,12 @@ impl Browser {
     /// The visible texts of every element `css` on the page now.
     pub async fn texts(&self, css: &str) -> Vec<String> {
         let mut texts = Vec::new();
-        for element in self.client.find_all(Locator::Css(css)).await.unwrap_or_default() {
+        for element in self
+            .client
+            .find_all(Locator::Css(css))
+            .await
+            .unwrap_or_default()
+        {
             texts.push(element.text().await.unwrap_or_default());
         }
         texts
@@ -195,7 +204,11 @@ impl Browser {
 
     /// The visible text of the element `css`, waiting for it to appear.
     pub async fn text(&self, css: &str) -> String {
-        self.find(css).await.text().await.expect("an element's text")
+        self.find(css)
+            .await
+            .text()
+            .await
+            .expect("an element's text")
     }
 
     /// The attribute `name` of the element `css`.
@@ -210,7 +223,11 @@ impl Browser {
 
     /// The current address's path (and query).
     pub async fn path(&self) -> String {
-        let url = self.client.current_url().await.expect("the current address");
+        let url = self
+            .client
+            .current_url()
+            .await
+            .expect("the current address");
         match url.query() {
             Some(query) => format!("{}?{query}", url.path()),
             None => url.path().to_owned(),

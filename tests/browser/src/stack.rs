@@ -88,7 +88,13 @@ impl Stack {
     /// A stack whose services also get `env` (the services inherit the environment of
     /// `antpath dev up`, so `ANTPATH_…` settings it does not set itself reach them).
     pub fn up_with(env: &[(&str, &str)]) -> Self {
-        for binary in ["antpath", "antpath-bff", "antpath-worker", "antpath-sweeper", "antpath-sim"] {
+        for binary in [
+            "antpath",
+            "antpath-bff",
+            "antpath-worker",
+            "antpath-sweeper",
+            "antpath-sim",
+        ] {
             assert!(
                 bin_dir().join(binary).is_file(),
                 "{binary} is not in {}: run `cargo build --workspace --bins` before these tests",
@@ -155,7 +161,11 @@ impl Stack {
 
     /// The path of `examples/NAME` in the repository.
     pub fn example(&self, name: &str) -> String {
-        workspace_root().join("examples").join(name).display().to_string()
+        workspace_root()
+            .join("examples")
+            .join(name)
+            .display()
+            .to_string()
     }
 
     /// A page's absolute address: `path` under the bff.
@@ -206,11 +216,20 @@ impl Stack {
     /// A new user with a password, a member of `workspace` with `role`, with a token when
     /// `with_token`.
     pub fn person(&self, workspace: &str, role: &str, with_token: bool) -> Person {
-        let email = format!("{role}-{}@example.test", &uuid::Uuid::new_v4().simple().to_string()[..8]);
+        let email = format!(
+            "{role}-{}@example.test",
+            &uuid::Uuid::new_v4().simple().to_string()[..8]
+        );
         let password = format!("pw-{}", uuid::Uuid::new_v4().simple());
         let user = self.admin(
             &[
-                "create-user", "--email", &email, "--workspace", workspace, "--role", role,
+                "create-user",
+                "--email",
+                &email,
+                "--workspace",
+                workspace,
+                "--role",
+                role,
                 "--password-stdin",
             ],
             Some(&password),
@@ -219,8 +238,15 @@ impl Stack {
         let token = with_token.then(|| {
             self.admin(
                 &[
-                    "create-token", "--workspace", workspace, "--user", &user, "--name", "tests",
-                    "--scopes", ALL_SCOPES,
+                    "create-token",
+                    "--workspace",
+                    workspace,
+                    "--user",
+                    &user,
+                    "--name",
+                    "tests",
+                    "--scopes",
+                    ALL_SCOPES,
                 ],
                 None,
                 &[],
@@ -262,7 +288,10 @@ impl Stack {
             "limits": {"maxDurationSeconds": 600}
         });
         std::fs::write(&path, template.to_string()).expect("write a template");
-        let submitted = self.cli(token, &["run", path.to_str().expect("utf-8 path"), "--json"]);
+        let submitted = self.cli(
+            token,
+            &["run", path.to_str().expect("utf-8 path"), "--json"],
+        );
         assert_eq!(submitted.code, 0, "submitting {name}: {submitted}");
         submitted.json()["id"]
             .as_str()
@@ -279,12 +308,16 @@ impl Stack {
 
     /// Waits until the run's status is one of `wanted`; the run then.
     pub async fn wait_for_status(&self, token: &str, id: &str, wanted: &[&str]) -> Value {
-        eventually(&format!("run {id} to be {wanted:?}"), RUN_TIMEOUT, || async {
-            let run = self.run(token, id);
-            wanted
-                .contains(&run["status"].as_str().unwrap_or_default())
-                .then_some(run)
-        })
+        eventually(
+            &format!("run {id} to be {wanted:?}"),
+            RUN_TIMEOUT,
+            || async {
+                let run = self.run(token, id);
+                wanted
+                    .contains(&run["status"].as_str().unwrap_or_default())
+                    .then_some(run)
+            },
+        )
         .await
     }
 }
@@ -300,7 +333,10 @@ impl Drop for Stack {
         let _ = Command::new("psql")
             .arg(format!("{}/postgres", self.server))
             .arg("-qc")
-            .arg(format!("drop database if exists {} with (force)", self.database))
+            .arg(format!(
+                "drop database if exists {} with (force)",
+                self.database
+            ))
             .output();
     }
 }
@@ -324,7 +360,10 @@ pub fn bin_dir() -> PathBuf {
     let exe = std::env::current_exe().expect("this executable's path");
     let dir = exe.parent().expect("this executable's folder");
     match dir.file_name().and_then(|n| n.to_str()) {
-        Some("deps" | "examples") => dir.parent().expect("the target profile folder").to_path_buf(),
+        Some("deps" | "examples") => dir
+            .parent()
+            .expect("the target profile folder")
+            .to_path_buf(),
         _ => dir.to_path_buf(),
     }
 }

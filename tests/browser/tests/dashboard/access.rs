@@ -14,10 +14,20 @@ async fn another_workspaces_run_output_and_token_are_not_found_by_url() {
     stack
         .wait_for_status(other.token(), &theirs, &["succeeded"])
         .await;
-    let outputs = stack.cli(other.token(), &["runs", "outputs", &theirs, "--json"]).json();
-    let output = outputs["outputs"][0]["id"].as_str().expect("their output").to_owned();
-    let tokens = stack.cli(other.token(), &["tokens", "list", "--json"]).json();
-    let their_token = tokens["data"][0]["id"].as_str().expect("their token").to_owned();
+    let outputs = stack
+        .cli(other.token(), &["runs", "outputs", &theirs, "--json"])
+        .json();
+    let output = outputs["outputs"][0]["id"]
+        .as_str()
+        .expect("their output")
+        .to_owned();
+    let tokens = stack
+        .cli(other.token(), &["tokens", "list", "--json"])
+        .json();
+    let their_token = tokens["data"][0]["id"]
+        .as_str()
+        .expect("their token")
+        .to_owned();
 
     let browser = signed_in(&stack, &stack.owner).await;
     browser.goto(&format!("/runs/{own}")).await;
@@ -84,8 +94,14 @@ async fn a_disabled_persons_session_ends_and_ten_wrong_passwords_in_a_row_are_th
             .await;
         statuses.push(browser.status().await);
     }
-    assert_eq!(statuses[0], 401, "a wrong password is told so: {statuses:?}");
-    assert_eq!(statuses[9], 429, "the tenth try in a row is throttled: {statuses:?}");
+    assert_eq!(
+        statuses[0], 401,
+        "a wrong password is told so: {statuses:?}"
+    );
+    assert_eq!(
+        statuses[9], 429,
+        "the tenth try in a row is throttled: {statuses:?}"
+    );
     let page = browser.page_text().await;
     assert!(
         page.contains("Too many sign-in attempts"),

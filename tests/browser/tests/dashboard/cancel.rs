@@ -33,7 +33,11 @@ async fn a_viewer_cannot_cancel_a_run_a_form_without_csrf_is_refused_and_an_owne
         "a viewer's forged cancel, with a valid CSRF token, is refused"
     );
     browser.goto(&cancel_page).await;
-    assert_eq!(browser.status().await, 403, "nor does a viewer get the confirmation");
+    assert_eq!(
+        browser.status().await,
+        403,
+        "nor does a viewer get the confirmation"
+    );
     browser.sign_out().await;
 
     browser
@@ -46,7 +50,9 @@ async fn a_viewer_cannot_cancel_a_run_a_form_without_csrf_is_refused_and_an_owne
         "a POST without the CSRF token is refused"
     );
     assert_eq!(
-        browser.post_form(&cancel_page, &[("csrf", "0".repeat(64).as_str())]).await,
+        browser
+            .post_form(&cancel_page, &[("csrf", "0".repeat(64).as_str())])
+            .await,
         403,
         "a POST with another CSRF token is refused"
     );
@@ -59,7 +65,10 @@ async fn a_viewer_cannot_cancel_a_run_a_form_without_csrf_is_refused_and_an_owne
     browser.click(&format!("a[href='{cancel_page}']")).await;
     assert_eq!(browser.path().await, cancel_page, "cancelling asks first");
     let question = browser.page_text().await;
-    assert!(question.contains(&id), "the confirmation names the run: {question}");
+    assert!(
+        question.contains(&id),
+        "the confirmation names the run: {question}"
+    );
     assert_eq!(
         stack.run(token, &id)["status"],
         "provider_running",
@@ -68,7 +77,11 @@ async fn a_viewer_cannot_cancel_a_run_a_form_without_csrf_is_refused_and_an_owne
     browser
         .click(&format!("form[action='{cancel_page}'] button[type=submit]"))
         .await;
-    assert_eq!(browser.path().await, run_page, "confirming goes back to the run");
+    assert_eq!(
+        browser.path().await,
+        run_page,
+        "confirming goes back to the run"
+    );
     eventually("the run page to say cancelled", PAGE_TIMEOUT, || async {
         (browser.text("#run-status").await == "cancelled").then_some(())
     })

@@ -17,6 +17,10 @@ use antpath_browser_tests::stack::{Person, Stack};
 async fn signed_in(stack: &Stack, person: &Person) -> Browser {
     let browser = Browser::open(&stack.base_url).await;
     browser.sign_in(&person.email, &person.password).await;
-    assert_eq!(browser.path().await, "/runs", "signing in lands on the runs page");
+    assert_eq!(
+        browser.path().await,
+        "/runs",
+        "signing in lands on the runs page"
+    );
     browser
 }

@@ -15,7 +15,10 @@ async fn a_downloaded_output_has_the_bytes_the_api_reports_and_a_capped_workspac
     stack.wait_for_status(token, &id, &["succeeded"]).await;
     let listed = stack.cli(token, &["runs", "outputs", &id, "--json"]);
     assert_eq!(listed.code, 0, "{listed}");
-    let api_outputs = listed.json()["outputs"].as_array().cloned().expect("outputs");
+    let api_outputs = listed.json()["outputs"]
+        .as_array()
+        .cloned()
+        .expect("outputs");
     assert_eq!(api_outputs.len(), 2, "{listed}");
 
     let browser = signed_in(&stack, &stack.owner).await;
@@ -39,7 +42,11 @@ async fn a_downloaded_output_has_the_bytes_the_api_reports_and_a_capped_workspac
             .send()
             .await
             .expect("follow the download link");
-        assert!(response.status().is_success(), "download: {}", response.status());
+        assert!(
+            response.status().is_success(),
+            "download: {}",
+            response.status()
+        );
         let bytes = response.bytes().await.expect("the file's bytes");
         assert_eq!(
             hex::encode(Sha256::digest(&bytes)),
@@ -64,13 +71,22 @@ async fn a_downloaded_output_has_the_bytes_the_api_reports_and_a_capped_workspac
     let capped = stack.workspace("capped", Some(6000));
     stack.admin(
         &[
-            "add-member", "--workspace", &capped.workspace, "--email", &stack.owner.email,
-            "--role", "owner",
+            "add-member",
+            "--workspace",
+            &capped.workspace,
+            "--email",
+            &stack.owner.email,
+            "--role",
+            "owner",
         ],
         None,
         &[],
     );
-    let big = stack.submit(capped.token(), "big-files", "scenario=happy files=2 size=5000");
+    let big = stack.submit(
+        capped.token(),
+        "big-files",
+        "scenario=happy files=2 size=5000",
+    );
     stack
         .wait_for_status(capped.token(), &big, &["succeeded", "failed"])
         .await;
@@ -87,8 +103,16 @@ async fn a_downloaded_output_has_the_bytes_the_api_reports_and_a_capped_workspac
     browser.goto(&format!("/runs/{big}")).await;
     let captured = browser.texts("table.outputs td.filename").await;
     let skipped = browser.texts(".failures .failure-line").await;
-    assert_eq!(captured.len(), 1, "one file fits under the cap: {captured:?}");
-    assert_eq!(skipped.len(), 1, "the other is listed as skipped: {skipped:?}");
+    assert_eq!(
+        captured.len(),
+        1,
+        "one file fits under the cap: {captured:?}"
+    );
+    assert_eq!(
+        skipped.len(),
+        1,
+        "the other is listed as skipped: {skipped:?}"
+    );
     let other = if captured[0] == "output-000.txt" {
         "output-001.txt"
     } else {
@@ -105,6 +129,9 @@ async fn a_downloaded_output_has_the_bytes_the_api_reports_and_a_capped_workspac
 
     browser.goto("/workspace").await;
     let page = browser.page_text().await;
-    assert!(page.contains("5.0 kB of 6.0 kB"), "the storage bar shows the use: {page}");
+    assert!(
+        page.contains("5.0 kB of 6.0 kB"),
+        "the storage bar shows the use: {page}"
+    );
     browser.close().await;
 }

@@ -36,7 +36,10 @@ async fn signing_in_lists_the_runs_made_through_the_api_and_a_running_runs_page_
     let stack = Stack::up();
     let token = stack.owner.token();
     let quickstart = stack.example("quickstart.json");
-    let listed = stack.cli(token, &["run", &quickstart, "--var", "topic=tide pools", "--json"]);
+    let listed = stack.cli(
+        token,
+        &["run", &quickstart, "--var", "topic=tide pools", "--json"],
+    );
     assert_eq!(listed.code, 0, "{listed}");
     let first = listed.json()["id"].as_str().expect("a run id").to_owned();
     stack.wait_for_status(token, &first, &["succeeded"]).await;
@@ -50,10 +53,19 @@ async fn signing_in_lists_the_runs_made_through_the_api_and_a_running_runs_page_
     browser
         .sign_in(&stack.owner.email, &stack.owner.password)
         .await;
-    assert_eq!(browser.path().await, "/runs", "signing in lands on the runs page");
+    assert_eq!(
+        browser.path().await,
+        "/runs",
+        "signing in lands on the runs page"
+    );
     let header = browser.text("header").await;
-    assert!(header.contains(&stack.owner.email), "the header names who is signed in: {header}");
-    let row = browser.text(&format!("table.runs tr[data-run-id='{first}']")).await;
+    assert!(
+        header.contains(&stack.owner.email),
+        "the header names who is signed in: {header}"
+    );
+    let row = browser
+        .text(&format!("table.runs tr[data-run-id='{first}']"))
+        .await;
     assert!(
         row.contains("succeeded") && row.contains("quickstart"),
         "the API's run is listed with its status and template: {row}"
@@ -75,9 +87,8 @@ async fn signing_in_lists_the_runs_made_through_the_api_and_a_running_runs_page_
             let changed = |key: &str, moved: &dyn Fn(&Value, &Value) -> bool| {
                 entries.iter().any(|e| moved(&e[key], &first[key]))
             };
-            (changed("status", &|a, b| a != b)
-                && changed("rows", &|a, b| a.as_u64() > b.as_u64()))
-            .then_some(entries)
+            (changed("status", &|a, b| a != b) && changed("rows", &|a, b| a.as_u64() > b.as_u64()))
+                .then_some(entries)
         },
     )
     .await;
@@ -92,6 +103,9 @@ async fn signing_in_lists_the_runs_made_through_the_api_and_a_running_runs_page_
     })
     .await;
     let outputs = browser.text("#outputs").await;
-    assert!(outputs.contains("output-000.txt"), "the output is listed: {outputs}");
+    assert!(
+        outputs.contains("output-000.txt"),
+        "the output is listed: {outputs}"
+    );
     browser.close().await;
 }

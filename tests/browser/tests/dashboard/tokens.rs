@@ -26,17 +26,25 @@ async fn a_token_created_on_the_tokens_page_works_from_the_cli_until_it_is_revok
         .await
         .expect("the new token's field")
         .expect("a value");
-    assert!(token.starts_with("ant_"), "the page shows the new token once: {token}");
+    assert!(
+        token.starts_with("ant_"),
+        "the page shows the new token once: {token}"
+    );
     let page = browser.page_text().await;
     assert!(
-        page.contains("runs:read") && page.contains("runs:write") && !page.contains("tokens:manage"),
+        page.contains("runs:read")
+            && page.contains("runs:write")
+            && !page.contains("tokens:manage"),
         "the page shows the scopes that were ticked: {page}"
     );
     browser.click("button[data-copy='new-token']").await;
 
     let listed = stack.cli(&token, &["runs", "list", "--json"]);
     assert_eq!(listed.code, 0, "the new token works from the CLI: {listed}");
-    assert!(listed.stdout.contains(&id), "and sees the workspace's runs: {listed}");
+    assert!(
+        listed.stdout.contains(&id),
+        "and sees the workspace's runs: {listed}"
+    );
 
     browser.goto("/tokens").await;
     let row = "//table[contains(@class,'tokens')]//tr[td[1][normalize-space()='from-the-page']]";
@@ -57,6 +65,9 @@ async fn a_token_created_on_the_tokens_page_works_from_the_cli_until_it_is_revok
         refused.stderr.to_lowercase().contains("auth"),
         "with an authentication error: {refused}"
     );
-    assert!(!refused.stderr.contains(&token), "without echoing the token: {refused}");
+    assert!(
+        !refused.stderr.contains(&token),
+        "without echoing the token: {refused}"
+    );
     browser.close().await;
 }
