@@ -5,6 +5,8 @@
 //!   metrics and the error shape of [`error`].
 //! - [`routes`]' submission path seals each run's inputs ([`antpath_template::RunInputs`]) with
 //!   the vault key ring and inserts run and ciphertext in one transaction.
+//! - [`actions`]: cancel, delete, signed links and token changes, shared by the JSON routes
+//!   and the [`dashboard`]'s server-rendered pages (signed in through [`session`]).
 //! - [`admin`]: the bootstrap commands (workspace, user, token).
 //! - [`openapi`]: the machine-readable contract, [`metrics`]: Prometheus text.
 //! - [`strict_json`]: the JSON reader of every request body (no duplicate keys, no NUL).
@@ -13,8 +15,10 @@
 //! header read timeout of `serve`) and returns a [`Server`] with its address and a graceful
 //! shutdown.
 
+pub mod actions;
 pub mod admin;
 pub mod auth;
+pub mod dashboard;
 pub mod error;
 pub mod extract;
 pub mod metrics;
@@ -24,6 +28,7 @@ mod openapi_schemas;
 pub mod request_id;
 pub mod routes;
 mod serve;
+pub mod session;
 pub mod state;
 pub mod strict_json;
 pub mod views;
