@@ -289,3 +289,144 @@ pub fn submission_with_key(key: &str) -> Value {
     body["idempotencyKey"] = json!(key);
     body
 }
+
+/// A person's browser on the dashboard: their session cookie, and the CSRF token their forms
+/// carry.
+pub struct Browser {
+    router: Router,
+    cookie: String,
+    csrf: String,
+}
+
+impl TestApp {
+    /// Signs `user` in with `workspace` as the current workspace.
+    ///
+    /// The one place that knows how a dashboard session is made (today the stand-in session of
+    /// `antpath_bff::session`): switching the tests to real sessions changes only this.
+    pub async fn sign_in_as(&self, user: UserId, workspace: WorkspaceId) -> Browser {
+        use antpath_bff::session::{stand_in_cookie, stand_in_csrf};
+        Browser {
+            router: self.router.clone(),
+            cookie: stand_in_cookie(&self.state, user, workspace),
+            csrf: stand_in_csrf(&self.state, user, workspace),
+        }
+    }
+
+    /// A new user with `role` in `workspace`, and their email.
+    pub async fn person(&self, workspace: WorkspaceId, role: &str) -> (UserId, String) {
+        let email = format!("{role}-{}@example.com", uuid::Uuid::new_v4().simple());
+        let user = admin::create_user(
+            &self.pool,
+            NewUser {
+                email: &email,
+                workspace,
+                role,
+                password: None,
+            },
+        )
+        .await
+        .expect("user");
+        (user, email)
+    }
+}
+
+/// A dashboard response with its body as text.
+#[derive(Debug)]
+pub struct Html {
+    /// Status.
+    pub status: StatusCode,
+    /// Headers.
+    pub headers: HeaderMap,
+    /// The body.
+    pub text: String,
+}
+
+impl Html {
+    /// A header's value, or "" when absent.
+    pub fn header(&self, name: &str) -> &str {
+        self.headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+    }
+
+    /// Asserts a 303 and returns where it points.
+    pub fn redirect(&self) -> &str {
+        assert_eq!(self.status, StatusCode::SEE_OTHER, "{}", self.text);
+        self.header("location")
+    }
+}
+
+/// Percent-encodes a form value.
+fn form_encode(value: &str) -> String {
+    value
+        .bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}
+
+impl Browser {
+    /// The CSRF token of this session.
+    pub fn csrf(&self) -> &str {
+        &self.csrf
+    }
+
+    async fn send(&self, request: Request<Body>) -> Html {
+        let response = self
+            .router
+            .clone()
+            .oneshot(request)
+            .await
+            .expect("infallible");
+        let status = response.status();
+        let headers = response.headers().clone();
+        let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
+            .await
+            .expect("body");
+        Html {
+            status,
+            headers,
+            text: String::from_utf8_lossy(&bytes).into_owned(),
+        }
+    }
+
+    /// `GET uri` with the session cookie.
+    pub async fn get(&self, uri: &str) -> Html {
+        self.send(
+            Request::get(uri)
+                .header("cookie", &self.cookie)
+                .body(Body::empty())
+                .expect("request"),
+        )
+        .await
+    }
+
+    /// Posts an urlencoded form of `fields` plus this session's CSRF field.
+    pub async fn post(&self, uri: &str, fields: &[(&str, &str)]) -> Html {
+        let mut all = vec![("csrf", self.csrf.as_str())];
+        all.extend_from_slice(fields);
+        self.post_raw(uri, &all).await
+    }
+
+    /// Posts exactly `fields` (no CSRF field is added).
+    pub async fn post_raw(&self, uri: &str, fields: &[(&str, &str)]) -> Html {
+        let body: Vec<String> = fields
+            .iter()
+            .map(|(k, v)| format!("{}={}", form_encode(k), form_encode(v)))
+            .collect();
+        self.send(
+            Request::post(uri)
+                .header("cookie", &self.cookie)
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body(Body::from(body.join("&")))
+                .expect("request"),
+        )
+        .await
+    }
+}
