@@ -165,7 +165,10 @@ async fn resolve(parts: &Parts, state: &AppState) -> Result<Option<SignedIn>, Re
         return Ok(None);
     }
     let internal = |err: sqlx::Error| crate::error::ApiError::from(err).into_response();
-    let Some(email) = members::email_of(&state.pool, user).await.map_err(internal)? else {
+    let Some(email) = members::email_of(&state.pool, user)
+        .await
+        .map_err(internal)?
+    else {
         return Ok(None);
     };
     let workspaces: Vec<WorkspaceChoice> = members::memberships_of(&state.pool, user)
@@ -244,7 +247,10 @@ impl<T: DeserializeOwned + Send> FromRequest<AppState> for CsrfForm<T> {
             .await
             .map_err(IntoResponse::into_response)?;
         if field.csrf.as_deref() != Some(signed_in.csrf_token.as_str()) {
-            return Err((StatusCode::FORBIDDEN, "The form's CSRF token is missing or stale.")
+            return Err((
+                StatusCode::FORBIDDEN,
+                "The form's CSRF token is missing or stale.",
+            )
                 .into_response());
         }
         let Form(value) = Form::<T>::from_request(form_request(&bytes), state)

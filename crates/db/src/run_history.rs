@@ -3,7 +3,9 @@
 //! resources with their cleanup tries. Each query names the workspace, so a foreign run yields
 //! nothing.
 
-use antpath_types::{CleanupState, Phase, ResourceKind, ResourceState, RunId, RunStatus, WorkspaceId};
+use antpath_types::{
+    CleanupState, Phase, ResourceKind, ResourceState, RunId, RunStatus, WorkspaceId,
+};
 use chrono::{DateTime, Utc};
 use sqlx::PgExecutor;
 

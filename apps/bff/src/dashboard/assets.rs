@@ -102,7 +102,10 @@ pub async fn serve(Path(name): Path<String>, headers: HeaderMap) -> Result<Respo
         ([(header::CONTENT_TYPE, file.content_type)], file.body).into_response()
     };
     let headers = response.headers_mut();
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static(CACHE_CONTROL));
+    headers.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static(CACHE_CONTROL),
+    );
     if let Ok(value) = HeaderValue::from_str(&etag) {
         headers.insert(header::ETAG, value);
     }

@@ -45,7 +45,9 @@ impl From<antpath_db::DbError> for PageError {
 impl PageError {
     /// The 403 of an action the person's role does not allow.
     pub fn not_allowed(what: &str) -> Self {
-        Self::Forbidden(format!("Your role in this workspace does not allow you to {what}."))
+        Self::Forbidden(format!(
+            "Your role in this workspace does not allow you to {what}."
+        ))
     }
 }
 

@@ -115,6 +115,9 @@ fn query<T: serde::de::DeserializeOwned>(uri: &axum::http::Uri) -> Result<T, Pag
     axum::extract::Query::<T>::try_from_uri(uri)
         .map(|axum::extract::Query(value)| value)
         .map_err(|rejection| {
-            PageError::BadRequest(format!("The query string is invalid: {}", rejection.body_text()))
+            PageError::BadRequest(format!(
+                "The query string is invalid: {}",
+                rejection.body_text()
+            ))
         })
 }

@@ -72,7 +72,13 @@ pub async fn confirm_cancel(
     } else {
         html! { p { "This run is already over; cancelling changes nothing." } }
     };
-    Ok(confirmation(&signed_in, &run, "Cancel", explanation, "warn"))
+    Ok(confirmation(
+        &signed_in,
+        &run,
+        "Cancel",
+        explanation,
+        "warn",
+    ))
 }
 
 /// `POST /runs/{id}/cancel`: records the cancel, then back to the run.
@@ -102,7 +108,13 @@ pub async fn confirm_delete(
             @if run.status.is_active() { "The run is still active, so it is cancelled first. " }
             "Its metadata stays listed as deleted." }
     };
-    Ok(confirmation(&signed_in, &run, "Delete", explanation, "danger"))
+    Ok(confirmation(
+        &signed_in,
+        &run,
+        "Delete",
+        explanation,
+        "danger",
+    ))
 }
 
 /// `POST /runs/{id}/delete`: records the delete, then back to the list.

@@ -93,7 +93,11 @@ pub async fn show(
         }
     };
     let shell = Shell::new(&signed_in, Section::Runs, format!("Run {}", run.id));
-    let shell = if live { shell.script(Asset::RunJs) } else { shell };
+    let shell = if live {
+        shell.script(Asset::RunJs)
+    } else {
+        shell
+    };
     Ok(shell.render(body))
 }
 
@@ -305,8 +309,12 @@ fn outputs(run: RunId, outputs: &[OutputRecord], failures: &[CaptureFailureRecor
 
 /// Tokens of an event's summary, as `in / out`, when it reports any.
 fn event_tokens(summary: &serde_json::Value) -> Option<String> {
-    let input = summary.get("input_tokens").and_then(serde_json::Value::as_i64);
-    let output = summary.get("output_tokens").and_then(serde_json::Value::as_i64);
+    let input = summary
+        .get("input_tokens")
+        .and_then(serde_json::Value::as_i64);
+    let output = summary
+        .get("output_tokens")
+        .and_then(serde_json::Value::as_i64);
     (input.is_some() || output.is_some()).then(|| {
         format!(
             "{} in / {} out",
@@ -388,8 +396,7 @@ pub async fn download(
     if !signed_in.may(Action::ReadRuns) {
         return Err(PageError::not_allowed("download outputs"));
     }
-    let link =
-        actions::runs::sign_output_link(&state, actor(&signed_in), run, output_id).await?;
+    let link = actions::runs::sign_output_link(&state, actor(&signed_in), run, output_id).await?;
     Ok(Redirect::to(&link.url))
 }
 
@@ -417,14 +424,18 @@ mod tests {
             reason: "something_new".into(),
             ..failure
         };
-        assert_eq!(failure_line(&unknown), "big.bin (size unknown) — skipped: something_new");
+        assert_eq!(
+            failure_line(&unknown),
+            "big.bin (size unknown) — skipped: something_new"
+        );
     }
 
     #[test]
     fn event_tokens_show_only_when_the_event_reports_usage() {
         assert_eq!(event_tokens(&serde_json::json!({"tool": "bash"})), None);
         assert_eq!(
-            event_tokens(&serde_json::json!({"input_tokens": 1200, "output_tokens": 34})).as_deref(),
+            event_tokens(&serde_json::json!({"input_tokens": 1200, "output_tokens": 34}))
+                .as_deref(),
             Some("1,200 in / 34 out")
         );
     }

@@ -188,7 +188,9 @@ fn filter_form(status: Option<RunStatus>, template: Option<&str>) -> Markup {
 }
 
 fn row(run: &RunRecord, outputs: i64) -> Markup {
-    let end = run.ended_at.or_else(|| run.status.is_terminal().then_some(run.updated_at));
+    let end = run
+        .ended_at
+        .or_else(|| run.status.is_terminal().then_some(run.updated_at));
     let took = duration(end.unwrap_or_else(Utc::now) - run.created_at);
     let tokens = run.input_tokens + run.output_tokens;
     html! {

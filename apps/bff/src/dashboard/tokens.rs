@@ -24,16 +24,25 @@ use crate::state::AppState;
 
 /// The scopes a form offers: checkbox name, wire spelling, what it allows.
 const SCOPE_CHOICES: [(&str, Scope, &str); 3] = [
-    ("scope_runs_read", Scope::RunsRead, "read runs, events and outputs"),
-    ("scope_runs_write", Scope::RunsWrite, "submit, cancel and delete runs; download links"),
-    ("scope_tokens_manage", Scope::TokensManage, "create and revoke tokens"),
+    (
+        "scope_runs_read",
+        Scope::RunsRead,
+        "read runs, events and outputs",
+    ),
+    (
+        "scope_runs_write",
+        Scope::RunsWrite,
+        "submit, cancel and delete runs; download links",
+    ),
+    (
+        "scope_tokens_manage",
+        Scope::TokensManage,
+        "create and revoke tokens",
+    ),
 ];
 
 /// `GET /tokens`.
-pub async fn list(
-    State(state): State<AppState>,
-    signed_in: SignedIn,
-) -> Result<Markup, PageError> {
+pub async fn list(State(state): State<AppState>, signed_in: SignedIn) -> Result<Markup, PageError> {
     let tokens = token_admin::list_with_creators(&state.pool, signed_in.workspace.id).await?;
     Ok(page(&signed_in, &tokens))
 }

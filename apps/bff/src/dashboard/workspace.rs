@@ -26,10 +26,7 @@ use crate::state::AppState;
 const MAX_EMAIL_CHARS: usize = 320;
 
 /// `GET /workspace`.
-pub async fn show(
-    State(state): State<AppState>,
-    signed_in: SignedIn,
-) -> Result<Markup, PageError> {
+pub async fn show(State(state): State<AppState>, signed_in: SignedIn) -> Result<Markup, PageError> {
     render(&state, &signed_in, None).await
 }
 
@@ -211,8 +208,7 @@ async fn refused(
     Ok((status, render(state, signed_in, Some(notice)).await?).into_response())
 }
 
-const LAST_OWNER: &str =
-    "A workspace needs at least one owner: make someone else an owner first.";
+const LAST_OWNER: &str = "A workspace needs at least one owner: make someone else an owner first.";
 
 /// `POST /workspace/members`: adds an existing user by email (or brings back a removed one).
 pub async fn add_member(
@@ -300,9 +296,13 @@ pub async fn remove_member(
         return Err(PageError::not_allowed("change an owner's membership"));
     }
     rate_limit(&state, Bucket::Mutate, workspace).await?;
-    apply(&state, &signed_in, user, ("member.remove", json!({})), |tx| {
-        Box::pin(members::remove(tx, workspace, user))
-    })
+    apply(
+        &state,
+        &signed_in,
+        user,
+        ("member.remove", json!({})),
+        |tx| Box::pin(members::remove(tx, workspace, user)),
+    )
     .await
 }
 

@@ -80,13 +80,21 @@ async fn every_page_carries_the_security_headers_no_store_and_no_inline_code(poo
     for uri in &uris {
         let page = browser.get(uri).await;
         assert!(
-            [StatusCode::OK, StatusCode::NOT_FOUND, StatusCode::BAD_REQUEST].contains(&page.status),
+            [
+                StatusCode::OK,
+                StatusCode::NOT_FOUND,
+                StatusCode::BAD_REQUEST
+            ]
+            .contains(&page.status),
             "{uri}: {}",
             page.status
         );
         assert_secure(&page);
         assert_eq!(page.header("cache-control"), "no-store", "{uri}");
-        assert!(page.header("content-type").starts_with("text/html"), "{uri}");
+        assert!(
+            page.header("content-type").starts_with("text/html"),
+            "{uri}"
+        );
         assert!(page.text.starts_with("<!DOCTYPE html>"), "{uri}");
         assert_no_inline_code(&page);
     }
@@ -110,7 +118,10 @@ async fn the_stylesheet_and_scripts_are_served_by_the_bff_with_a_long_cache_and_
         let asset = browser.get(url).await;
         assert_eq!(asset.status, StatusCode::OK, "{url}");
         assert!(asset.header("content-type").starts_with(content_type));
-        assert_eq!(asset.header("cache-control"), "public, max-age=31536000, immutable");
+        assert_eq!(
+            asset.header("cache-control"),
+            "public, max-age=31536000, immutable"
+        );
         let hash = url.split("?v=").nth(1).expect("hash");
         assert_eq!(asset.header("etag"), format!("\"{hash}\""));
         assert_secure(&asset);
@@ -150,7 +161,10 @@ async fn bad_query_parameters_are_a_400_page_never_a_500(pool: sqlx::PgPool) {
     ] {
         let page = browser.get(uri).await;
         assert_eq!(page.status, StatusCode::BAD_REQUEST, "{uri}: {}", page.text);
-        assert!(page.text.contains("That request could not be understood"), "{uri}");
+        assert!(
+            page.text.contains("That request could not be understood"),
+            "{uri}"
+        );
     }
     for uri in ["/runs/not-a-run", "/runs/run_0/cancel", "/tokens/x/revoke"] {
         let page = browser.get(uri).await;
@@ -174,9 +188,19 @@ async fn the_header_names_the_person_and_offers_a_switcher_only_with_several_wor
     assert!(page.text.contains(&email));
     assert!(page.text.contains(">member</span>"));
     assert!(page.text.contains("action=\"/sign-out\""));
-    assert!(page.text.contains(&format!("name=\"csrf\" value=\"{}\"", browser.csrf())));
-    assert!(!page.text.contains("name=\"workspace\""), "no switcher with one workspace");
-    for (label, href) in [("Runs", "/runs"), ("API tokens", "/tokens"), ("Workspace", "/workspace")] {
+    assert!(
+        page.text
+            .contains(&format!("name=\"csrf\" value=\"{}\"", browser.csrf()))
+    );
+    assert!(
+        !page.text.contains("name=\"workspace\""),
+        "no switcher with one workspace"
+    );
+    for (label, href) in [
+        ("Runs", "/runs"),
+        ("API tokens", "/tokens"),
+        ("Workspace", "/workspace"),
+    ] {
         assert!(page.text.contains(&format!("href=\"{href}\"")), "{label}");
         assert!(page.text.contains(label));
     }
@@ -188,6 +212,9 @@ async fn the_header_names_the_person_and_offers_a_switcher_only_with_several_wor
     let page = browser.get("/runs").await;
     assert!(page.text.contains("action=\"/workspace/switch\""));
     assert!(page.text.contains("name=\"workspace\""));
-    assert!(page.text.contains(&format!("value=\"{}\" selected", tenant.workspace)));
+    assert!(
+        page.text
+            .contains(&format!("value=\"{}\" selected", tenant.workspace))
+    );
     assert!(page.text.contains("zebra-works"));
 }

@@ -7,7 +7,11 @@ use axum::http::StatusCode;
 use super::on_run;
 use crate::support::{TestApp, submission};
 
-async fn role_in(app: &TestApp, workspace: antpath_types::WorkspaceId, user: UserId) -> Option<String> {
+async fn role_in(
+    app: &TestApp,
+    workspace: antpath_types::WorkspaceId,
+    user: UserId,
+) -> Option<String> {
     antpath_db::members::role_of(&app.pool, workspace, user)
         .await
         .expect("role")
@@ -22,7 +26,12 @@ async fn the_workspace_page_shows_storage_and_active_runs_against_their_caps(poo
     let tenant = app.tenant("acme").await;
     let run = app.submit_ok(&tenant, submission()).await;
     app.submit_ok(&tenant, submission()).await;
-    on_run(&app, &run, "update runs set status = 'succeeded', phase = 'done' where id = $1").await;
+    on_run(
+        &app,
+        &run,
+        "update runs set status = 'succeeded', phase = 'done' where id = $1",
+    )
+    .await;
     sqlx::query("update workspaces set storage_used_bytes = 1234567 where id = $1")
         .bind(tenant.workspace.as_uuid())
         .execute(&app.pool)
@@ -31,8 +40,14 @@ async fn the_workspace_page_shows_storage_and_active_runs_against_their_caps(poo
     let browser = app.sign_in_as(tenant.user, tenant.workspace).await;
     let page = browser.get("/workspace").await;
     assert_eq!(page.status, StatusCode::OK);
-    assert!(page.text.contains("<progress value=\"1234567\" max=\"10000000\">"));
-    assert!(page.text.contains("<strong>1.2 MB</strong> of 10.0 MB (12%)"));
+    assert!(
+        page.text
+            .contains("<progress value=\"1234567\" max=\"10000000\">")
+    );
+    assert!(
+        page.text
+            .contains("<strong>1.2 MB</strong> of 10.0 MB (12%)")
+    );
     assert!(page.text.contains("<progress value=\"1\" max=\"5\">"));
     assert!(page.text.contains("<strong>1</strong> of 5 at once"));
     assert!(page.text.contains("acme"));
@@ -47,19 +62,34 @@ async fn an_owner_adds_an_existing_user_changes_their_role_and_removes_them(pool
     let browser = app.sign_in_as(tenant.user, tenant.workspace).await;
 
     let added = browser
-        .post("/workspace/members", &[("email", &email.to_uppercase()), ("role", "viewer")])
+        .post(
+            "/workspace/members",
+            &[("email", &email.to_uppercase()), ("role", "viewer")],
+        )
         .await;
     assert_eq!(added.redirect(), "/workspace");
-    assert_eq!(role_in(&app, tenant.workspace, newcomer).await.as_deref(), Some("viewer"));
+    assert_eq!(
+        role_in(&app, tenant.workspace, newcomer).await.as_deref(),
+        Some("viewer")
+    );
     let page = browser.get("/workspace").await;
     assert!(page.text.contains(&email));
-    assert!(page.text.contains(&format!("/workspace/members/{newcomer}/role")));
+    assert!(
+        page.text
+            .contains(&format!("/workspace/members/{newcomer}/role"))
+    );
 
     let changed = browser
-        .post(&format!("/workspace/members/{newcomer}/role"), &[("role", "admin")])
+        .post(
+            &format!("/workspace/members/{newcomer}/role"),
+            &[("role", "admin")],
+        )
         .await;
     assert_eq!(changed.redirect(), "/workspace");
-    assert_eq!(role_in(&app, tenant.workspace, newcomer).await.as_deref(), Some("admin"));
+    assert_eq!(
+        role_in(&app, tenant.workspace, newcomer).await.as_deref(),
+        Some("admin")
+    );
 
     let removed = browser
         .post(&format!("/workspace/members/{newcomer}/remove"), &[])
@@ -76,7 +106,12 @@ async fn an_owner_adds_an_existing_user_changes_their_role_and_removes_them(pool
     .await
     .expect("row");
     assert_eq!(status, "removed", "the row stays, marked removed");
-    assert_eq!(role_in(&app, elsewhere.workspace, newcomer).await.as_deref(), Some("member"));
+    assert_eq!(
+        role_in(&app, elsewhere.workspace, newcomer)
+            .await
+            .as_deref(),
+        Some("member")
+    );
 
     let actions = antpath_db::audit::actions(&app.pool, tenant.workspace)
         .await
@@ -85,12 +120,18 @@ async fn an_owner_adds_an_existing_user_changes_their_role_and_removes_them(pool
     assert_eq!(names, ["member.remove", "member.role", "member.add"]);
 
     let unknown = browser
-        .post("/workspace/members", &[("email", "nobody@example.com"), ("role", "member")])
+        .post(
+            "/workspace/members",
+            &[("email", "nobody@example.com"), ("role", "member")],
+        )
         .await;
     assert_eq!(unknown.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(unknown.text.contains("No antpath account uses that email"));
     let bad_role = browser
-        .post("/workspace/members", &[("email", &email), ("role", "emperor")])
+        .post(
+            "/workspace/members",
+            &[("email", &email), ("role", "emperor")],
+        )
         .await;
     assert_eq!(bad_role.status, StatusCode::BAD_REQUEST);
 }
@@ -103,22 +144,38 @@ async fn the_last_owner_can_be_neither_demoted_nor_removed(pool: sqlx::PgPool) {
     let browser = app.sign_in_as(owner, tenant.workspace).await;
 
     let demoted = browser
-        .post(&format!("/workspace/members/{owner}/role"), &[("role", "admin")])
+        .post(
+            &format!("/workspace/members/{owner}/role"),
+            &[("role", "admin")],
+        )
         .await;
     assert_eq!(demoted.status, StatusCode::CONFLICT);
-    assert!(demoted.text.contains("A workspace needs at least one owner"));
+    assert!(
+        demoted
+            .text
+            .contains("A workspace needs at least one owner")
+    );
     let removed = browser
         .post(&format!("/workspace/members/{owner}/remove"), &[])
         .await;
     assert_eq!(removed.status, StatusCode::CONFLICT);
-    assert_eq!(role_in(&app, tenant.workspace, owner).await.as_deref(), Some("owner"));
+    assert_eq!(
+        role_in(&app, tenant.workspace, owner).await.as_deref(),
+        Some("owner")
+    );
 
     let (second, _) = app.person(tenant.workspace, "owner").await;
     let demoted = browser
-        .post(&format!("/workspace/members/{owner}/role"), &[("role", "admin")])
+        .post(
+            &format!("/workspace/members/{owner}/role"),
+            &[("role", "admin")],
+        )
         .await;
     assert_eq!(demoted.redirect(), "/workspace");
-    assert_eq!(role_in(&app, tenant.workspace, owner).await.as_deref(), Some("admin"));
+    assert_eq!(
+        role_in(&app, tenant.workspace, owner).await.as_deref(),
+        Some("admin")
+    );
     let last = app.sign_in_as(second, tenant.workspace).await;
     let removed = last
         .post(&format!("/workspace/members/{second}/remove"), &[])
@@ -163,19 +220,38 @@ async fn an_admin_may_not_touch_owners_and_a_member_may_not_manage_anyone(pool: 
 
     let as_admin = app.sign_in_as(admin, tenant.workspace).await;
     let page = as_admin.get("/workspace").await;
-    assert!(page.text.contains(&format!("/workspace/members/{member}/role")));
-    assert!(!page.text.contains(&format!("/workspace/members/{owner}/role")));
-    assert!(!page.text.contains("<option value=\"owner\""), "an admin cannot grant owner");
+    assert!(
+        page.text
+            .contains(&format!("/workspace/members/{member}/role"))
+    );
+    assert!(
+        !page
+            .text
+            .contains(&format!("/workspace/members/{owner}/role"))
+    );
+    assert!(
+        !page.text.contains("<option value=\"owner\""),
+        "an admin cannot grant owner"
+    );
     for (uri, fields) in [
-        (format!("/workspace/members/{member}/role"), vec![("role", "owner")]),
-        (format!("/workspace/members/{owner}/role"), vec![("role", "viewer")]),
+        (
+            format!("/workspace/members/{member}/role"),
+            vec![("role", "owner")],
+        ),
+        (
+            format!("/workspace/members/{owner}/role"),
+            vec![("role", "viewer")],
+        ),
         (format!("/workspace/members/{owner}/remove"), vec![]),
     ] {
         let refused = as_admin.post(&uri, &fields).await;
         assert_eq!(refused.status, StatusCode::FORBIDDEN, "{uri}");
     }
     let demoted = as_admin
-        .post(&format!("/workspace/members/{member}/role"), &[("role", "viewer")])
+        .post(
+            &format!("/workspace/members/{member}/role"),
+            &[("role", "viewer")],
+        )
         .await;
     assert_eq!(demoted.redirect(), "/workspace");
 
@@ -187,6 +263,12 @@ async fn an_admin_may_not_touch_owners_and_a_member_may_not_manage_anyone(pool: 
         .post(&format!("/workspace/members/{admin}/remove"), &[])
         .await;
     assert_eq!(refused.status, StatusCode::FORBIDDEN);
-    assert_eq!(role_in(&app, tenant.workspace, owner).await.as_deref(), Some("owner"));
-    assert_eq!(role_in(&app, tenant.workspace, admin).await.as_deref(), Some("admin"));
+    assert_eq!(
+        role_in(&app, tenant.workspace, owner).await.as_deref(),
+        Some("owner")
+    );
+    assert_eq!(
+        role_in(&app, tenant.workspace, admin).await.as_deref(),
+        Some("admin")
+    );
 }

@@ -36,20 +36,37 @@ async fn the_run_list_shows_status_badges_and_filters_by_status_and_template(poo
     let queued = app.submit_ok(&tenant, submission()).await;
     let failed = app.submit_ok(&tenant, submission()).await;
     let other = app.submit_ok(&tenant, submission()).await;
-    on_run(&app, &failed, "update runs set status = 'failed', phase = 'done' where id = $1").await;
-    on_run(&app, &other, "update runs set template_name = 'nightly-report' where id = $1").await;
+    on_run(
+        &app,
+        &failed,
+        "update runs set status = 'failed', phase = 'done' where id = $1",
+    )
+    .await;
+    on_run(
+        &app,
+        &other,
+        "update runs set template_name = 'nightly-report' where id = $1",
+    )
+    .await;
     let browser = app.sign_in_as(tenant.user, tenant.workspace).await;
 
     let all = browser.get("/runs").await;
     assert_eq!(all.status, StatusCode::OK);
-    assert_eq!(listed_runs(&all.text), [other.clone(), failed.clone(), queued.clone()]);
+    assert_eq!(
+        listed_runs(&all.text),
+        [other.clone(), failed.clone(), queued.clone()]
+    );
     assert!(all.text.contains("class=\"badge s-failed\">failed</span>"));
     assert!(all.text.contains("class=\"badge s-queued\">queued</span>"));
     assert!(all.text.contains("nightly-report"));
 
     let only_failed = browser.get("/runs?status=failed&template=").await;
     assert_eq!(listed_runs(&only_failed.text), [failed.clone()]);
-    assert!(only_failed.text.contains("<option value=\"failed\" selected>"));
+    assert!(
+        only_failed
+            .text
+            .contains("<option value=\"failed\" selected>")
+    );
 
     let nightly = browser.get("/runs?status=&template=nightly-report").await;
     assert_eq!(listed_runs(&nightly.text), [other.clone()]);
@@ -75,7 +92,11 @@ async fn the_run_list_pages_with_a_cursor_and_refreshes_only_while_a_run_is_acti
 
     let first = browser.get("/runs").await;
     assert_eq!(listed_runs(&first.text), created[..25]);
-    assert!(first.text.contains("<meta http-equiv=\"refresh\" content=\"5\">"));
+    assert!(
+        first
+            .text
+            .contains("<meta http-equiv=\"refresh\" content=\"5\">")
+    );
     assert!(!first.text.contains("← Newest"));
     let older = first
         .text
@@ -111,8 +132,14 @@ async fn another_workspaces_run_is_a_404_page_exactly_like_a_missing_one(pool: s
 
     for (theirs, absent) in [
         (format!("/runs/{run}"), format!("/runs/{missing}")),
-        (format!("/runs/{run}/cancel"), format!("/runs/{missing}/cancel")),
-        (format!("/runs/{run}/delete"), format!("/runs/{missing}/delete")),
+        (
+            format!("/runs/{run}/cancel"),
+            format!("/runs/{missing}/cancel"),
+        ),
+        (
+            format!("/runs/{run}/delete"),
+            format!("/runs/{missing}/delete"),
+        ),
         (
             format!("/runs/{run}/outputs/{output}/download"),
             format!("/runs/{missing}/outputs/{output}/download"),
@@ -129,12 +156,14 @@ async fn another_workspaces_run_is_a_404_page_exactly_like_a_missing_one(pool: s
         let refused = browser.post(&format!("/runs/{run}/{action}"), &[]).await;
         assert_eq!(refused.status, StatusCode::NOT_FOUND, "{action}");
     }
-    let untouched: (Option<chrono::DateTime<chrono::Utc>>, Option<chrono::DateTime<chrono::Utc>>) =
-        sqlx::query_as("select cancel_requested_at, pending_delete_at from runs where id = $1")
-            .bind(run_id.as_uuid())
-            .fetch_one(&app.pool)
-            .await
-            .expect("run");
+    let untouched: (
+        Option<chrono::DateTime<chrono::Utc>>,
+        Option<chrono::DateTime<chrono::Utc>>,
+    ) = sqlx::query_as("select cancel_requested_at, pending_delete_at from runs where id = $1")
+        .bind(run_id.as_uuid())
+        .fetch_one(&app.pool)
+        .await
+        .expect("run");
     assert_eq!(untouched, (None, None));
     assert!(!browser.get("/runs").await.text.contains(&run));
 }
@@ -153,8 +182,16 @@ async fn cancel_and_delete_ask_for_confirmation_then_record_the_request(pool: sq
 
     let confirm = browser.get(&format!("/runs/{run}/cancel")).await;
     assert_eq!(confirm.status, StatusCode::OK);
-    assert!(confirm.text.contains(&format!("Cancel run <span class=\"mono\">{run}</span>?")));
-    assert!(confirm.text.contains(&format!("method=\"post\" action=\"/runs/{run}/cancel\"")));
+    assert!(
+        confirm
+            .text
+            .contains(&format!("Cancel run <span class=\"mono\">{run}</span>?"))
+    );
+    assert!(
+        confirm
+            .text
+            .contains(&format!("method=\"post\" action=\"/runs/{run}/cancel\""))
+    );
     assert!(confirm.text.contains("name=\"csrf\""));
     let asked: Option<chrono::DateTime<chrono::Utc>> =
         sqlx::query_scalar("select cancel_requested_at from runs where id = $1")
@@ -174,7 +211,11 @@ async fn cancel_and_delete_ask_for_confirmation_then_record_the_request(pool: sq
     );
 
     let confirm = browser.get(&format!("/runs/{run}/delete")).await;
-    assert!(confirm.text.contains(&format!("Delete run <span class=\"mono\">{run}</span>?")));
+    assert!(
+        confirm
+            .text
+            .contains(&format!("Delete run <span class=\"mono\">{run}</span>?"))
+    );
     let deleted = browser.post(&format!("/runs/{run}/delete"), &[]).await;
     assert_eq!(deleted.redirect(), "/runs");
 
@@ -215,15 +256,20 @@ async fn a_viewer_sees_no_cancel_or_delete_button_and_is_refused_when_posting_an
         assert_eq!(confirm.status, StatusCode::FORBIDDEN, "{action}");
         let post = browser.post(&format!("/runs/{run}/{action}"), &[]).await;
         assert_eq!(post.status, StatusCode::FORBIDDEN, "{action}");
-        assert!(post.text.contains("Your role in this workspace does not allow you to"));
+        assert!(
+            post.text
+                .contains("Your role in this workspace does not allow you to")
+        );
         assert!(post.header("content-type").starts_with("text/html"));
     }
-    let status: (Option<chrono::DateTime<chrono::Utc>>, Option<chrono::DateTime<chrono::Utc>>) =
-        sqlx::query_as("select cancel_requested_at, pending_delete_at from runs where id = $1")
-            .bind(run.parse::<RunId>().expect("id").as_uuid())
-            .fetch_one(&app.pool)
-            .await
-            .expect("run");
+    let status: (
+        Option<chrono::DateTime<chrono::Utc>>,
+        Option<chrono::DateTime<chrono::Utc>>,
+    ) = sqlx::query_as("select cancel_requested_at, pending_delete_at from runs where id = $1")
+        .bind(run.parse::<RunId>().expect("id").as_uuid())
+        .fetch_one(&app.pool)
+        .await
+        .expect("run");
     assert_eq!(status, (None, None));
 }
 
@@ -326,15 +372,21 @@ async fn the_run_page_shows_the_timeline_events_outputs_failures_and_unfinished_
     assert!(text.contains(&"a".repeat(64)));
     assert!(text.contains("5 B"));
     assert!(text.contains(&format!("href=\"/runs/{run}/outputs/{output}/download\"")));
-    assert!(text.contains("big.bin (99 B) — skipped: the workspace&#39;s storage cap was reached")
-        || text.contains("big.bin (99 B) — skipped: the workspace's storage cap was reached"));
+    assert!(
+        text.contains("big.bin (99 B) — skipped: the workspace&#39;s storage cap was reached")
+            || text.contains("big.bin (99 B) — skipped: the workspace's storage cap was reached")
+    );
     assert!(!text.contains("/v1/storage/"), "no signed link in the page");
     assert!(!text.contains("sig="), "no signature in the page");
 
     assert!(text.contains(&format!("data-stream=\"/v1/runs/{run}/stream\"")));
     assert!(text.contains("/assets/run.js?v="));
-    on_run(&app, &run, "update runs set phase = 'done', cleanup_state = 'succeeded' where id = $1")
-        .await;
+    on_run(
+        &app,
+        &run,
+        "update runs set phase = 'done', cleanup_state = 'succeeded' where id = $1",
+    )
+    .await;
     let settled = browser.get(&format!("/runs/{run}")).await;
     assert!(!settled.text.contains("data-stream="));
     assert!(!settled.text.contains("/assets/run.js"));
@@ -367,14 +419,15 @@ async fn provider_and_tenant_text_is_escaped_never_markup(pool: sqlx::PgPool) {
         assert!(!page.text.contains("<script>alert"), "{uri}");
         assert!(!page.text.contains("<img src=x"), "{uri}");
         assert!(!page.text.contains("<b>bold"), "{uri}");
-        assert!(page.text.contains("&lt;script&gt;alert(1)&lt;/script&gt;"), "{uri}");
+        assert!(
+            page.text.contains("&lt;script&gt;alert(1)&lt;/script&gt;"),
+            "{uri}"
+        );
     }
 }
 
 #[sqlx::test(migrator = "antpath_db::MIGRATOR")]
-async fn an_output_download_redirects_to_a_fresh_signed_link_whose_bytes_match(
-    pool: sqlx::PgPool,
-) {
+async fn an_output_download_redirects_to_a_fresh_signed_link_whose_bytes_match(pool: sqlx::PgPool) {
     let app = TestApp::new(pool);
     let tenant = app.tenant("acme").await;
     let run: RunId = app

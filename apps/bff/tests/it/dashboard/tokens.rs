@@ -41,14 +41,26 @@ async fn a_new_token_is_shown_once_uncached_and_works_with_only_its_scopes(pool:
     let reads = app.call(Method::GET, "/v1/runs", &token, None).await;
     assert_eq!(reads.status, StatusCode::OK);
     let writes = app
-        .call(Method::POST, "/v1/runs", &token, Some(crate::support::submission()))
+        .call(
+            Method::POST,
+            "/v1/runs",
+            &token,
+            Some(crate::support::submission()),
+        )
         .await;
-    assert_eq!(writes.status, StatusCode::FORBIDDEN, "only runs:read was ticked");
+    assert_eq!(
+        writes.status,
+        StatusCode::FORBIDDEN,
+        "only runs:read was ticked"
+    );
     let whoami = app.call(Method::GET, "/v1/whoami", &token, None).await;
     assert_eq!(whoami.body["user"]["id"], member.to_string());
 
     let list = browser.get("/tokens").await;
-    assert!(!list.text.contains(&token), "the value is never shown again");
+    assert!(
+        !list.text.contains(&token),
+        "the value is never shown again"
+    );
     assert!(list.text.contains("ci-deploy"));
     assert!(list.text.contains(&email), "created by");
     assert!(list.text.contains(&token[..8]), "the display prefix");
@@ -68,7 +80,10 @@ async fn revoking_a_token_from_the_page_stops_it_and_another_workspaces_token_is
     let other = app.tenant("evil").await;
     let browser = app.sign_in_as(tenant.user, tenant.workspace).await;
     let list = browser.get("/tokens").await;
-    assert!(list.text.contains(&format!("action=\"/tokens/{}/revoke\"", tenant.token_id)));
+    assert!(
+        list.text
+            .contains(&format!("action=\"/tokens/{}/revoke\"", tenant.token_id))
+    );
 
     let revoked = browser
         .post(&format!("/tokens/{}/revoke", tenant.token_id), &[])
@@ -78,7 +93,11 @@ async fn revoking_a_token_from_the_page_stops_it_and_another_workspaces_token_is
     assert_eq!(refused.status, StatusCode::UNAUTHORIZED);
     let list = browser.get("/tokens").await;
     assert!(list.text.contains("badge r-revoked"));
-    assert!(!list.text.contains(&format!("/tokens/{}/revoke", tenant.token_id)));
+    assert!(
+        !list
+            .text
+            .contains(&format!("/tokens/{}/revoke", tenant.token_id))
+    );
 
     let foreign = browser
         .post(&format!("/tokens/{}/revoke", other.token_id), &[])
@@ -117,7 +136,11 @@ async fn a_token_without_a_name_or_scopes_is_refused_with_a_page_saying_why(pool
     let browser = app.sign_in_as(tenant.user, tenant.workspace).await;
     let nameless = create(&browser, "   ", &["scope_runs_read"]).await;
     assert_eq!(nameless.status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(nameless.text.contains("The name must be 1 to 100 characters"));
+    assert!(
+        nameless
+            .text
+            .contains("The name must be 1 to 100 characters")
+    );
     let scopeless = create(&browser, "ok", &[]).await;
     assert_eq!(scopeless.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(scopeless.text.contains("At least one scope is required."));
