@@ -140,7 +140,7 @@ pub fn stand_in_csrf(state: &AppState, user: UserId, workspace: WorkspaceId) -> 
     mac(state, "csrf", user, workspace)
 }
 
-fn cookie_value<'a>(parts: &'a Parts) -> Option<&'a str> {
+fn cookie_value(parts: &Parts) -> Option<&str> {
     parts
         .headers
         .get_all(header::COOKIE)

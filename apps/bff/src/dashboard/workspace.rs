@@ -238,10 +238,9 @@ pub async fn add_member(
         )
         .await;
     };
-    if let Some(current) = members::role_of(&state.pool, workspace, user).await? {
-        if !may_change(&signed_in, &current) {
-            return Err(PageError::not_allowed("change an owner's membership"));
-        }
+    let current = members::role_of(&state.pool, workspace, user).await?;
+    if current.is_some_and(|role| !may_change(&signed_in, &role)) {
+        return Err(PageError::not_allowed("change an owner's membership"));
     }
     let audit = json!({ "role": role.as_str() });
     apply(&state, &signed_in, user, ("member.add", audit), |tx| {

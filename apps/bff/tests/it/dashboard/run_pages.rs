@@ -61,7 +61,7 @@ async fn the_run_list_shows_status_badges_and_filters_by_status_and_template(poo
     assert!(all.text.contains("nightly-report"));
 
     let only_failed = browser.get("/runs?status=failed&template=").await;
-    assert_eq!(listed_runs(&only_failed.text), [failed.clone()]);
+    assert_eq!(listed_runs(&only_failed.text), [failed.as_str()]);
     assert!(
         only_failed
             .text
@@ -69,7 +69,7 @@ async fn the_run_list_shows_status_badges_and_filters_by_status_and_template(poo
     );
 
     let nightly = browser.get("/runs?status=&template=nightly-report").await;
-    assert_eq!(listed_runs(&nightly.text), [other.clone()]);
+    assert_eq!(listed_runs(&nightly.text), [other.as_str()]);
     assert!(nightly.text.contains("value=\"nightly-report\""));
 
     let none = browser.get("/runs?status=succeeded").await;
