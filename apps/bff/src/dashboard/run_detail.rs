@@ -131,25 +131,28 @@ fn heading(signed_in: &SignedIn, run: &RunRecord) -> Markup {
 
 /// A box that cannot be missed while cleanup is under way, retrying or gave up.
 fn cleanup_warning(run: &RunRecord) -> Markup {
-    let message = match run.cleanup_state {
-        CleanupState::Running => {
-            "Cleanup of this run's provider resources is under way and has not finished yet."
-        }
-        CleanupState::Retrying => {
+    let (headline, message) = match run.cleanup_state {
+        CleanupState::Running => (
+            "Cleanup has not finished.",
+            "Cleanup of this run's provider resources is under way.",
+        ),
+        CleanupState::Retrying => (
+            "Cleanup has not finished.",
             "Cleanup of this run's provider resources failed and is being retried. Resources may \
-             still exist on the provider until it succeeds."
-        }
-        CleanupState::Abandoned => {
-            "Cleanup gave up. The run's secrets were destroyed, but the provider resources listed \
-             under Cleanup may still exist and may need removing by hand."
-        }
+             still exist on the provider until it succeeds.",
+        ),
+        CleanupState::Abandoned => (
+            "Cleanup did not finish.",
+            "It gave up: the run's secrets were destroyed, but the provider resources listed \
+             under Cleanup may still exist and may need removing by hand.",
+        ),
         CleanupState::Pending | CleanupState::Succeeded | CleanupState::Retained => {
             return html! {};
         }
     };
     html! {
         div.callout.warn #cleanup-warning role="status" {
-            strong { "Cleanup has not finished. " } (message)
+            strong { (headline) } " " (message)
         }
     }
 }
@@ -329,7 +332,7 @@ fn events(events: &[EventRecord], cut: bool) -> Markup {
         section.card {
             h2 { "Events" }
             p.muted.small #events-empty hidden[!events.is_empty()] { "No events yet." }
-            div.table-wrap { table.events {
+            div.table-wrap #events-table hidden[events.is_empty()] { table.events {
                 thead { tr { th.num { "#" } th { "Type" } th { "Time" } th { "Attempt" } th { "Tool" } th.num { "Tokens" } } }
                 tbody #events-body {
                     @for e in events { tr {

@@ -5,7 +5,8 @@
 // lifecycle moves; `event` events append rows to the events table (deduplicated by seq, so a
 // stream that replays from the start is harmless); `end` closes the stream and reloads the page
 // once so outputs, attempts and cleanup show as they finally are. A change of cleanup state
-// also reloads, so the warning box and outputs are rendered by the server.
+// also reloads, so the warning box and outputs are rendered by the server. Each reload happens
+// at most once per state (sessionStorage), so a page can never reload in a loop.
 //
 // Everything is written with textContent and DOM calls: no data is ever parsed as HTML.
 "use strict";
@@ -84,6 +85,22 @@
     }
   }
 
+  // Reloads unless this page already reloaded for the same `mark` of the same `kind`: a page
+  // that still differs from its stream after reloading (a stale stream, or one that ends
+  // while the run still has work) must not reload forever.
+  function reloadOnce(kind, mark) {
+    var key = "antpath:" + kind + ":" + runId;
+    try {
+      if (window.sessionStorage.getItem(key) === mark) {
+        return;
+      }
+      window.sessionStorage.setItem(key, mark);
+    } catch (err) {
+      return;
+    }
+    reload();
+  }
+
   function appendTimeline(run) {
     var list = document.getElementById("timeline");
     if (!list) {
@@ -113,7 +130,7 @@
     var cleanupMoved = cleanup !== shown.cleanup;
     shown = { status: run.status, phase: run.phase, cleanup: cleanup };
     if (cleanupMoved) {
-      reload();
+      reloadOnce("cleanup", String(cleanup) + "@" + String(run.updated_at));
     }
   }
 
@@ -152,6 +169,10 @@
     if (empty) {
       empty.hidden = true;
     }
+    var table = document.getElementById("events-table");
+    if (table) {
+      table.hidden = false;
+    }
   }
 
   function parse(message) {
@@ -160,22 +181,6 @@
     } catch (err) {
       return null;
     }
-  }
-
-  // Reload once per final state: if the stream ends while the run still has work (so the
-  // reloaded page streams again), the same end does not reload a second time.
-  function reloadOnceAtEnd(run) {
-    var key = "antpath:end:" + runId;
-    var mark = String(run && run.updated_at);
-    try {
-      if (window.sessionStorage.getItem(key) === mark) {
-        return;
-      }
-      window.sessionStorage.setItem(key, mark);
-    } catch (err) {
-      return;
-    }
-    reload();
   }
 
   var source = new EventSource(root.getAttribute("data-stream"));
@@ -190,7 +195,8 @@
     source.close();
     var run = parse(message);
     applyRun(run);
-    reloadOnceAtEnd(run);
+    // Outputs, attempts and cleanup as they finally are, rendered by the server.
+    reloadOnce("end", String(run && run.updated_at));
   });
   source.onerror = function () {
     // The browser reconnects by itself (with Last-Event-ID) unless the server refused the
