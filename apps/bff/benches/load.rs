@@ -115,8 +115,7 @@ async fn run(url: &str) -> anyhow::Result<()> {
         &setup,
         NewUser {
             email: "bench@example.com",
-            workspace,
-            role: "owner",
+            membership: Some((workspace, antpath_types::Role::Owner)),
             password: None,
         },
     )

@@ -1,5 +1,5 @@
-//! Bootstrap commands: create a workspace, a user (with an optional argon2id password) and an
-//! API token. They print ids in their prefixed wire form; `create-token` prints the token once.
+//! Bootstrap commands: create a workspace, a user (with an optional argon2id password), a
+//! membership, an API token; disable a user. They print ids in their prefixed wire form; `create-token` prints the token once.
 //! And the operator's `delete-workspace`, which asks for what `DELETE /v1/workspace` asks for.
 
 use antpath_config::{ConfigError, Limits, Settings};
@@ -7,18 +7,15 @@ use antpath_db::PgPool;
 use antpath_db::tokens::NewToken;
 use antpath_db::workspaces::PlanCaps;
 use antpath_redact::Secret;
-use antpath_types::{TokenId, UserId, WorkspaceId};
+use antpath_types::{Role, TokenId, UserId, WorkspaceId};
 use anyhow::{Context as _, bail};
-use argon2::password_hash::{PasswordHasher as _, SaltString};
 
-use crate::auth::{Scope, generate_token};
+use crate::auth::{Scope, generate_token, scope_list};
+use crate::password;
 use crate::routes::workspace::{self, WorkspaceView};
 
 /// Shortest accepted pepper, as the config crate requires for the bff.
 const MIN_PEPPER_BYTES: usize = 32;
-
-/// The workspace roles the schema allows.
-pub const ROLES: [&str; 4] = ["owner", "admin", "member", "viewer"];
 
 /// Creates a workspace with the plan caps from `limits`.
 pub async fn create_workspace(
@@ -44,21 +41,17 @@ pub async fn create_workspace(
 pub struct NewUser<'a> {
     /// Sign-in email (never logged).
     pub email: &'a str,
-    /// The workspace to join.
-    pub workspace: WorkspaceId,
-    /// One of [`ROLES`].
-    pub role: &'a str,
+    /// A workspace to join, and the role there.
+    pub membership: Option<(WorkspaceId, Role)>,
     /// A password to hash with argon2id, if the user signs in with one.
     pub password: Option<Secret<String>>,
 }
 
-/// Creates a user and its membership in one transaction.
+/// Creates a user, and their membership when one is named, in one transaction.
 pub async fn create_user(pool: &PgPool, user: NewUser<'_>) -> anyhow::Result<UserId> {
-    if !ROLES.contains(&user.role) {
-        bail!("the role must be one of {}", ROLES.join(", "));
-    }
     let hash = match user.password {
-        Some(password) => Some(hash_password(password).await?),
+        Some(password) if password.expose_secret().is_empty() => bail!("the password is empty"),
+        Some(password) => Some(password::hash(password).await?),
         None => None,
     };
     let id = UserId::new();
@@ -66,24 +59,38 @@ pub async fn create_user(pool: &PgPool, user: NewUser<'_>) -> anyhow::Result<Use
     antpath_db::users::insert(&mut *tx, id, user.email, hash.as_deref())
         .await
         .context("while creating the user (is the email already taken?)")?;
-    antpath_db::users::add_membership(&mut *tx, user.workspace, id, user.role)
-        .await
-        .context("while adding the membership (does the workspace exist?)")?;
+    if let Some((workspace, role)) = user.membership {
+        antpath_db::users::add_membership(&mut *tx, workspace, id, role)
+            .await
+            .context("while adding the membership (does the workspace exist?)")?;
+    }
     tx.commit().await?;
     Ok(id)
 }
 
-/// argon2id with the crate's default parameters, on the blocking pool: it is deliberately slow.
-pub async fn hash_password(password: Secret<String>) -> anyhow::Result<String> {
-    tokio::task::spawn_blocking(move || {
-        let salt = SaltString::generate(&mut rand::rngs::OsRng);
-        argon2::Argon2::default()
-            .hash_password(password.expose_secret().as_bytes(), &salt)
-            .map(|hash| hash.to_string())
-            .map_err(|_| anyhow::anyhow!("the password could not be hashed"))
-    })
-    .await
-    .context("while hashing the password")?
+/// Adds the user with `email` to a workspace with `role`, or changes their role there.
+pub async fn add_member(
+    pool: &PgPool,
+    workspace: WorkspaceId,
+    email: &str,
+    role: Role,
+) -> anyhow::Result<UserId> {
+    let user = antpath_db::users::find_id_by_email(pool, email)
+        .await?
+        .context("there is no user with that email")?;
+    antpath_db::users::add_membership(pool, workspace, user, role)
+        .await
+        .context("while adding the membership (does the workspace exist?)")?;
+    Ok(user)
+}
+
+/// Disables the user with `email`: their sessions end and their tokens stop working at once.
+pub async fn disable_user(pool: &PgPool, email: &str) -> anyhow::Result<UserId> {
+    let user = antpath_db::users::find_id_by_email(pool, email)
+        .await?
+        .context("there is no user with that email")?;
+    antpath_db::users::disable(pool, user).await?;
+    Ok(user)
 }
 
 /// What `create-token` needs.
@@ -108,12 +115,8 @@ pub async fn create_token(
     if token.scopes.is_empty() {
         bail!("at least one scope is required");
     }
-    if let Some(bad) = token
-        .scopes
-        .iter()
-        .find(|s| !Scope::ALL.contains(&s.as_str()))
-    {
-        bail!("unknown scope `{bad}`; expected {}", Scope::ALL.join(", "));
+    if let Some(bad) = token.scopes.iter().find(|s| s.parse::<Scope>().is_err()) {
+        bail!("unknown scope `{bad}`; expected {}", scope_list());
     }
     let value = generate_token(pepper);
     let id = TokenId::new();

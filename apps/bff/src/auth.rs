@@ -1,4 +1,4 @@
-//! API-token authentication.
+//! Authentication of the JSON routes: API tokens, or a dashboard session cookie.
 //!
 //! A token is `ant_` followed by 43 base62 characters encoding 32 random bytes (256 bits). Only
 //! its HMAC-SHA256 under the server pepper is stored, so a database leak yields nothing usable,
@@ -7,9 +7,14 @@
 //! Every failure (no header, malformed, unknown, revoked, expired) is the same 401. For any
 //! presented credential of sane length the HMAC and the lookup are always done, so a malformed
 //! token costs what an unknown one does and timing does not tell them apart.
+//!
+//! A token acts only while its creator is an enabled, active member of its workspace, and only
+//! with the scopes their current role still grants. Without an `Authorization` header the
+//! dashboard's session cookie is accepted too ([`crate::session`]), with the CSRF header on
+//! anything that is not a read.
 
 use antpath_redact::Secret;
-use antpath_types::{TokenId, UserId, WorkspaceId};
+use antpath_types::{Role, TokenId, UserId, WorkspaceId};
 use axum::extract::FromRequestParts;
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
@@ -18,6 +23,7 @@ use rand::RngCore as _;
 use sha2::Sha256;
 
 use crate::error::ApiError;
+use crate::session::PageRejection;
 use crate::state::AppState;
 
 /// The token prefix.
@@ -34,29 +40,17 @@ const MAX_PRESENTED_LEN: usize = 512;
 
 const BASE62: &[u8; 62] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
 
-/// A scope a token may hold.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Scope {
-    /// Reads of runs, events and outputs.
-    RunsRead,
-    /// Submit, cancel, delete, signed links.
-    RunsWrite,
-    /// Token management.
-    TokensManage,
-}
+/// A scope a token may hold: the permission it carries (`runs:read`, `runs:write`,
+/// `tokens:manage`).
+pub use antpath_types::Permission as Scope;
 
-impl Scope {
-    /// The wire spelling.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::RunsRead => "runs:read",
-            Self::RunsWrite => "runs:write",
-            Self::TokensManage => "tokens:manage",
-        }
-    }
-
-    /// Every scope's spelling.
-    pub const ALL: [&'static str; 3] = ["runs:read", "runs:write", "tokens:manage"];
+/// Every scope's spelling, comma-separated, for messages.
+pub fn scope_list() -> String {
+    Scope::ALL
+        .iter()
+        .map(|scope| scope.as_str())
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// A freshly generated token: the value (shown once), its hash and display prefix.
@@ -115,76 +109,153 @@ fn base62_43(bytes: [u8; 32]) -> String {
     String::from_utf8(digits.to_vec()).expect("base62 digits are ASCII")
 }
 
-/// The authenticated caller: a token acting in its workspace.
+/// How the caller proved who they are.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Credential {
+    /// An API token (`Authorization: Bearer ant_…`).
+    Token(TokenId),
+    /// A dashboard session cookie (its row id).
+    Session(uuid::Uuid),
+}
+
+/// The authenticated caller, acting in one workspace: a token in its own, or a signed-in
+/// person in the one their session is looking at.
 #[derive(Debug, Clone)]
 pub struct Auth {
-    /// The token.
-    pub token_id: TokenId,
-    /// The workspace derived from the token; every query is scoped to it.
+    /// The credential presented.
+    pub credential: Credential,
+    /// The workspace acted in; every query is scoped to it.
     pub workspace_id: WorkspaceId,
-    /// The token's creator, to whom its actions are attributed.
+    /// The token's creator or the signed-in user, to whom actions are attributed.
     pub user_id: UserId,
-    /// Granted scopes.
-    pub scopes: Vec<String>,
+    /// The user's current role in the workspace.
+    pub role: Role,
+    /// What the caller may do: a token's scopes cut down to what its creator's role grants,
+    /// or a session's role's permissions.
+    pub scopes: Vec<Scope>,
 }
 
 impl Auth {
-    /// Fails with 403 unless the token holds `scope`.
+    /// Fails with 403 unless the caller holds `scope`.
     pub fn require(&self, scope: Scope) -> Result<(), ApiError> {
-        if self.has(scope.as_str()) {
+        if self.has(scope) {
             Ok(())
         } else {
+            let by = match self.credential {
+                Credential::Token(_) => "This token",
+                Credential::Session(_) => "Your role in this workspace",
+            };
             Err(ApiError::Forbidden(format!(
-                "This token lacks the `{}` scope.",
+                "{by} lacks the `{}` permission.",
                 scope.as_str()
             )))
         }
     }
 
-    /// Whether the token holds the scope spelled `scope`.
-    pub fn has(&self, scope: &str) -> bool {
-        self.scopes.iter().any(|s| s == scope)
+    /// Whether the caller holds `scope`.
+    pub fn has(&self, scope: Scope) -> bool {
+        self.scopes.contains(&scope)
+    }
+
+    /// The API token, when the caller presented one.
+    pub fn token_id(&self) -> Option<TokenId> {
+        match self.credential {
+            Credential::Token(id) => Some(id),
+            Credential::Session(_) => None,
+        }
     }
 }
+
+/// The header a page's script sends its session's CSRF token in, for JSON routes that change
+/// something.
+pub const CSRF_HEADER: &str = "x-csrf-token";
 
 impl FromRequestParts<AppState> for Auth {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let presented = parts
-            .headers
-            .get(AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "))
-            .map(str::trim)
-            .ok_or(ApiError::Unauthenticated)?;
-        if presented.len() > MAX_PRESENTED_LEN {
+        if parts.headers.contains_key(AUTHORIZATION) {
+            return from_token(parts, state).await;
+        }
+        from_session(parts, state).await
+    }
+}
+
+async fn from_token(parts: &Parts, state: &AppState) -> Result<Auth, ApiError> {
+    let presented = parts
+        .headers
+        .get(AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::trim)
+        .ok_or(ApiError::Unauthenticated)?;
+    if presented.len() > MAX_PRESENTED_LEN {
+        return Err(ApiError::Unauthenticated);
+    }
+    // Hash and look up even a malformed value, so its timing matches an unknown token's.
+    let hash = hash_token(&state.token_pepper, presented);
+    let found = antpath_db::tokens::find_active_by_hash(&state.pool, &hash).await?;
+    let identity = match found {
+        Some(identity) if is_well_formed(presented) => identity,
+        _ => return Err(ApiError::Unauthenticated),
+    };
+    let stale = identity
+        .last_used_at
+        .is_none_or(|at| chrono::Utc::now() - at > chrono::TimeDelta::minutes(1));
+    if stale {
+        antpath_db::token_admin::touch_last_used(&state.pool, identity.id).await?;
+    }
+    tracing::Span::current().record(
+        "workspace.id",
+        tracing::field::display(identity.workspace_id),
+    );
+    let role = identity.role;
+    let scopes = identity
+        .scopes
+        .iter()
+        .filter_map(|s| s.parse::<Scope>().ok())
+        .filter(|scope| role.grants(*scope))
+        .collect();
+    Ok(Auth {
+        credential: Credential::Token(identity.id),
+        workspace_id: identity.workspace_id,
+        user_id: identity.creator,
+        role,
+        scopes,
+    })
+}
+
+/// A signed-in person calling a JSON route from a page: read routes need only the cookie;
+/// routes that change something also want the session's CSRF token in [`CSRF_HEADER`].
+async fn from_session(parts: &Parts, state: &AppState) -> Result<Auth, ApiError> {
+    let signed_in = match crate::session::authenticate(state, &parts.headers).await {
+        Ok(Some(signed_in)) => signed_in,
+        Ok(None)
+        | Err(PageRejection::SignIn { .. } | PageRejection::NoWorkspace | PageRejection::Csrf) => {
             return Err(ApiError::Unauthenticated);
         }
-        // Hash and look up even a malformed value, so its timing matches an unknown token's.
-        let hash = hash_token(&state.token_pepper, presented);
-        let found = antpath_db::tokens::find_active_by_hash(&state.pool, &hash).await?;
-        let identity = match found {
-            Some(identity) if is_well_formed(presented) => identity,
-            _ => return Err(ApiError::Unauthenticated),
-        };
-        let stale = identity
-            .last_used_at
-            .is_none_or(|at| chrono::Utc::now() - at > chrono::TimeDelta::minutes(1));
-        if stale {
-            antpath_db::token_admin::touch_last_used(&state.pool, identity.id).await?;
+        Err(PageRejection::Api(err)) => return Err(err),
+    };
+    if !parts.method.is_safe() {
+        let presented = parts
+            .headers
+            .get(CSRF_HEADER)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default();
+        if !crate::session::csrf_matches(state, signed_in.session_id, presented) {
+            return Err(ApiError::Forbidden(
+                "A request made with a session cookie needs the session's CSRF token in the X-CSRF-Token header.".into(),
+            ));
         }
-        tracing::Span::current().record(
-            "workspace.id",
-            tracing::field::display(identity.workspace_id),
-        );
-        Ok(Self {
-            token_id: identity.id,
-            workspace_id: identity.workspace_id,
-            user_id: identity.creator,
-            scopes: identity.scopes,
-        })
     }
+    let role = signed_in.workspace.role;
+    Ok(Auth {
+        credential: Credential::Session(signed_in.session_id),
+        workspace_id: signed_in.workspace.id,
+        user_id: signed_in.user_id,
+        role,
+        scopes: role.permissions(),
+    })
 }
 
 #[cfg(test)]

@@ -138,6 +138,26 @@ impl ApiError {
         }
     }
 
+    /// What an HTML page shows of this error: its status, the same sentence the JSON body
+    /// carries, and a `Retry-After`, if any. An internal error is logged here, as for JSON.
+    pub fn for_page(self) -> (StatusCode, String, Option<Duration>) {
+        let (status, _, _) = self.parts();
+        if let Self::Internal(err) = &self {
+            let chain: Vec<String> = err.chain().skip(1).map(ToString::to_string).collect();
+            tracing::error!(error.message = %err, error.chain = ?chain, "page request failed");
+        }
+        let retry_after = match &self {
+            Self::RateLimited { retry_after, .. } => Some(*retry_after),
+            Self::Unavailable(_) => Some(UNAVAILABLE_RETRY_AFTER),
+            _ => None,
+        };
+        let message = match &self {
+            Self::Unauthenticated => "Sign in to see this page.".into(),
+            _ => self.message(),
+        };
+        (status, message, retry_after)
+    }
+
     fn parts(&self) -> (StatusCode, ApiErrorType, &'static str) {
         use ApiErrorType as T;
         match self {

@@ -6,8 +6,10 @@
 //! - [`routes`]' submission path seals each run's inputs ([`antpath_template::RunInputs`]) with
 //!   the vault key ring and inserts run and ciphertext in one transaction.
 //! - [`actions`]: cancel, delete, signed links and token changes, shared by the JSON routes
-//!   and the [`dashboard`]'s server-rendered pages (signed in through [`session`]).
-//! - [`admin`]: the bootstrap commands (workspace, user, token).
+//!   and the [`dashboard`]'s server-rendered pages.
+//! - [`admin`]: the bootstrap commands (workspace, user, membership, token, disable).
+//! - [`session`], [`sign_in`], [`password`]: dashboard sign-in (argon2id), server-side
+//!   sessions with CSRF-protected forms, and the [`pages`] shell with its security headers.
 //! - [`openapi`]: the machine-readable contract, [`metrics`]: Prometheus text.
 //! - [`strict_json`]: the JSON reader of every request body (no duplicate keys, no NUL).
 //!
@@ -25,10 +27,13 @@ pub mod metrics;
 pub mod middleware;
 pub mod openapi;
 mod openapi_schemas;
+pub mod pages;
+pub mod password;
 pub mod request_id;
 pub mod routes;
 mod serve;
 pub mod session;
+pub mod sign_in;
 pub mod state;
 pub mod strict_json;
 pub mod views;
@@ -87,6 +92,8 @@ pub async fn start(
         .context("while reading the bound address")?;
     let state = AppState::from_settings(settings, pool, &format!("http://{addr}"))?;
     let app = router(state);
+    // The first sign-in should not pay for making the dummy hash of unknown emails.
+    tokio::task::spawn_blocking(password::warm_up);
     let (shutdown, stopped) = oneshot::channel::<()>();
     let header_read_timeout = Duration::from_millis(settings.bff.header_read_timeout_ms);
     let task = tokio::spawn(serve::serve(listener, app, header_read_timeout, async {

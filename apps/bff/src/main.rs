@@ -5,10 +5,10 @@ use std::io::Read as _;
 use std::process::ExitCode;
 
 use antpath_bff::admin::{self, NewApiToken, NewUser};
-use antpath_config::{ConfigError, Role, Settings};
+use antpath_config::{ConfigError, Role as ServiceRole, Settings};
 use antpath_db::PgPool;
 use antpath_redact::Secret;
-use antpath_types::{UserId, WorkspaceId};
+use antpath_types::{Role, UserId, WorkspaceId};
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
 
@@ -37,17 +37,34 @@ enum AdminCommand {
         #[arg(long)]
         name: String,
     },
-    /// Create a user and add it to a workspace; prints its id.
+    /// Create a user, optionally adding it to a workspace; prints its id.
     CreateUser {
         #[arg(long)]
         email: String,
+        /// A workspace to join (`ws_…`).
         #[arg(long)]
-        workspace: WorkspaceId,
+        workspace: Option<WorkspaceId>,
+        /// The role in `--workspace`: owner, admin, member or viewer.
         #[arg(long, default_value = "owner")]
-        role: String,
+        role: Role,
         /// Read a password from standard input and store its argon2id hash.
         #[arg(long)]
         password_stdin: bool,
+    },
+    /// Add an existing user to a workspace, or change their role there; prints the user's id.
+    AddMember {
+        #[arg(long)]
+        workspace: WorkspaceId,
+        #[arg(long)]
+        email: String,
+        /// owner, admin, member or viewer.
+        #[arg(long)]
+        role: Role,
+    },
+    /// Disable a user: their dashboard sessions end and their API tokens stop working.
+    DisableUser {
+        #[arg(long)]
+        email: String,
     },
     /// Create an API token; prints it once.
     CreateToken {
@@ -101,8 +118,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     let settings = Settings::load()?;
     let command = cli.command.unwrap_or(Command::Serve);
     let role = match command {
-        Command::Serve => Role::Bff,
-        Command::Migrate | Command::Admin(_) => Role::Admin,
+        Command::Serve => ServiceRole::Bff,
+        Command::Migrate | Command::Admin(_) => ServiceRole::Admin,
     };
     let mut problems = settings
         .validate(role)
@@ -180,11 +197,21 @@ async fn run_admin(
             };
             let user = NewUser {
                 email: &email,
-                workspace,
-                role: &role,
+                membership: workspace.map(|workspace| (workspace, role)),
                 password,
             };
             println!("{}", admin::create_user(pool, user).await?);
+        }
+        AdminCommand::AddMember {
+            workspace,
+            email,
+            role,
+        } => println!(
+            "{}",
+            admin::add_member(pool, workspace, &email, role).await?
+        ),
+        AdminCommand::DisableUser { email } => {
+            println!("{}", admin::disable_user(pool, &email).await?);
         }
         AdminCommand::CreateToken {
             workspace,

@@ -27,6 +27,7 @@ pub async fn observe(State(state): State<AppState>, request: Request, next: Next
         .get::<MatchedPath>()
         .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
     let method = request.method().as_str().to_owned();
+    let page = is_page_path(request.uri().path());
     let span = tracing::info_span!(
         "request",
         request_id = %id,
@@ -37,7 +38,7 @@ pub async fn observe(State(state): State<AppState>, request: Request, next: Next
     );
     let response = request_id::scope(id.clone(), async {
         let response = next.run(request).await;
-        normalise_error(response)
+        normalise_error(response, page)
     })
     .instrument(span.clone())
     .await;
@@ -64,20 +65,25 @@ pub async fn observe(State(state): State<AppState>, request: Request, next: Next
     response
 }
 
-/// Replaces the body of an error response that is not already JSON (axum's rejections are
-/// plain text) with the error shape, keeping the status and headers such as `Allow`.
-fn normalise_error(response: Response) -> Response {
+/// Whether a path is one of the dashboard's (HTML) rather than the API's (JSON).
+fn is_page_path(path: &str) -> bool {
+    !(path.starts_with("/v1/") || matches!(path, "/healthz" | "/readyz" | "/metrics"))
+}
+
+/// Replaces the body of an error response that is neither JSON nor HTML (axum's rejections
+/// are plain text) with the error shape — or, on a dashboard path, with an error page —
+/// keeping the status and headers such as `Allow`.
+fn normalise_error(response: Response, page: bool) -> Response {
     let status = response.status();
     if !(status.is_client_error() || status.is_server_error()) {
         return response;
     }
-    // JSON errors already have the shape; the dashboard's HTML error pages are meant for people.
-    let keep = response
+    let content_type = response
         .headers()
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("application/json") || v.starts_with("text/html"));
-    if keep {
+        .unwrap_or_default();
+    if content_type.starts_with("application/json") || content_type.starts_with("text/html") {
         return response;
     }
     let (error_type, message, reason) = match status {
@@ -125,7 +131,22 @@ fn normalise_error(response: Response) -> Response {
         ),
     };
     let (parts, _body) = response.into_parts();
-    let mut fresh = body_for(status, error_type, message.to_owned(), None);
+    let mut fresh = if page {
+        let message = match status {
+            StatusCode::NOT_FOUND => "There is nothing at this address.",
+            StatusCode::UNPROCESSABLE_ENTITY | StatusCode::BAD_REQUEST => {
+                "The form or address could not be read."
+            }
+            _ => message,
+        };
+        crate::pages::error_page(
+            status,
+            status.canonical_reason().unwrap_or("Error"),
+            message,
+        )
+    } else {
+        body_for(status, error_type, message.to_owned(), None)
+    };
     for (name, value) in &parts.headers {
         if name != header::CONTENT_TYPE && name != header::CONTENT_LENGTH {
             fresh.headers_mut().insert(name.clone(), value.clone());

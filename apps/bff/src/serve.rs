@@ -13,11 +13,14 @@ use std::pin::pin;
 use std::time::Duration;
 
 use axum::Router;
+use axum::extract::ConnectInfo;
+use hyper::body::Incoming;
 use hyper::server::conn::http1;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
 use tokio::sync::{mpsc, watch};
+use tower::ServiceExt as _;
 
 /// Pause after an accept error that is not about one connection (such as running out of file
 /// descriptors), so the loop does not spin while the condition lasts.
@@ -44,10 +47,10 @@ pub(crate) async fn serve(
     let (open, mut all_closed) = mpsc::channel::<()>(1);
     let mut shutdown = pin!(shutdown);
     loop {
-        let stream = tokio::select! {
+        let (stream, peer) = tokio::select! {
             () = &mut shutdown => break,
             accepted = listener.accept() => match accepted {
-                Ok((stream, _peer)) => stream,
+                Ok((stream, peer)) => (stream, peer),
                 Err(err) if is_per_connection(&err) => continue,
                 Err(err) => {
                     tracing::warn!(error.message = %err, "accepting a connection failed; pausing");
@@ -56,8 +59,15 @@ pub(crate) async fn serve(
                 }
             },
         };
+        // Handlers that need the client's address (sign-in throttling) read it as `ConnectInfo`.
+        let service =
+            app.clone()
+                .map_request(move |mut request: axum::extract::Request<Incoming>| {
+                    request.extensions_mut().insert(ConnectInfo(peer));
+                    request
+                });
         let connection =
-            builder.serve_connection(TokioIo::new(stream), TowerToHyperService::new(app.clone()));
+            builder.serve_connection(TokioIo::new(stream), TowerToHyperService::new(service));
         let mut stopping = stopping.clone();
         let open = open.clone();
         tokio::spawn(async move {

@@ -1,86 +1,48 @@
-//! TEMPORARY stand-in — the lead replaces this file on merge.
+//! Dashboard sessions: the cookie, its server-side row, the [`SignedIn`] extractor of pages,
+//! and CSRF protection of their forms ([`CsrfForm`]).
 //!
-//! It provides exactly the items the dashboard pages are written against (`SignedIn`,
-//! `WorkspaceChoice`, `Action`, `CsrfForm`, and a local `Role` standing in for
-//! `antpath_types::Role`), so the pages compile and their tests run before the real sign-in
-//! exists. The "session" here is a cookie naming a user and a workspace, signed with the token
-//! pepper (so it cannot be forged without the server's key); [`stand_in_cookie`] makes one for
-//! tests. The real module keeps sessions in `web_sessions`.
+//! - The cookie `antpath_session` carries 256 random bits; only their HMAC under the server
+//!   pepper is stored (`web_sessions.session_hash`), so a database leak signs nobody in.
+//! - A session is valid while it is unrevoked, younger than the absolute expiry, used within
+//!   the idle window, its user enabled and its `token_version` current
+//!   ([`antpath_db::web_sessions::find_valid`]); every request checks it, so disabling a user
+//!   or bumping their version ends their sessions on the next request.
+//! - The CSRF token of a session is the HMAC of its id under the pepper: nothing to store, and
+//!   unguessable without the pepper. Forms carry it as the field `csrf`; the JSON routes,
+//!   when called with a session cookie instead of a token, want it in `X-CSRF-Token`.
 
-use antpath_db::members;
-use antpath_types::{UserId, WorkspaceId};
-use axum::body::{Body, Bytes};
-use axum::extract::{Form, FromRequest, FromRequestParts, Request};
+use antpath_types::{Role, UserId, WorkspaceId};
+use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
-use axum::http::{Method, StatusCode, header};
+use axum::http::{HeaderMap, Method, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use hmac::{Hmac, Mac};
+use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use sha2::Sha256;
+use uuid::Uuid;
 
+use crate::error::ApiError;
 use crate::state::AppState;
 
-/// The stand-in session cookie's name.
-pub const COOKIE: &str = "antpath_stand_in";
+/// The session cookie's name.
+pub const SESSION_COOKIE: &str = "antpath_session";
 
-/// A workspace role (stand-in for `antpath_types::Role`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Role {
-    /// Everything, including members and deleting the workspace.
-    Owner,
-    /// Everything but owner matters.
-    Admin,
-    /// Runs and tokens.
-    Member,
-    /// Read-only.
-    Viewer,
-}
+/// Refresh `last_seen_at` at most this often, not on every request.
+const TOUCH_EVERY_SECONDS: i64 = 60;
 
-impl Role {
-    /// Every role, most powerful first.
-    pub const ALL: &'static [Role] = &[Self::Owner, Self::Admin, Self::Member, Self::Viewer];
-
-    /// The database spelling.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Owner => "owner",
-            Self::Admin => "admin",
-            Self::Member => "member",
-            Self::Viewer => "viewer",
-        }
-    }
-}
-
-impl std::fmt::Display for Role {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl std::str::FromStr for Role {
-    type Err = String;
-
-    fn from_str(s: &str) -> Result<Self, String> {
-        Self::ALL
-            .iter()
-            .copied()
-            .find(|r| r.as_str() == s)
-            .ok_or_else(|| format!("unknown role `{s}`"))
-    }
-}
-
-/// A workspace the signed-in user belongs to.
+/// A workspace the signed-in user may look at, with their role in it.
 #[derive(Debug, Clone)]
 pub struct WorkspaceChoice {
     /// The workspace.
     pub id: WorkspaceId,
-    /// Its display name.
+    /// Its name.
     pub name: String,
     /// The user's role there.
     pub role: Role,
 }
 
-/// What a signed-in person may try.
+/// Something a page lets a member do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Action {
     /// See runs, events and outputs.
@@ -89,173 +51,242 @@ pub enum Action {
     MutateRuns,
     /// Create and revoke API tokens.
     ManageTokens,
-    /// Add, change and remove members.
+    /// Add members, change their roles, remove them.
     ManageMembers,
 }
 
-/// A signed-in person acting in their current workspace.
+/// The signed-in person of a dashboard request, in their current workspace.
 #[derive(Debug, Clone)]
 pub struct SignedIn {
     /// The user.
     pub user_id: UserId,
-    /// Their email, shown in the header only.
+    /// The session's row id.
+    pub session_id: Uuid,
+    /// The user's email, shown in the page header only (never logged).
     pub email: String,
-    /// The current workspace.
+    /// The workspace the session is looking at.
     pub workspace: WorkspaceChoice,
-    /// Every active membership, for the switcher.
+    /// Every workspace the user is an active member of, for the switcher.
     pub workspaces: Vec<WorkspaceChoice>,
-    /// Goes in every POST form as the hidden `csrf` field.
+    /// The session's CSRF token, for the `csrf` field of every form.
     pub csrf_token: String,
 }
 
 impl SignedIn {
-    /// Whether the person's role in the current workspace allows `action`.
+    /// Whether the user's role in the current workspace allows `action`.
     pub fn may(&self, action: Action) -> bool {
         let role = self.workspace.role;
         match action {
-            Action::ReadRuns => true,
-            Action::MutateRuns | Action::ManageTokens => role != Role::Viewer,
-            Action::ManageMembers => matches!(role, Role::Owner | Role::Admin),
+            Action::ReadRuns => role.grants(antpath_types::Permission::RunsRead),
+            Action::MutateRuns => role.grants(antpath_types::Permission::RunsWrite),
+            Action::ManageTokens => role.grants(antpath_types::Permission::TokensManage),
+            Action::ManageMembers => role.manages_members(),
         }
     }
 }
 
-fn mac(state: &AppState, purpose: &str, user: UserId, workspace: WorkspaceId) -> String {
+/// Why a page could not be shown to the caller as they are.
+#[derive(Debug)]
+pub enum PageRejection {
+    /// Not signed in (or the session ended): go to the sign-in page, then back to `next`.
+    SignIn {
+        /// The path to return to.
+        next: String,
+    },
+    /// Signed in, but a member of no workspace.
+    NoWorkspace,
+    /// A form without the session's CSRF token.
+    Csrf,
+    /// Anything else, as the API would answer it.
+    Api(ApiError),
+}
+
+impl From<ApiError> for PageRejection {
+    fn from(err: ApiError) -> Self {
+        Self::Api(err)
+    }
+}
+
+impl From<sqlx::Error> for PageRejection {
+    fn from(err: sqlx::Error) -> Self {
+        Self::Api(err.into())
+    }
+}
+
+impl IntoResponse for PageRejection {
+    fn into_response(self) -> Response {
+        match self {
+            Self::SignIn { next } => {
+                let target = format!("/sign-in?next={}", encode_query_value(&next));
+                Redirect::to(&target).into_response()
+            }
+            Self::NoWorkspace => crate::pages::error_page(
+                axum::http::StatusCode::FORBIDDEN,
+                "No workspace",
+                "Your account is not a member of any workspace yet. Ask a workspace owner to add you.",
+            ),
+            Self::Csrf => crate::pages::error_page(
+                axum::http::StatusCode::FORBIDDEN,
+                "Form expired",
+                "This form was not sent from this session's pages. Go back, reload and try again.",
+            ),
+            Self::Api(err) => crate::pages::api_error_page(err),
+        }
+    }
+}
+
+/// Percent-encodes a query value (everything but unreserved characters).
+pub fn encode_query_value(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for byte in text.bytes() {
+        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'_' | b'.' | b'~' | b'/') {
+            out.push(char::from(byte));
+        } else {
+            out.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    out
+}
+
+/// The HMAC-SHA256 of `label` and `value` under the pepper.
+pub(crate) fn keyed_hash(state: &AppState, label: &str, value: &[u8]) -> [u8; 32] {
     let mut mac = Hmac::<Sha256>::new_from_slice(state.token_pepper.expose_secret().as_bytes())
         .expect("HMAC accepts keys of any length");
-    mac.update(format!("{purpose}.{user}.{workspace}").as_bytes());
-    hex::encode(mac.finalize().into_bytes())
+    mac.update(label.as_bytes());
+    mac.update(b"\0");
+    mac.update(value);
+    mac.finalize().into_bytes().into()
 }
 
-/// The `Cookie` header value of a stand-in session of `user` in `workspace` (for tests).
-pub fn stand_in_cookie(state: &AppState, user: UserId, workspace: WorkspaceId) -> String {
-    format!(
-        "{COOKIE}={user}.{workspace}.{}",
-        mac(state, "session", user, workspace)
-    )
+/// The CSRF token of a session.
+pub fn csrf_token(state: &AppState, session_id: Uuid) -> String {
+    hex::encode(keyed_hash(state, "csrf", session_id.as_bytes()))
 }
 
-/// The CSRF token of a stand-in session (for tests).
-pub fn stand_in_csrf(state: &AppState, user: UserId, workspace: WorkspaceId) -> String {
-    mac(state, "csrf", user, workspace)
+/// Whether `presented` is the session's CSRF token (compared in constant time).
+pub fn csrf_matches(state: &AppState, session_id: Uuid, presented: &str) -> bool {
+    let expected = csrf_token(state, session_id);
+    expected.len() == presented.len()
+        && subtle::ConstantTimeEq::ct_eq(expected.as_bytes(), presented.as_bytes()).into()
 }
 
-fn cookie_value(parts: &Parts) -> Option<&str> {
-    parts
-        .headers
+/// The value of the cookie `name`, if the request carries it.
+pub fn cookie<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
+    headers
         .get_all(header::COOKIE)
         .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .find_map(|pair| pair.trim().strip_prefix(COOKIE)?.strip_prefix('='))
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(key, _)| *key == name)
+        .map(|(_, value)| value.trim())
 }
 
-async fn resolve(parts: &Parts, state: &AppState) -> Result<Option<SignedIn>, Response> {
-    let Some((user, workspace, signature)) = cookie_value(parts).and_then(|value| {
-        let mut fields = value.splitn(3, '.');
-        Some((fields.next()?, fields.next()?, fields.next()?))
-    }) else {
+/// Looks up the session the request's cookie names. `Ok(None)`: no cookie, or no valid session.
+pub async fn authenticate(
+    state: &AppState,
+    headers: &HeaderMap,
+) -> Result<Option<SignedIn>, PageRejection> {
+    let Some(value) = cookie(headers, SESSION_COOKIE) else {
         return Ok(None);
     };
-    let (Ok(user), Ok(workspace)) = (user.parse::<UserId>(), workspace.parse::<WorkspaceId>())
-    else {
-        return Ok(None);
-    };
-    if mac(state, "session", user, workspace) != signature {
+    if value.len() > 128 {
         return Ok(None);
     }
-    let internal = |err: sqlx::Error| crate::error::ApiError::from(err).into_response();
-    let Some(email) = members::email_of(&state.pool, user)
-        .await
-        .map_err(internal)?
-    else {
+    let hash = keyed_hash(state, "session", value.as_bytes());
+    let idle = i64::try_from(state.sessions.idle.as_secs()).unwrap_or(i64::MAX);
+    let Some(found) = antpath_db::web_sessions::find_valid(&state.pool, &hash, idle).await? else {
         return Ok(None);
     };
-    let workspaces: Vec<WorkspaceChoice> = members::memberships_of(&state.pool, user)
-        .await
-        .map_err(internal)?
-        .into_iter()
-        .filter_map(|m| {
-            Some(WorkspaceChoice {
+    if (chrono::Utc::now() - found.last_seen_at).num_seconds() >= TOUCH_EVERY_SECONDS {
+        antpath_db::web_sessions::touch(&state.pool, found.id).await?;
+    }
+    let workspaces: Vec<WorkspaceChoice> =
+        antpath_db::users::memberships(&state.pool, found.user_id)
+            .await?
+            .into_iter()
+            .map(|m| WorkspaceChoice {
                 id: m.workspace_id,
-                name: m.workspace_name,
-                role: m.role.parse().ok()?,
+                name: m.name,
+                role: m.role,
             })
-        })
-        .collect();
-    let Some(current) = workspaces.iter().find(|w| w.id == workspace).cloned() else {
-        return Ok(None);
-    };
+            .collect();
+    let current = found
+        .workspace_id
+        .and_then(|id| workspaces.iter().find(|w| w.id == id))
+        .or_else(|| workspaces.first())
+        .cloned()
+        .ok_or(PageRejection::NoWorkspace)?;
+    tracing::Span::current().record("workspace.id", tracing::field::display(current.id));
     Ok(Some(SignedIn {
-        user_id: user,
-        email,
+        user_id: found.user_id,
+        session_id: found.id,
+        email: found.email,
         workspace: current,
         workspaces,
-        csrf_token: stand_in_csrf(state, user, workspace),
+        csrf_token: csrf_token(state, found.id),
     }))
 }
 
 impl FromRequestParts<AppState> for SignedIn {
-    type Rejection = Response;
+    type Rejection = PageRejection;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
-        match resolve(parts, state).await? {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        match authenticate(state, &parts.headers).await? {
             Some(signed_in) => Ok(signed_in),
-            None if parts.method == Method::GET || parts.method == Method::HEAD => {
-                Err(Redirect::to("/sign-in").into_response())
+            None => {
+                // After signing in, come back to the page asked for (a form's target is not a
+                // page: go back to the runs instead).
+                let next = if parts.method == Method::GET {
+                    parts
+                        .uri
+                        .path_and_query()
+                        .map_or("/runs", |p| p.as_str())
+                        .to_owned()
+                } else {
+                    "/runs".to_owned()
+                };
+                Err(PageRejection::SignIn { next })
             }
-            None => Err((StatusCode::FORBIDDEN, "Not signed in.").into_response()),
         }
     }
 }
 
-/// An urlencoded POST form from a signed-in person whose `csrf` field matches their session.
-#[derive(Debug)]
-pub struct CsrfForm<T>(pub SignedIn, pub T);
-
-#[derive(serde::Deserialize)]
+/// The `csrf` field every form carries.
+#[derive(Debug, Deserialize)]
 struct CsrfField {
     csrf: Option<String>,
 }
 
-fn form_request(bytes: &Bytes) -> Request {
-    Request::builder()
-        .method(Method::POST)
-        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-        .body(Body::from(bytes.clone()))
-        .expect("a valid request")
-}
+/// A urlencoded form POSTed by a signed-in user from one of their pages: the session (`.0`)
+/// and the fields (`.1`). Refused when the `csrf` field is not the session's token.
+#[derive(Debug)]
+pub struct CsrfForm<T>(pub SignedIn, pub T);
 
-impl<T: DeserializeOwned + Send> FromRequest<AppState> for CsrfForm<T> {
-    type Rejection = Response;
+/// Largest form body accepted.
+const MAX_FORM_BYTES: usize = 64 * 1024;
 
-    async fn from_request(request: Request, state: &AppState) -> Result<Self, Response> {
+impl<T: DeserializeOwned> FromRequest<AppState> for CsrfForm<T> {
+    type Rejection = PageRejection;
+
+    async fn from_request(request: Request, state: &AppState) -> Result<Self, Self::Rejection> {
         let (mut parts, body) = request.into_parts();
         let signed_in = SignedIn::from_request_parts(&mut parts, state).await?;
-        let is_form = parts
-            .headers
-            .get(header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
-        if !is_form {
-            return Err((StatusCode::UNSUPPORTED_MEDIA_TYPE, "Expected a form.").into_response());
+        let bytes = axum::body::to_bytes(body, MAX_FORM_BYTES)
+            .await
+            .map_err(|_| ApiError::PayloadTooLarge(MAX_FORM_BYTES))?;
+        let field: CsrfField = serde_urlencoded::from_bytes(&bytes)
+            .map_err(|_| ApiError::BadRequest("The form could not be read.".into()))?;
+        let presented = field.csrf.unwrap_or_default();
+        if !csrf_matches(state, signed_in.session_id, &presented) {
+            tracing::warn!(user.id = %signed_in.user_id, "a form without this session's CSRF token was refused");
+            return Err(PageRejection::Csrf);
         }
-        let bytes = axum::body::to_bytes(body, state.max_body_bytes)
-            .await
-            .map_err(|_| (StatusCode::PAYLOAD_TOO_LARGE, "Form too large.").into_response())?;
-        let Form(field) = Form::<CsrfField>::from_request(form_request(&bytes), state)
-            .await
-            .map_err(IntoResponse::into_response)?;
-        if field.csrf.as_deref() != Some(signed_in.csrf_token.as_str()) {
-            return Err((
-                StatusCode::FORBIDDEN,
-                "The form's CSRF token is missing or stale.",
-            )
-                .into_response());
-        }
-        let Form(value) = Form::<T>::from_request(form_request(&bytes), state)
-            .await
-            .map_err(IntoResponse::into_response)?;
-        Ok(Self(signed_in, value))
+        let fields = serde_urlencoded::from_bytes(&bytes)
+            .map_err(|err| ApiError::BadRequest(format!("The form is not valid: {err}.")))?;
+        Ok(Self(signed_in, fields))
     }
 }

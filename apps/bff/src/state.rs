@@ -10,6 +10,7 @@ use antpath_redact::Secret;
 use antpath_storage::{ObjectStore, StorageConfig};
 use antpath_vault::KeyRing;
 use anyhow::Context as _;
+use axum::http::HeaderName;
 
 use crate::metrics::Metrics;
 
@@ -36,6 +37,21 @@ pub struct Inner {
     pub body_read_timeout: Duration,
     /// The metrics registry.
     pub metrics: Metrics,
+    /// How long dashboard sessions live.
+    pub sessions: SessionLifetimes,
+    /// Whether cookies are marked `Secure` (the public address is https).
+    pub secure_cookies: bool,
+    /// The trusted proxy header naming the client's address, if any.
+    pub client_ip_header: Option<HeaderName>,
+}
+
+/// The idle and absolute lifetimes of a dashboard session.
+#[derive(Debug, Clone, Copy)]
+pub struct SessionLifetimes {
+    /// Unused for this long, a session ends.
+    pub idle: Duration,
+    /// However used, a session ends this long after sign-in.
+    pub absolute: Duration,
 }
 
 impl Deref for AppState {
@@ -72,6 +88,13 @@ impl AppState {
             .clone()
             .unwrap_or_else(|| default_base_url.to_owned());
         let store = build_store(settings, &base_url)?;
+        let client_ip_header = settings
+            .bff
+            .client_ip_header
+            .as_deref()
+            .map(HeaderName::try_from)
+            .transpose()
+            .context("while reading ANTPATH_BFF__CLIENT_IP_HEADER")?;
         Ok(Self(Arc::new(Inner {
             pool,
             keyring,
@@ -81,6 +104,12 @@ impl AppState {
             max_body_bytes: settings.bff.max_body_bytes,
             body_read_timeout: Duration::from_millis(settings.bff.body_read_timeout_ms),
             metrics: Metrics::default(),
+            sessions: SessionLifetimes {
+                idle: Duration::from_secs(settings.bff.session_idle_minutes * 60),
+                absolute: Duration::from_secs(settings.bff.session_absolute_hours * 3600),
+            },
+            secure_cookies: base_url.starts_with("https://"),
+            client_ip_header,
         })))
     }
 }

@@ -61,8 +61,11 @@ pub struct Limits {
     pub links_per_minute: u32,
     /// Token creations and revocations per workspace per minute. Default 10.
     pub token_changes_per_minute: u32,
-    /// Sign-in attempts per email per minute. Default 10.
+    /// Sign-in attempts per email per minute, with a burst of the same size. Default 5, so a
+    /// guesser gets five tries and then one every twelve seconds.
     pub sign_in_per_minute: u32,
+    /// Sign-in attempts per client address per minute, whatever the email. Default 30.
+    pub sign_in_per_minute_per_address: u32,
 }
 
 impl Default for Limits {
@@ -91,7 +94,8 @@ impl Default for Limits {
             mutate_per_minute: 60,
             links_per_minute: 120,
             token_changes_per_minute: 10,
-            sign_in_per_minute: 10,
+            sign_in_per_minute: 5,
+            sign_in_per_minute_per_address: 30,
         }
     }
 }
@@ -125,6 +129,11 @@ impl Limits {
         positive("max_attempts", self.max_attempts.into());
         positive("file_safety_cap_bytes", self.file_safety_cap_bytes);
         positive("signed_url_ttl_seconds", self.signed_url_ttl_seconds.into());
+        positive("sign_in_per_minute", self.sign_in_per_minute.into());
+        positive(
+            "sign_in_per_minute_per_address",
+            self.sign_in_per_minute_per_address.into(),
+        );
         if self.poll_max_ms < self.poll_base_ms {
             problems.push(
                 "ANTPATH_LIMITS__POLL_MAX_MS must be at least ANTPATH_LIMITS__POLL_BASE_MS".into(),

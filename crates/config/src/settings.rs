@@ -69,6 +69,14 @@ pub struct BffSettings {
     /// How long a request's whole body may take to arrive, in milliseconds, before it is
     /// answered with `408`.
     pub body_read_timeout_ms: u64,
+    /// How long a dashboard session lives without being used, in minutes.
+    pub session_idle_minutes: u64,
+    /// How long a dashboard session lives at most, however busy, in hours.
+    pub session_absolute_hours: u64,
+    /// The header a trusted load balancer puts the client's address in (such as
+    /// `x-forwarded-for`; its first entry is used). Unset, the peer address is the client's:
+    /// set it only behind a proxy that overwrites the header, or clients choose their address.
+    pub client_ip_header: Option<String>,
 }
 
 impl Default for BffSettings {
@@ -80,6 +88,9 @@ impl Default for BffSettings {
             max_body_bytes: 1024 * 1024,
             header_read_timeout_ms: 10_000,
             body_read_timeout_ms: 30_000,
+            session_idle_minutes: 120,
+            session_absolute_hours: 12,
+            client_ip_header: None,
         }
     }
 }

@@ -91,6 +91,14 @@ impl Settings {
                         "ANTPATH_BFF__BODY_READ_TIMEOUT_MS",
                         self.bff.body_read_timeout_ms,
                     ),
+                    (
+                        "ANTPATH_BFF__SESSION_IDLE_MINUTES",
+                        self.bff.session_idle_minutes,
+                    ),
+                    (
+                        "ANTPATH_BFF__SESSION_ABSOLUTE_HOURS",
+                        self.bff.session_absolute_hours,
+                    ),
                 ] {
                     if value == 0 {
                         problems.push(format!("{name} must be greater than 0"));

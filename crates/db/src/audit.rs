@@ -62,3 +62,52 @@ pub async fn actions(
     .await?;
     Ok(rows.into_iter().map(|r| (r.action, r.target_id)).collect())
 }
+
+/// A sign-in event: outside any workspace, attributed to the user when one was found.
+#[derive(Debug, Clone)]
+pub struct AccountEvent<'a> {
+    /// The user signing in or out, when known (never the email).
+    pub user: Option<UserId>,
+    /// `session.sign_in`, `session.sign_in_failed` or `session.sign_out`.
+    pub action: &'a str,
+    /// The request id, to join with logs.
+    pub request_id: Option<&'a str>,
+    /// Non-secret details (a failure's reason).
+    pub metadata: serde_json::Value,
+}
+
+/// Appends one account event (no workspace).
+#[tracing::instrument(skip_all, fields(audit.action = event.action))]
+pub async fn record_account_event(
+    db: impl PgExecutor<'_>,
+    event: &AccountEvent<'_>,
+) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        "insert into audit_logs (actor_app_user_id, action, target_type, target_id, request_id,
+                                 metadata)
+         values ($1, $2, 'user', $3, $4, $5)",
+        event.user as Option<UserId>,
+        event.action,
+        event.user.map(|id| id.to_string()),
+        event.request_id,
+        event.metadata,
+    )
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+/// The account events of a user, newest first (for tests and support).
+#[tracing::instrument(skip_all, fields(user.id = %user))]
+pub async fn account_events(
+    db: impl PgExecutor<'_>,
+    user: UserId,
+) -> Result<Vec<String>, sqlx::Error> {
+    sqlx::query_scalar!(
+        "select action from audit_logs where actor_app_user_id = $1 and workspace_id is null
+         order by created_at desc, id desc",
+        user as UserId,
+    )
+    .fetch_all(db)
+    .await
+}

@@ -33,6 +33,7 @@ pub mod sweeps;
 pub mod token_admin;
 pub mod tokens;
 pub mod users;
+pub mod web_sessions;
 pub mod workspace_deletion;
 pub mod workspace_purge;
 pub mod workspaces;

@@ -1,12 +1,11 @@
 //! Who belongs to a workspace, for the dashboard: listing members, adding an existing user,
-//! changing a role, removing a member (its row stays, `status = 'removed'`), and the
-//! memberships a signed-in user can switch between.
+//! changing a role, removing a member (its row stays, `status = 'removed'`).
 //!
 //! A workspace always keeps at least one active owner. Every change that could take the last
 //! one away first locks the workspace row, so two concurrent demotions of the last two owners
 //! are decided one after the other and the second is refused.
 
-use antpath_types::{UserId, WorkspaceId};
+use antpath_types::{Role, UserId, WorkspaceId};
 use chrono::{DateTime, Utc};
 use sqlx::{PgConnection, PgExecutor};
 
@@ -17,8 +16,8 @@ pub struct Member {
     pub user_id: UserId,
     /// Their sign-in email (shown to the workspace's members only, never logged).
     pub email: String,
-    /// `owner`, `admin`, `member` or `viewer`.
-    pub role: String,
+    /// Their role.
+    pub role: Role,
     /// When they joined (or last rejoined).
     pub since: DateTime<Utc>,
 }
@@ -31,41 +30,13 @@ pub async fn list(
 ) -> Result<Vec<Member>, sqlx::Error> {
     sqlx::query_as!(
         Member,
-        r#"select m.app_user_id as "user_id: UserId", u.email, m.role, m.created_at as since
+        r#"select m.app_user_id as "user_id: UserId", u.email, m.role as "role: Role",
+                  m.created_at as since
            from workspace_memberships m join app_users u on u.id = m.app_user_id
            where m.workspace_id = $1 and m.status = 'active'
            order by array_position(array['owner', 'admin', 'member', 'viewer'], m.role),
                     lower(u.email)"#,
         workspace_id as WorkspaceId,
-    )
-    .fetch_all(db)
-    .await
-}
-
-/// A workspace a user actively belongs to.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Membership {
-    /// The workspace.
-    pub workspace_id: WorkspaceId,
-    /// Its display name.
-    pub workspace_name: String,
-    /// The user's role there.
-    pub role: String,
-}
-
-/// The workspaces a user actively belongs to (deleted workspaces left out), by name.
-#[tracing::instrument(skip_all, fields(user.id = %user_id))]
-pub async fn memberships_of(
-    db: impl PgExecutor<'_>,
-    user_id: UserId,
-) -> Result<Vec<Membership>, sqlx::Error> {
-    sqlx::query_as!(
-        Membership,
-        r#"select w.id as "workspace_id: WorkspaceId", w.name as workspace_name, m.role
-           from workspace_memberships m join workspaces w on w.id = m.workspace_id
-           where m.app_user_id = $1 and m.status = 'active' and w.status <> 'deleted'
-           order by lower(w.name), w.id"#,
-        user_id as UserId,
     )
     .fetch_all(db)
     .await
@@ -77,41 +48,12 @@ pub async fn role_of(
     db: impl PgExecutor<'_>,
     workspace_id: WorkspaceId,
     user_id: UserId,
-) -> Result<Option<String>, sqlx::Error> {
+) -> Result<Option<Role>, sqlx::Error> {
     sqlx::query_scalar!(
-        "select role from workspace_memberships
-         where workspace_id = $1 and app_user_id = $2 and status = 'active'",
+        r#"select role as "role: Role" from workspace_memberships
+           where workspace_id = $1 and app_user_id = $2 and status = 'active'"#,
         workspace_id as WorkspaceId,
         user_id as UserId,
-    )
-    .fetch_optional(db)
-    .await
-}
-
-/// The sign-in email of a user who is not disabled.
-#[tracing::instrument(skip_all, fields(user.id = %user_id))]
-pub async fn email_of(
-    db: impl PgExecutor<'_>,
-    user_id: UserId,
-) -> Result<Option<String>, sqlx::Error> {
-    sqlx::query_scalar!(
-        "select email from app_users where id = $1 and disabled_at is null",
-        user_id as UserId,
-    )
-    .fetch_optional(db)
-    .await
-}
-
-/// The user who signs in with `email` (compared regardless of case), if not disabled.
-#[tracing::instrument(skip_all)]
-pub async fn find_user_by_email(
-    db: impl PgExecutor<'_>,
-    email: &str,
-) -> Result<Option<UserId>, sqlx::Error> {
-    sqlx::query_scalar!(
-        r#"select id as "id: UserId" from app_users
-           where lower(email) = lower($1) and disabled_at is null"#,
-        email,
     )
     .fetch_optional(db)
     .await
@@ -162,9 +104,9 @@ pub async fn set_role(
     tx: &mut PgConnection,
     workspace_id: WorkspaceId,
     user_id: UserId,
-    role: &str,
+    role: Role,
 ) -> Result<Change, sqlx::Error> {
-    if role != "owner" && lock_and_check_last_owner(tx, workspace_id, user_id).await? {
+    if role != Role::Owner && lock_and_check_last_owner(tx, workspace_id, user_id).await? {
         return Ok(Change::LastOwner);
     }
     sqlx::query!(
@@ -173,7 +115,7 @@ pub async fn set_role(
          do update set role = excluded.role, status = 'active'",
         workspace_id as WorkspaceId,
         user_id as UserId,
-        role,
+        role as Role,
     )
     .execute(&mut *tx)
     .await?;

@@ -1,6 +1,6 @@
 //! API tokens, stored only as a keyed hash.
 
-use antpath_types::{TokenId, UserId, WorkspaceId};
+use antpath_types::{Role, TokenId, UserId, WorkspaceId};
 use chrono::{DateTime, Utc};
 use sqlx::PgExecutor;
 
@@ -34,6 +34,8 @@ pub struct TokenIdentity {
     pub creator: UserId,
     /// Granted scopes.
     pub scopes: Vec<String>,
+    /// The creator's current role in the token's workspace.
+    pub role: Role,
     /// When it was last seen, to decide whether to refresh `last_used_at`.
     pub last_used_at: Option<DateTime<Utc>>,
 }
@@ -60,7 +62,9 @@ pub async fn insert(db: impl PgExecutor<'_>, token: &NewToken<'_>) -> Result<(),
 
 /// Finds a live (not revoked, not expired) token by its hash, in an active workspace (or one
 /// whose deletion is under way, so its owner can follow the progress) with an enabled creator.
-/// One indexed lookup. A deleted workspace's tokens are revoked when its deletion completes.
+/// The creator must still be an active member of the workspace: a token stops working the
+/// moment its creator is disabled or leaves. One indexed lookup plus two primary-key joins. A
+/// deleted workspace's tokens are revoked when its deletion completes.
 #[tracing::instrument(skip_all)]
 pub async fn find_active_by_hash(
     db: impl PgExecutor<'_>,
@@ -69,10 +73,13 @@ pub async fn find_active_by_hash(
     sqlx::query_as!(
         TokenIdentity,
         r#"select t.id as "id: TokenId", t.workspace_id as "workspace_id: WorkspaceId",
-                  t.creator_app_user_id as "creator: UserId", t.scopes, t.last_used_at
+                  t.creator_app_user_id as "creator: UserId", t.scopes, m.role as "role: Role", t.last_used_at
            from api_tokens t
            join workspaces w on w.id = t.workspace_id
            join app_users u on u.id = t.creator_app_user_id
+           join workspace_memberships m
+             on m.workspace_id = t.workspace_id and m.app_user_id = t.creator_app_user_id
+                and m.status = 'active'
            where t.token_hash = $1
              and t.revoked_at is null
              and (t.expires_at is null or t.expires_at > now())

@@ -71,8 +71,8 @@ pub enum Requester<'a> {
     Owner {
         /// The owner.
         user: UserId,
-        /// The token used.
-        token: TokenId,
+        /// The token used, if the owner used one (not the dashboard).
+        token: Option<TokenId>,
         /// The request id, for the audit row.
         request_id: Option<&'a str>,
     },
@@ -132,7 +132,7 @@ pub async fn request(
             user,
             token,
             request_id,
-        } => ("api", Some(user), Some(token), request_id),
+        } => ("api", Some(user), token, request_id),
         Requester::Operator => ("admin", None, None, None),
     };
     sqlx::query!(
@@ -296,24 +296,6 @@ pub async fn progress(
              (select coalesce(sum(size_bytes), 0)::bigint from output_objects
               where workspace_id = $1) as "bytes_remaining!""#,
         workspace_id as WorkspaceId,
-    )
-    .fetch_one(db)
-    .await
-}
-
-/// Whether the user is an active owner of the workspace: only owners may delete it.
-#[tracing::instrument(skip_all, fields(workspace.id = %workspace_id, user.id = %user_id))]
-pub async fn is_owner(
-    db: impl PgExecutor<'_>,
-    workspace_id: WorkspaceId,
-    user_id: UserId,
-) -> Result<bool, sqlx::Error> {
-    sqlx::query_scalar!(
-        r#"select exists (select 1 from workspace_memberships
-                          where workspace_id = $1 and app_user_id = $2
-                            and role = 'owner' and status = 'active') as "owner!""#,
-        workspace_id as WorkspaceId,
-        user_id as UserId,
     )
     .fetch_one(db)
     .await

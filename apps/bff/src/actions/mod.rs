@@ -31,7 +31,7 @@ impl From<&Auth> for Actor {
         Self {
             workspace_id: auth.workspace_id,
             user_id: auth.user_id,
-            token_id: Some(auth.token_id),
+            token_id: auth.token_id(),
         }
     }
 }

@@ -8,7 +8,7 @@ use antpath_types::TokenId;
 use serde_json::json;
 
 use super::Actor;
-use crate::auth::{Scope, generate_token};
+use crate::auth::{Scope, generate_token, scope_list};
 use crate::error::ApiError;
 use crate::routes::{Bucket, rate_limit};
 use crate::state::AppState;
@@ -35,11 +35,11 @@ pub struct Created {
 }
 
 /// Checks the name and scopes of `request`; `may_grant` says whether the actor may put a given
-/// scope in a token (a token may grant only scopes it holds). Returns the trimmed name and the
-/// scopes without duplicates.
+/// scope in a token (no more than the caller holds). Returns the trimmed name and the scopes'
+/// spellings without duplicates.
 fn validate<'a>(
     request: &TokenRequest<'a>,
-    may_grant: impl Fn(&str) -> bool,
+    may_grant: impl Fn(Scope) -> bool,
 ) -> Result<(&'a str, Vec<String>), ApiError> {
     let name = request.name.trim();
     if name.is_empty()
@@ -52,20 +52,20 @@ fn validate<'a>(
         ));
     }
     let mut scopes = Vec::new();
-    for (i, scope) in request.scopes.iter().enumerate() {
-        if !Scope::ALL.contains(&scope.as_str()) {
+    for (i, spelled) in request.scopes.iter().enumerate() {
+        let Ok(scope) = spelled.parse::<Scope>() else {
             return Err(ApiError::invalid_at(
                 &format!("/scopes/{i}"),
-                format!("Unknown scope; expected one of {}.", Scope::ALL.join(", ")),
+                format!("Unknown scope; expected one of {}.", scope_list()),
             ));
-        }
+        };
         if !may_grant(scope) {
             return Err(ApiError::Forbidden(format!(
-                "A token cannot grant the `{scope}` scope it does not hold."
+                "A token cannot be given the `{scope}` scope its creator does not hold."
             )));
         }
-        if !scopes.contains(scope) {
-            scopes.push(scope.clone());
+        if !scopes.contains(spelled) {
+            scopes.push(spelled.clone());
         }
     }
     if scopes.is_empty() {
@@ -82,7 +82,7 @@ pub async fn create(
     state: &AppState,
     actor: Actor,
     request: &TokenRequest<'_>,
-    may_grant: impl Fn(&str) -> bool,
+    may_grant: impl Fn(Scope) -> bool,
 ) -> Result<Created, ApiError> {
     let (name, scopes) = validate(request, may_grant)?;
     rate_limit(state, Bucket::TokenChanges, actor.workspace_id).await?;

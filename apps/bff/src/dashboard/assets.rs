@@ -2,12 +2,13 @@
 //! itself (nothing is fetched from elsewhere; the CSP allows only `'self'`).
 //!
 //! Pages link each asset with its content hash in the query (`/assets/app.css?v=…`), so an
-//! asset may be cached for a year: a new build changes the hash and so the URL. The hash is
-//! also the `ETag`, for clients that revalidate anyway.
+//! asset asked for under its current hash may be cached for a year: a new build changes the
+//! hash and so the URL. Asked for without it (or with an old one), it must be revalidated. The
+//! hash is also the `ETag`.
 
 use std::sync::LazyLock;
 
-use axum::extract::Path;
+use axum::extract::{Path, RawQuery};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use sha2::{Digest as _, Sha256};
@@ -30,6 +31,9 @@ const HASH_CHARS: usize = 16;
 
 /// A year: assets are immutable under their hashed URL.
 const CACHE_CONTROL: &str = "public, max-age=31536000, immutable";
+
+/// Without the current hash in the URL: cached, but checked every time.
+const CACHE_CONTROL_UNHASHED: &str = "no-cache";
 
 struct Served {
     name: &'static str,
@@ -86,7 +90,11 @@ impl Asset {
 }
 
 /// `GET /assets/{file}`: the asset, or a 404 page. Answers 304 to a matching `If-None-Match`.
-pub async fn serve(Path(name): Path<String>, headers: HeaderMap) -> Result<Response, PageError> {
+pub async fn serve(
+    Path(name): Path<String>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+) -> Result<Response, PageError> {
     let file = FILES
         .iter()
         .find(|f| f.name == name)
@@ -101,11 +109,15 @@ pub async fn serve(Path(name): Path<String>, headers: HeaderMap) -> Result<Respo
     } else {
         ([(header::CONTENT_TYPE, file.content_type)], file.body).into_response()
     };
+    let current = format!("v={}", file.hash);
+    let hashed = query.is_some_and(|q| q.split('&').any(|pair| pair == current));
+    let cache = if hashed {
+        CACHE_CONTROL
+    } else {
+        CACHE_CONTROL_UNHASHED
+    };
     let headers = response.headers_mut();
-    headers.insert(
-        header::CACHE_CONTROL,
-        HeaderValue::from_static(CACHE_CONTROL),
-    );
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static(cache));
     if let Ok(value) = HeaderValue::from_str(&etag) {
         headers.insert(header::ETAG, value);
     }

@@ -1,15 +1,15 @@
-//! The dashboard's errors, answered as HTML pages in the site's layout.
+//! The dashboard's errors, answered as HTML pages ([`crate::pages`]' error page, the one the
+//! sign-in pages use too).
 //!
-//! A failure of the shared logic ([`ApiError`]) keeps what the API decided — its status,
-//! `Retry-After`, the rejection reason the metrics count, and the one log line of an internal
-//! error — and only its body is replaced by a page saying the same thing.
+//! A failure of the shared logic ([`ApiError`]) keeps what the API decided: its status, its
+//! sentence, `Retry-After`, and the one log line of an internal error. A validation failure
+//! also says what was wrong.
 
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use maud::html;
 
-use super::layout;
 use crate::error::ApiError;
+use crate::pages;
 
 /// Why a page could not be shown.
 #[derive(Debug)]
@@ -51,61 +51,23 @@ impl PageError {
     }
 }
 
-fn title(status: StatusCode) -> &'static str {
-    match status.as_u16() {
-        400 | 422 => "That request could not be understood",
-        403 => "Not allowed",
-        404 => "Not found",
-        409 => "Conflict",
-        429 => "Too many requests",
-        503 => "Temporarily unavailable",
-        _ => "Something went wrong",
-    }
-}
-
 impl IntoResponse for PageError {
     fn into_response(self) -> Response {
-        let (api, details) = match self {
-            Self::BadRequest(message) => (ApiError::BadRequest(message), Vec::new()),
-            Self::Forbidden(message) => (ApiError::Forbidden(message), Vec::new()),
-            Self::NotFound(what) => (ApiError::NotFound(what), Vec::new()),
-            Self::Api(err) => {
-                let details = match &err {
-                    ApiError::Invalid { details, .. } => {
-                        details.iter().map(|d| d.message.clone()).collect()
-                    }
-                    ApiError::BadRequestAt { detail, .. } => vec![detail.message.clone()],
-                    _ => Vec::new(),
-                };
-                (err, details)
+        match self {
+            Self::BadRequest(message) => pages::api_error_page(ApiError::BadRequest(message)),
+            Self::Forbidden(message) => pages::api_error_page(ApiError::Forbidden(message)),
+            Self::NotFound(what) => pages::api_error_page(ApiError::NotFound(what)),
+            // The details say what is wrong (the summary only that something is).
+            Self::Api(ApiError::Invalid { details, .. }) if !details.is_empty() => {
+                let said: Vec<String> = details.into_iter().map(|d| d.message).collect();
+                let status = StatusCode::UNPROCESSABLE_ENTITY;
+                pages::error_page(
+                    status,
+                    status.canonical_reason().unwrap_or("Invalid"),
+                    &said.join(" "),
+                )
             }
-        };
-        let message = api.message();
-        // The API's answer carries the status, Retry-After and the metrics' rejection reason,
-        // and logs an internal error once; only its JSON body is replaced.
-        let (mut parts, _json) = api.into_response().into_parts();
-        let status = parts.status;
-        let page = layout::bare(
-            title(status),
-            html! {
-                section.error-page {
-                    h1 { (title(status)) }
-                    p.lead { (message) }
-                    @if !details.is_empty() {
-                        ul { @for detail in &details { li { (detail) } } }
-                    }
-                    @if status == StatusCode::TOO_MANY_REQUESTS || status == StatusCode::SERVICE_UNAVAILABLE {
-                        p { "Wait a few seconds, then try again." }
-                    }
-                    p { a href="/runs" { "Back to runs" } }
-                }
-            },
-        );
-        parts.headers.insert(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("text/html; charset=utf-8"),
-        );
-        parts.headers.remove(header::CONTENT_LENGTH);
-        Response::from_parts(parts, page.into_string().into())
+            Self::Api(err) => pages::api_error_page(err),
+        }
     }
 }

@@ -1,4 +1,4 @@
-//! The frame of every page: the document head (stylesheet and scripts from [`super::assets`],
+//! The frame of every dashboard page: the document head (stylesheet and scripts from [`super::assets`],
 //! no inline script or style), the header with the product name, the workspace switcher, the
 //! navigation, the signed-in user and the sign-out button, and the small shared pieces (status
 //! badges, the CSRF field).
@@ -139,22 +139,6 @@ fn head(title: &str, refresh_seconds: Option<u32>, scripts: &[Asset]) -> Markup 
             link rel="stylesheet" href=(Asset::AppCss.url());
             @for script in scripts {
                 script src=(script.url()) defer {}
-            }
-        }
-    }
-}
-
-/// A page without a signed-in person (errors): the header carries only the product name.
-pub fn bare(title: &str, body: Markup) -> Markup {
-    html! {
-        (DOCTYPE)
-        html lang="en" {
-            (head(title, None, &[]))
-            body {
-                header.top {
-                    a.brand href="/runs" { (PRODUCT) }
-                }
-                main { (body) }
             }
         }
     }

@@ -16,7 +16,7 @@
 //!
 //! Sign-in, sign-out, the workspace switch and CSRF checking are [`crate::session`]'s.
 
-mod assets;
+pub mod assets;
 mod error;
 mod format;
 mod layout;
@@ -27,7 +27,7 @@ mod tokens;
 mod workspace;
 
 use axum::Router;
-use axum::http::{HeaderName, HeaderValue, header};
+use axum::http::header;
 use axum::response::{Redirect, Response};
 use axum::routing::{get, post};
 
@@ -71,28 +71,15 @@ pub fn router() -> Router<AppState> {
         .layer(axum::middleware::map_response(security_headers))
 }
 
-/// The content security policy of every dashboard response: only our own scripts, styles,
-/// images and connections; forms post only to us; no framing, no `<base>`.
-pub const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'; \
-     style-src 'self'; img-src 'self' data:; connect-src 'self'; form-action 'self'; \
-     frame-ancestors 'none'; base-uri 'none'";
-
-/// Adds the security headers to a dashboard response; `Cache-Control: no-store` unless the
-/// handler chose its own (the hashed assets).
-pub async fn security_headers(mut response: Response) -> Response {
-    let headers = response.headers_mut();
-    let fixed: [(HeaderName, &'static str); 4] = [
-        (header::CONTENT_SECURITY_POLICY, CONTENT_SECURITY_POLICY),
-        (header::X_FRAME_OPTIONS, "DENY"),
-        (header::REFERRER_POLICY, "same-origin"),
-        (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
-    ];
-    for (name, value) in fixed {
-        headers.insert(name, HeaderValue::from_static(value));
+/// Adds the security headers of every page ([`crate::pages::with_page_headers`]: the strict
+/// CSP, no framing, no sniffing, a same-origin referrer, `no-store`) to a dashboard response,
+/// keeping a `Cache-Control` the handler chose itself (the hashed assets).
+pub async fn security_headers(response: Response) -> Response {
+    let chosen = response.headers().get(header::CACHE_CONTROL).cloned();
+    let mut response = crate::pages::with_page_headers(response);
+    if let Some(value) = chosen {
+        response.headers_mut().insert(header::CACHE_CONTROL, value);
     }
-    headers
-        .entry(header::CACHE_CONTROL)
-        .or_insert(HeaderValue::from_static("no-store"));
     response
 }
 

@@ -151,7 +151,8 @@ pub async fn create(
         return Err(PageError::not_allowed("create tokens"));
     }
     let scopes = request.scopes();
-    // A person who may manage tokens may grant any scope: their role covers all of them.
+    // A token carries no more than its creator's role grants.
+    let role = signed_in.workspace.role;
     let created = actions::tokens::create(
         &state,
         actor(&signed_in),
@@ -159,7 +160,7 @@ pub async fn create(
             name: &request.name,
             scopes: &scopes,
         },
-        |_| true,
+        |scope| role.grants(scope),
     )
     .await?;
     let record = &created.record;

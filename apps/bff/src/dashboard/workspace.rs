@@ -5,7 +5,7 @@
 //! (the db decides that under a lock, see [`antpath_db::members`]).
 
 use antpath_db::members::{self, Change, Member};
-use antpath_types::UserId;
+use antpath_types::{Role, UserId};
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
@@ -19,7 +19,7 @@ use super::layout::{Section, Shell, csrf_field};
 use super::{actor, parse_id};
 use crate::routes::workspace::{WorkspaceView, load_view};
 use crate::routes::{Bucket, rate_limit};
-use crate::session::{Action, CsrfForm, Role, SignedIn};
+use crate::session::{Action, CsrfForm, SignedIn};
 use crate::state::AppState;
 
 /// Longest email the schema accepts.
@@ -108,9 +108,9 @@ fn deletion(view: &WorkspaceView) -> Markup {
 
 /// Whether the person may change `target`'s membership: managers may, but an owner's
 /// membership only an owner may touch.
-fn may_change(signed_in: &SignedIn, target_role: &str) -> bool {
+fn may_change(signed_in: &SignedIn, target_role: Role) -> bool {
     signed_in.may(Action::ManageMembers)
-        && (target_role != Role::Owner.as_str() || signed_in.workspace.role == Role::Owner)
+        && (target_role != Role::Owner || signed_in.workspace.role == Role::Owner)
 }
 
 /// The roles the person may grant.
@@ -122,11 +122,11 @@ fn grantable(signed_in: &SignedIn) -> Vec<Role> {
         .collect()
 }
 
-fn role_select(name: &str, id: &str, roles: &[Role], selected: &str) -> Markup {
+fn role_select(name: &str, id: &str, roles: &[Role], selected: Role) -> Markup {
     html! {
         select name=(name) id=(id) {
             @for role in roles {
-                option value=(role.as_str()) selected[role.as_str() == selected] { (role.as_str()) }
+                option value=(role.as_str()) selected[*role == selected] { (role.as_str()) }
             }
         }
     }
@@ -143,14 +143,14 @@ fn members_section(signed_in: &SignedIn, members: &[Member], notice: Option<&str
                 thead { tr { th { "Email" } th { "Role" } th { "Member since" } @if manage { th { "Change" } } } }
                 tbody { @for m in members { tr {
                     td { (m.email) @if m.user_id == signed_in.user_id { " " span.muted { "(you)" } } }
-                    td { span.badge.(format!("role-{}", m.role)) { (m.role) } }
+                    td { span.badge.(format!("role-{}", m.role.as_str())) { (m.role.as_str()) } }
                     td { (time(m.since)) }
                     @if manage {
-                        td { @if may_change(signed_in, &m.role) {
+                        td { @if may_change(signed_in, m.role) {
                             form.inline method="post" action=(format!("/workspace/members/{}/role", m.user_id)) {
                                 (csrf_field(signed_in))
                                 label.visually-hidden for=(format!("role-{}", m.user_id)) { "Role" }
-                                (role_select("role", &format!("role-{}", m.user_id), &roles, &m.role))
+                                (role_select("role", &format!("role-{}", m.user_id), &roles, m.role))
                                 button.small type="submit" { "Set role" }
                             }
                             " "
@@ -167,7 +167,7 @@ fn members_section(signed_in: &SignedIn, members: &[Member], notice: Option<&str
                 form.inline-form method="post" action="/workspace/members" {
                     (csrf_field(signed_in))
                     label { "Email " input type="email" name="email" required maxlength=(MAX_EMAIL_CHARS); }
-                    label { "Role " (role_select("role", "new-member-role", &roles, Role::Member.as_str())) }
+                    label { "Role " (role_select("role", "new-member-role", &roles, Role::Member)) }
                     button.primary type="submit" { "Add" }
                 }
                 p.muted.small { "The person must already have an antpath account." }
@@ -229,7 +229,7 @@ pub async fn add_member(
     }
     let workspace = signed_in.workspace.id;
     rate_limit(&state, Bucket::Mutate, workspace).await?;
-    let Some(user) = members::find_user_by_email(&state.pool, email).await? else {
+    let Some(user) = antpath_db::users::find_id_by_email(&state.pool, email).await? else {
         return refused(
             &state,
             &signed_in,
@@ -239,12 +239,12 @@ pub async fn add_member(
         .await;
     };
     let current = members::role_of(&state.pool, workspace, user).await?;
-    if current.is_some_and(|role| !may_change(&signed_in, &role)) {
+    if current.is_some_and(|role| !may_change(&signed_in, role)) {
         return Err(PageError::not_allowed("change an owner's membership"));
     }
     let audit = json!({ "role": role.as_str() });
     apply(&state, &signed_in, user, ("member.add", audit), |tx| {
-        Box::pin(members::set_role(tx, workspace, user, role.as_str()))
+        Box::pin(members::set_role(tx, workspace, user, role))
     })
     .await
 }
@@ -265,13 +265,13 @@ pub async fn change_role(
     let current = members::role_of(&state.pool, workspace, user)
         .await?
         .ok_or(PageError::NotFound("member"))?;
-    if !may_change(&signed_in, &current) || !grantable(&signed_in).contains(&role) {
+    if !may_change(&signed_in, current) || !grantable(&signed_in).contains(&role) {
         return Err(PageError::not_allowed("change an owner's membership"));
     }
     rate_limit(&state, Bucket::Mutate, workspace).await?;
     let audit = json!({ "role": role.as_str() });
     apply(&state, &signed_in, user, ("member.role", audit), |tx| {
-        Box::pin(members::set_role(tx, workspace, user, role.as_str()))
+        Box::pin(members::set_role(tx, workspace, user, role))
     })
     .await
 }
@@ -291,7 +291,7 @@ pub async fn remove_member(
     let current = members::role_of(&state.pool, workspace, user)
         .await?
         .ok_or(PageError::NotFound("member"))?;
-    if !may_change(&signed_in, &current) {
+    if !may_change(&signed_in, current) {
         return Err(PageError::not_allowed("change an owner's membership"));
     }
     rate_limit(&state, Bucket::Mutate, workspace).await?;

@@ -36,6 +36,12 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/v1/tokens", get(tokens::list).post(tokens::create))
         .route("/v1/tokens/{id}", delete(tokens::revoke))
+        .route(
+            "/sign-in",
+            get(crate::sign_in::page).post(crate::sign_in::submit),
+        )
+        .route("/sign-out", post(crate::sign_in::sign_out))
+        .route("/workspace/switch", post(crate::sign_in::switch_workspace))
         .route("/v1/openapi.json", get(ops::openapi))
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))

@@ -44,6 +44,9 @@ pub async fn submit(
     JsonBody(body): JsonBody,
 ) -> Result<(StatusCode, Json<RunView>), ApiError> {
     auth.require(Scope::RunsWrite)?;
+    let token_id = auth.token_id().ok_or_else(|| {
+        ApiError::Forbidden("Runs are submitted with an API token, not a dashboard session.".into())
+    })?;
     let header_key = idempotency_header(&headers)?;
     let submission = validate_submission(&body).map_err(|errors| ApiError::Invalid {
         message: "The run submission is invalid; every problem is listed in `details`.".into(),
@@ -104,7 +107,7 @@ pub async fn submit(
     let (active_in_workspace, active_for_token) = run_reads::count_active(
         &mut *tx,
         auth.workspace_id,
-        auth.token_id,
+        token_id,
         i64::from(caps.max_active_runs),
         i64::from(caps.max_active_runs_per_token),
     )
@@ -196,7 +199,7 @@ fn new_run(
         id,
         workspace_id: auth.workspace_id,
         creator: auth.user_id,
-        api_token_id: Some(auth.token_id),
+        api_token_id: auth.token_id(),
         template_name: submission.template().name.clone(),
         template_snapshot: submission.template().to_normalised_value(),
         template_hash: submission.template_hash().as_str().to_owned(),

@@ -60,7 +60,10 @@ pub async fn whoami(State(state): State<AppState>, auth: Auth) -> Result<Json<Wh
     let workspace = workspaces::get(&state.pool, auth.workspace_id)
         .await?
         .ok_or(ApiError::Unauthenticated)?;
-    let token = token_admin::get(&state.pool, auth.workspace_id, auth.token_id)
+    let token_id = auth.token_id().ok_or_else(|| {
+        ApiError::Forbidden("`whoami` describes an API token; this request carries none.".into())
+    })?;
+    let token = token_admin::get(&state.pool, auth.workspace_id, token_id)
         .await?
         .ok_or(ApiError::Unauthenticated)?;
     Ok(Json(WhoAmI {

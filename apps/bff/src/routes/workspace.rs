@@ -164,7 +164,7 @@ pub async fn delete(
     auth: Auth,
 ) -> Result<(StatusCode, Json<WorkspaceView>), ApiError> {
     auth.require(Scope::TokensManage)?;
-    if !workspace_deletion::is_owner(&state.pool, auth.workspace_id, auth.user_id).await? {
+    if auth.role != antpath_types::Role::Owner {
         return Err(ApiError::Forbidden(
             "Only an owner of the workspace may delete it.".into(),
         ));
@@ -173,7 +173,7 @@ pub async fn delete(
     let request_id = request_id::current();
     let requester = Requester::Owner {
         user: auth.user_id,
-        token: auth.token_id,
+        token: auth.token_id(),
         request_id: Some(&request_id),
     };
     let view = request_deletion(&state.pool, auth.workspace_id, requester)

@@ -6,7 +6,7 @@ mod members;
 mod run_pages;
 mod tokens;
 
-use antpath_types::RunId;
+use antpath_types::{Role, RunId};
 use axum::http::StatusCode;
 
 use crate::support::{Html, TestApp, submission};
@@ -122,6 +122,13 @@ async fn the_stylesheet_and_scripts_are_served_by_the_bff_with_a_long_cache_and_
             asset.header("cache-control"),
             "public, max-age=31536000, immutable"
         );
+        let unhashed = browser.get(url.split('?').next().expect("path")).await;
+        assert_eq!(unhashed.status, StatusCode::OK);
+        assert_eq!(
+            unhashed.header("cache-control"),
+            "no-cache",
+            "revalidated without the hash"
+        );
         let hash = url.split("?v=").nth(1).expect("hash");
         assert_eq!(asset.header("etag"), format!("\"{hash}\""));
         assert_secure(&asset);
@@ -142,7 +149,8 @@ async fn a_visitor_who_is_not_signed_in_is_sent_to_sign_in(pool: sqlx::PgPool) {
     let stranger = crate::support::request(axum::http::Method::GET, "/runs", None, None);
     let reply = app.send(stranger).await;
     assert_eq!(reply.status, StatusCode::SEE_OTHER);
-    assert_eq!(reply.headers["location"], "/sign-in");
+    let location = reply.headers["location"].to_str().expect("ascii");
+    assert!(location.starts_with("/sign-in"), "{location}");
 }
 
 #[sqlx::test(migrator = "antpath_db::MIGRATOR")]
@@ -161,10 +169,7 @@ async fn bad_query_parameters_are_a_400_page_never_a_500(pool: sqlx::PgPool) {
     ] {
         let page = browser.get(uri).await;
         assert_eq!(page.status, StatusCode::BAD_REQUEST, "{uri}: {}", page.text);
-        assert!(
-            page.text.contains("That request could not be understood"),
-            "{uri}"
-        );
+        assert!(page.text.contains("Bad Request"), "{uri}");
     }
     for uri in ["/runs/not-a-run", "/runs/run_0/cancel", "/tokens/x/revoke"] {
         let page = browser.get(uri).await;
@@ -182,7 +187,7 @@ async fn the_header_names_the_person_and_offers_a_switcher_only_with_several_wor
 ) {
     let app = TestApp::new(pool);
     let tenant = app.tenant("acme").await;
-    let (user, email) = app.person(tenant.workspace, "member").await;
+    let (user, email) = app.person(tenant.workspace, Role::Member).await;
     let browser = app.sign_in_as(user, tenant.workspace).await;
     let page = browser.get("/runs").await;
     assert!(page.text.contains(&email));
@@ -206,7 +211,7 @@ async fn the_header_names_the_person_and_offers_a_switcher_only_with_several_wor
     }
 
     let other = app.tenant("zebra-works").await;
-    antpath_db::users::add_membership(&app.pool, other.workspace, user, "viewer")
+    antpath_db::users::add_membership(&app.pool, other.workspace, user, Role::Viewer)
         .await
         .expect("membership");
     let page = browser.get("/runs").await;

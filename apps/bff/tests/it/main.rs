@@ -10,6 +10,7 @@ mod openapi;
 mod outage;
 mod reads;
 mod requests;
+mod sign_in;
 mod slow_clients;
 mod submit;
 mod support;

@@ -123,8 +123,7 @@ impl TestApp {
             &self.pool,
             NewUser {
                 email: &email,
-                workspace,
-                role: "owner",
+                membership: Some((workspace, antpath_types::Role::Owner)),
                 password: None,
             },
         )
@@ -290,6 +289,124 @@ pub fn submission_with_key(key: &str) -> Value {
     body
 }
 
+/// The password of users made by [`TestApp::person`].
+pub const PASSWORD: &str = "correct horse battery staple";
+
+impl TestApp {
+    /// A user who signs in with [`PASSWORD`], a member of `workspace` with `role`.
+    pub async fn person(
+        &self,
+        workspace: WorkspaceId,
+        role: antpath_types::Role,
+    ) -> (UserId, String) {
+        let email = format!("{}@example.com", uuid::Uuid::new_v4().simple());
+        let user = admin::create_user(
+            &self.pool,
+            NewUser {
+                email: &email,
+                membership: Some((workspace, role)),
+                password: Some(Secret::new(PASSWORD.to_owned())),
+            },
+        )
+        .await
+        .expect("user");
+        (user, email)
+    }
+
+    /// Opens the sign-in page: the form's CSRF value and the cookie that must come back with it.
+    pub async fn sign_in_form(&self) -> (String, String) {
+        let page = self
+            .send(request(Method::GET, "/sign-in", None, None))
+            .await;
+        assert_eq!(page.status, StatusCode::OK);
+        let html = page.body.as_str().expect("html").to_owned();
+        let csrf = hidden_field(&html, "csrf");
+        let cookie = page.cookie("antpath_sign_in").expect("sign-in cookie");
+        (csrf, format!("antpath_sign_in={cookie}"))
+    }
+
+    /// Posts the sign-in form with `email` and `password`.
+    pub async fn post_sign_in(&self, email: &str, password: &str) -> Reply {
+        let (csrf, cookie) = self.sign_in_form().await;
+        let body = serde_urlencoded::to_string([
+            ("email", email),
+            ("password", password),
+            ("csrf", &csrf),
+            ("next", "/runs"),
+        ])
+        .expect("form");
+        self.send(form_request("/sign-in", &cookie, body)).await
+    }
+
+    /// Signs in and returns the `Cookie` header value of the session.
+    pub async fn sign_in(&self, email: &str) -> String {
+        let reply = self.post_sign_in(email, PASSWORD).await;
+        assert_eq!(reply.status, StatusCode::SEE_OTHER, "{}", reply.body);
+        let value = reply.cookie("antpath_session").expect("session cookie");
+        format!("antpath_session={value}")
+    }
+
+    /// `method uri` with a session cookie (and the CSRF header when given).
+    pub async fn call_as(
+        &self,
+        method: Method,
+        uri: &str,
+        cookie: &str,
+        csrf: Option<&str>,
+    ) -> Reply {
+        let mut builder = Request::builder()
+            .method(method)
+            .uri(uri)
+            .header("cookie", cookie);
+        if let Some(csrf) = csrf {
+            builder = builder.header("x-csrf-token", csrf);
+        }
+        self.send(builder.body(Body::empty()).expect("request"))
+            .await
+    }
+}
+
+/// A urlencoded POST with a cookie.
+pub fn form_request(uri: &str, cookie: &str, body: String) -> Request<Body> {
+    Request::builder()
+        .method(Method::POST)
+        .uri(uri)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .header("cookie", cookie)
+        .body(Body::from(body))
+        .expect("request")
+}
+
+/// The value of the hidden input `name` in a page.
+pub fn hidden_field(html: &str, name: &str) -> String {
+    let marker = format!("name=\"{name}\" value=\"");
+    let start = html
+        .find(&marker)
+        .unwrap_or_else(|| panic!("no {name} field in {html}"))
+        + marker.len();
+    let end = html[start..].find('"').expect("closing quote") + start;
+    html[start..end].to_owned()
+}
+
+impl Reply {
+    /// The value a `Set-Cookie` header of the reply gives cookie `name`.
+    pub fn cookie(&self, name: &str) -> Option<String> {
+        self.set_cookie(name)
+            .and_then(|line| line.split(';').next().map(str::to_owned))
+            .and_then(|pair| pair.split_once('=').map(|(_, v)| v.to_owned()))
+    }
+
+    /// The whole `Set-Cookie` line of cookie `name`.
+    pub fn set_cookie(&self, name: &str) -> Option<String> {
+        self.headers
+            .get_all("set-cookie")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .find(|line| line.starts_with(&format!("{name}=")))
+            .map(str::to_owned)
+    }
+}
+
 /// A person's browser on the dashboard: their session cookie, and the CSRF token their forms
 /// carry.
 pub struct Browser {
@@ -299,34 +416,45 @@ pub struct Browser {
 }
 
 impl TestApp {
-    /// Signs `user` in with `workspace` as the current workspace.
+    /// Signs `user` in through the sign-in form (as [`TestApp::sign_in`] does) and makes
+    /// `workspace` the session's current workspace with the switcher's form. A user made
+    /// without a password (a tenant's owner) is given [`PASSWORD`] first.
     ///
-    /// The one place that knows how a dashboard session is made (today the stand-in session of
-    /// `antpath_bff::session`): switching the tests to real sessions changes only this.
+    /// The one place that knows how a dashboard session is made.
     pub async fn sign_in_as(&self, user: UserId, workspace: WorkspaceId) -> Browser {
-        use antpath_bff::session::{stand_in_cookie, stand_in_csrf};
-        Browser {
-            router: self.router.clone(),
-            cookie: stand_in_cookie(&self.state, user, workspace),
-            csrf: stand_in_csrf(&self.state, user, workspace),
+        let (email, has_password): (String, bool) =
+            sqlx::query_as("select email, password_hash is not null from app_users where id = $1")
+                .bind(user.as_uuid())
+                .fetch_one(&self.pool)
+                .await
+                .expect("user");
+        if !has_password {
+            let hash = antpath_bff::password::hash(Secret::new(PASSWORD.to_owned()))
+                .await
+                .expect("hash");
+            sqlx::query("update app_users set password_hash = $2 where id = $1")
+                .bind(user.as_uuid())
+                .bind(hash)
+                .execute(&self.pool)
+                .await
+                .expect("password");
         }
-    }
-
-    /// A new user with `role` in `workspace`, and their email.
-    pub async fn person(&self, workspace: WorkspaceId, role: &str) -> (UserId, String) {
-        let email = format!("{role}-{}@example.com", uuid::Uuid::new_v4().simple());
-        let user = admin::create_user(
-            &self.pool,
-            NewUser {
-                email: &email,
-                workspace,
-                role,
-                password: None,
-            },
-        )
-        .await
-        .expect("user");
-        (user, email)
+        let mut browser = Browser {
+            router: self.router.clone(),
+            cookie: self.sign_in(&email).await,
+            csrf: String::new(),
+        };
+        let page = browser.get("/runs").await;
+        assert_eq!(page.status, StatusCode::OK, "{}", page.text);
+        browser.csrf = hidden_field(&page.text, "csrf");
+        let switched = browser
+            .post(
+                "/workspace/switch",
+                &[("workspace", &workspace.to_string())],
+            )
+            .await;
+        assert_eq!(switched.status, StatusCode::SEE_OTHER, "{}", switched.text);
+        browser
     }
 }
 

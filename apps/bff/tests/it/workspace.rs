@@ -149,8 +149,7 @@ async fn only_an_owner_s_token_with_tokens_manage_may_delete_the_workspace(pool:
         &pool,
         NewUser {
             email: "member@example.com",
-            workspace: tenant.workspace,
-            role: "member",
+            membership: Some((tenant.workspace, antpath_types::Role::Member)),
             password: None,
         },
     )

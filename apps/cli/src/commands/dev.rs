@@ -2,7 +2,9 @@
 //!
 //! `up` starts the provider simulator, bff, worker and sweeper as background processes on
 //! embedded defaults (the local Postgres, a storage directory, the simulator as the provider),
-//! bootstraps a workspace and token once, and prints `export …` lines, so
+//! bootstraps a workspace, its owner (a dashboard user with a generated password) and a token
+//! once, and prints `export …` lines (the API address and token, the dashboard address and the
+//! owner's sign-in), so
 //! `eval "$(antpath dev up)"` prepares a shell. Everything it keeps (generated keys, the token,
 //! pids, ports, logs) lives in one state folder (`./.antpath`, or `ANTPATH_DEV_DIR`), which the
 //! next `up` reuses. The service binaries are looked up next to this executable (or in
@@ -147,13 +149,20 @@ impl Stack {
         wait_ready(&client, &format!("{bff_url}/readyz"), "the bff").await?;
         wait_ready(&client, &format!("{worker_health}/readyz"), "the worker").await?;
 
-        let token = self.bootstrap_token(&bff, &env)?;
+        let local = self.bootstrap(&bff, &env)?;
         println!("export ANTPATH_BASE_URL={bff_url}");
-        println!("export ANTPATH_API_TOKEN={token}");
+        println!("export ANTPATH_API_TOKEN={}", local.token);
         println!("export ANTPATH_SIM_URL={sim_url}");
+        println!("export ANTPATH_DASHBOARD_URL={bff_url}/");
+        println!("export ANTPATH_DASHBOARD_EMAIL={}", local.email);
+        println!("export ANTPATH_DASHBOARD_PASSWORD={}", local.password);
         eprintln!(
             "antpath dev: stack ready (logs in {})",
             self.state.join("logs").display()
+        );
+        eprintln!(
+            "antpath dev: dashboard at {bff_url}/ — sign in as {} with password {}",
+            local.email, local.password
         );
         Ok(OK)
     }
@@ -261,17 +270,43 @@ impl Stack {
         .map_err(|e| io_failure("record a pid", &e))
     }
 
-    fn bootstrap_token(&self, bff: &Path, env: &[(String, String)]) -> Result<String, Failure> {
-        let path = self.state.join("token");
-        if let Ok(token) = fs::read_to_string(&path) {
-            return Ok(token.trim().to_owned());
+    /// Creates the local workspace, its owner (who signs in to the dashboard with a generated
+    /// password) and an API token, once per state folder; later calls read them back.
+    fn bootstrap(&self, bff: &Path, env: &[(String, String)]) -> Result<Bootstrap, Failure> {
+        let token_path = self.state.join("token");
+        let person_path = self.state.join("dashboard-user");
+        if let (Ok(token), Ok(person)) = (
+            fs::read_to_string(&token_path),
+            fs::read_to_string(&person_path),
+        ) && let Some((email, password)) = person.trim().split_once('\n')
+        {
+            return Ok(Bootstrap {
+                token: token.trim().to_owned(),
+                email: email.to_owned(),
+                password: password.to_owned(),
+            });
         }
-        let admin = |args: &[&str], prefix: &str| -> Result<String, Failure> {
-            let out = Command::new(bff)
+        let admin = |args: &[&str], stdin: Option<&str>, prefix: &str| -> Result<String, Failure> {
+            let mut child = Command::new(bff)
                 .arg("admin")
                 .args(args)
                 .envs(env.iter().cloned())
-                .output()
+                .stdin(if stdin.is_some() {
+                    Stdio::piped()
+                } else {
+                    Stdio::null()
+                })
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .map_err(|e| io_failure("run antpath-bff admin", &e))?;
+            if let (Some(text), Some(mut pipe)) = (stdin, child.stdin.take()) {
+                use std::io::Write as _;
+                pipe.write_all(text.as_bytes())
+                    .map_err(|e| io_failure("write to antpath-bff admin", &e))?;
+            }
+            let out = child
+                .wait_with_output()
                 .map_err(|e| io_failure("run antpath-bff admin", &e))?;
             let stdout = String::from_utf8_lossy(&out.stdout);
             stdout
@@ -286,10 +321,11 @@ impl Stack {
                     ))
                 })
         };
-        let workspace = admin(&["create-workspace", "--name", "local"], "ws_")?;
+        let workspace = admin(&["create-workspace", "--name", "local"], None, "ws_")?;
         // A fresh state folder may meet a database that already has a local user (the folder
         // was deleted, or another stack shares the database): each bootstrap gets its own.
         let email = format!("dev-{:08x}@localhost", rand::thread_rng().next_u32());
+        let password = random_password();
         let user = admin(
             &[
                 "create-user",
@@ -299,7 +335,9 @@ impl Stack {
                 &workspace,
                 "--role",
                 "owner",
+                "--password-stdin",
             ],
+            Some(&password),
             "usr_",
         )?;
         let token = admin(
@@ -314,10 +352,16 @@ impl Stack {
                 "--scopes",
                 "runs:read,runs:write,tokens:manage",
             ],
+            None,
             "ant_",
         )?;
-        write_private(&path, &token)?;
-        Ok(token)
+        write_private(&person_path, &format!("{email}\n{password}"))?;
+        write_private(&token_path, &token)?;
+        Ok(Bootstrap {
+            token,
+            email,
+            password,
+        })
     }
 
     fn pid(&self, name: &str) -> Option<u32> {
@@ -409,6 +453,23 @@ async fn wait_ready(client: &reqwest::Client, url: &str, what: &str) -> Result<(
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
+}
+
+/// The local user and token `up` prints.
+struct Bootstrap {
+    token: String,
+    email: String,
+    password: String,
+}
+
+/// A password for the local dashboard user: 20 characters from an alphabet without look-alikes
+/// (about 115 bits).
+fn random_password() -> String {
+    const ALPHABET: &[u8] = b"abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
+    let mut rng = rand::thread_rng();
+    (0..20)
+        .map(|_| char::from(ALPHABET[(rng.next_u32() as usize) % ALPHABET.len()]))
+        .collect()
 }
 
 fn random_key() -> String {

@@ -40,7 +40,7 @@ pub async fn tenant(pool: &PgPool) -> Tenant {
     users::insert(pool, user, &format!("{user}@example.com"), None)
         .await
         .expect("user");
-    users::add_membership(pool, workspace, user, "owner")
+    users::add_membership(pool, workspace, user, antpath_types::Role::Owner)
         .await
         .expect("membership");
     let token = TokenId::new();

@@ -37,9 +37,14 @@ pub async fn tenant(pool: &PgPool) -> Tenant {
     )
     .await
     .expect("user");
-    users::add_membership(pool, tenant.workspace, tenant.user, "owner")
-        .await
-        .expect("membership");
+    users::add_membership(
+        pool,
+        tenant.workspace,
+        tenant.user,
+        antpath_types::Role::Owner,
+    )
+    .await
+    .expect("membership");
     let hash: Vec<u8> = tenant.token.as_uuid().as_bytes().repeat(2);
     tokens::insert(
         pool,

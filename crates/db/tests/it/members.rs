@@ -19,7 +19,7 @@ async fn second_owner(pool: &PgPool, workspace: antpath_types::WorkspaceId) -> U
     users::insert(pool, user, &format!("{user}@example.com"), None)
         .await
         .expect("user");
-    users::add_membership(pool, workspace, user, "owner")
+    users::add_membership(pool, workspace, user, antpath_types::Role::Owner)
         .await
         .expect("membership");
     user
@@ -32,9 +32,14 @@ async fn a_demotion_waiting_on_another_sees_it_and_refuses_to_leave_no_owner(poo
 
     // The first demotion holds the workspace lock, uncommitted.
     let mut first = pool.begin().await.expect("tx");
-    let done = members::set_role(&mut first, tenant.workspace, other, "member")
-        .await
-        .expect("first");
+    let done = members::set_role(
+        &mut first,
+        tenant.workspace,
+        other,
+        antpath_types::Role::Member,
+    )
+    .await
+    .expect("first");
     assert_eq!(done, Change::Done);
 
     // The second demotion, of the other owner, must wait for it.
@@ -44,7 +49,7 @@ async fn a_demotion_waiting_on_another_sees_it_and_refuses_to_leave_no_owner(poo
         let user = tenant.user;
         async move {
             let mut tx = pool.begin().await.expect("tx");
-            let change = members::set_role(&mut tx, workspace, user, "member")
+            let change = members::set_role(&mut tx, workspace, user, antpath_types::Role::Member)
                 .await
                 .expect("second");
             tx.commit().await.expect("commit");
@@ -63,7 +68,7 @@ async fn a_demotion_waiting_on_another_sees_it_and_refuses_to_leave_no_owner(poo
         .await
         .expect("members")
         .into_iter()
-        .filter(|m| m.role == "owner")
+        .filter(|m| m.role == antpath_types::Role::Owner)
         .map(|m| m.user_id)
         .collect();
     assert_eq!(owners, [tenant.user]);
@@ -100,7 +105,7 @@ async fn removing_keeps_the_row_and_refuses_the_last_owner(pool: PgPool) {
         None
     );
     assert!(
-        members::memberships_of(&pool, other)
+        users::memberships(&pool, other)
             .await
             .expect("memberships")
             .is_empty()

@@ -1,7 +1,7 @@
 //! The workspace page: storage and active runs against their caps, and members — adding an
 //! existing user, changing roles, removing — with the owner rules.
 
-use antpath_types::UserId;
+use antpath_types::{Role, UserId};
 use axum::http::StatusCode;
 
 use super::on_run;
@@ -15,6 +15,7 @@ async fn role_in(
     antpath_db::members::role_of(&app.pool, workspace, user)
         .await
         .expect("role")
+        .map(|role| role.as_str().to_owned())
 }
 
 #[sqlx::test(migrator = "antpath_db::MIGRATOR")]
@@ -58,7 +59,7 @@ async fn an_owner_adds_an_existing_user_changes_their_role_and_removes_them(pool
     let app = TestApp::new(pool);
     let tenant = app.tenant("acme").await;
     let elsewhere = app.tenant("elsewhere").await;
-    let (newcomer, email) = app.person(elsewhere.workspace, "member").await;
+    let (newcomer, email) = app.person(elsewhere.workspace, Role::Member).await;
     let browser = app.sign_in_as(tenant.user, tenant.workspace).await;
 
     let added = browser
@@ -164,7 +165,7 @@ async fn the_last_owner_can_be_neither_demoted_nor_removed(pool: sqlx::PgPool) {
         Some("owner")
     );
 
-    let (second, _) = app.person(tenant.workspace, "owner").await;
+    let (second, _) = app.person(tenant.workspace, Role::Owner).await;
     let demoted = browser
         .post(
             &format!("/workspace/members/{owner}/role"),
@@ -187,7 +188,7 @@ async fn the_last_owner_can_be_neither_demoted_nor_removed(pool: sqlx::PgPool) {
 async fn two_owners_demoting_each_other_at_once_leave_one_owner(pool: sqlx::PgPool) {
     let app = TestApp::new(pool);
     let tenant = app.tenant("acme").await;
-    let (second, _) = app.person(tenant.workspace, "owner").await;
+    let (second, _) = app.person(tenant.workspace, Role::Owner).await;
     let first = app.sign_in_as(tenant.user, tenant.workspace).await;
     let other = app.sign_in_as(second, tenant.workspace).await;
     let demote_second = format!("/workspace/members/{second}/role");
@@ -220,8 +221,8 @@ async fn two_owners_demoting_each_other_at_once_leave_one_owner(pool: sqlx::PgPo
 async fn an_admin_may_not_touch_owners_and_a_member_may_not_manage_anyone(pool: sqlx::PgPool) {
     let app = TestApp::new(pool);
     let tenant = app.tenant("acme").await;
-    let (admin, _) = app.person(tenant.workspace, "admin").await;
-    let (member, member_email) = app.person(tenant.workspace, "member").await;
+    let (admin, _) = app.person(tenant.workspace, Role::Admin).await;
+    let (member, member_email) = app.person(tenant.workspace, Role::Member).await;
     let owner = tenant.user;
 
     let as_admin = app.sign_in_as(admin, tenant.workspace).await;

@@ -2,7 +2,7 @@
 //! run produced, cancel and delete with their confirmation step, roles, tenancy and downloads.
 
 use antpath_storage::output_key;
-use antpath_types::{OutputId, RunId};
+use antpath_types::{OutputId, Role, RunId};
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use tower::ServiceExt as _;
@@ -244,7 +244,7 @@ async fn a_viewer_sees_no_cancel_or_delete_button_and_is_refused_when_posting_an
     let app = TestApp::new(pool);
     let tenant = app.tenant("acme").await;
     let run = app.submit_ok(&tenant, submission()).await;
-    let (viewer, _) = app.person(tenant.workspace, "viewer").await;
+    let (viewer, _) = app.person(tenant.workspace, Role::Viewer).await;
     let browser = app.sign_in_as(viewer, tenant.workspace).await;
 
     let page = browser.get(&format!("/runs/{run}")).await;
@@ -443,7 +443,7 @@ async fn an_output_download_redirects_to_a_fresh_signed_link_whose_bytes_match(p
         .await
         .expect("put");
     let output = seed_event_and_output(&app, tenant.workspace, run, key.as_str()).await;
-    let (viewer, _) = app.person(tenant.workspace, "viewer").await;
+    let (viewer, _) = app.person(tenant.workspace, Role::Viewer).await;
 
     for browser in [
         app.sign_in_as(tenant.user, tenant.workspace).await,
@@ -493,6 +493,6 @@ async fn a_rate_limited_cancel_is_a_429_page_with_retry_after(pool: sqlx::PgPool
     assert_eq!(second.status, StatusCode::TOO_MANY_REQUESTS);
     assert!(second.header("content-type").starts_with("text/html"));
     assert!(!second.header("retry-after").is_empty());
-    assert!(second.text.contains("Too many requests"));
+    assert!(second.text.contains("Too Many Requests"));
     super::assert_secure(&second);
 }

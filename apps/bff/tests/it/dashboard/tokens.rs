@@ -1,6 +1,7 @@
 //! The API tokens page: the list with creators, a new token shown once (never cached), revoking,
 //! and what a viewer may not do.
 
+use antpath_types::Role;
 use axum::http::{Method, StatusCode};
 
 use crate::support::{Browser, TestApp};
@@ -21,7 +22,7 @@ async fn create(browser: &Browser, name: &str, scopes: &[&str]) -> crate::suppor
 async fn a_new_token_is_shown_once_uncached_and_works_with_only_its_scopes(pool: sqlx::PgPool) {
     let app = TestApp::new(pool);
     let tenant = app.tenant("acme").await;
-    let (member, email) = app.person(tenant.workspace, "member").await;
+    let (member, email) = app.person(tenant.workspace, Role::Member).await;
     let browser = app.sign_in_as(member, tenant.workspace).await;
 
     let list = browser.get("/tokens").await;
@@ -111,7 +112,7 @@ async fn revoking_a_token_from_the_page_stops_it_and_another_workspaces_token_is
 async fn a_viewer_sees_the_tokens_but_may_neither_create_nor_revoke_them(pool: sqlx::PgPool) {
     let app = TestApp::new(pool);
     let tenant = app.tenant("acme").await;
-    let (viewer, _) = app.person(tenant.workspace, "viewer").await;
+    let (viewer, _) = app.person(tenant.workspace, Role::Viewer).await;
     let browser = app.sign_in_as(viewer, tenant.workspace).await;
     let list = browser.get("/tokens").await;
     assert_eq!(list.status, StatusCode::OK);
