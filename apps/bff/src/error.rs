@@ -213,7 +213,8 @@ impl ApiError {
         }
     }
 
-    fn message(&self) -> String {
+    /// The sentence a client is shown (never internal text).
+    pub(crate) fn message(&self) -> String {
         match self {
             Self::BadRequest(message) | Self::Forbidden(message) | Self::Conflict(message) => {
                 message.clone()

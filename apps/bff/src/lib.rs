@@ -5,6 +5,8 @@
 //!   metrics and the error shape of [`error`].
 //! - [`routes`]' submission path seals each run's inputs ([`antpath_template::RunInputs`]) with
 //!   the vault key ring and inserts run and ciphertext in one transaction.
+//! - [`actions`]: cancel, delete, signed links and token changes, shared by the JSON routes
+//!   and the [`dashboard`]'s server-rendered pages.
 //! - [`admin`]: the bootstrap commands (workspace, user, membership, token, disable).
 //! - [`session`], [`sign_in`], [`password`]: dashboard sign-in (argon2id), server-side
 //!   sessions with CSRF-protected forms, and the [`pages`] shell with its security headers.
@@ -15,8 +17,10 @@
 //! header read timeout of `serve`) and returns a [`Server`] with its address and a graceful
 //! shutdown.
 
+pub mod actions;
 pub mod admin;
 pub mod auth;
+pub mod dashboard;
 pub mod error;
 pub mod extract;
 pub mod metrics;

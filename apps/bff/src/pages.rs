@@ -40,7 +40,7 @@ pub fn bare(title: &str, body: Markup) -> Markup {
                 meta charset="utf-8";
                 meta name="viewport" content="width=device-width, initial-scale=1";
                 title { (title) " · antpath" }
-                link rel="stylesheet" href="/assets/app.css";
+                link rel="stylesheet" href=(crate::dashboard::assets::Asset::AppCss.url());
             }
             body.bare {
                 main.card { (body) }

@@ -152,3 +152,25 @@ pub async fn list_capture_failures(
     .fetch_all(db)
     .await
 }
+
+/// How many outputs each of `run_ids` (runs of the workspace) has; runs without outputs are
+/// left out.
+#[tracing::instrument(skip_all, fields(workspace.id = %workspace_id, runs = run_ids.len()))]
+pub async fn count_outputs(
+    db: impl PgExecutor<'_>,
+    workspace_id: WorkspaceId,
+    run_ids: &[RunId],
+) -> Result<Vec<(RunId, i64)>, sqlx::Error> {
+    let ids: Vec<uuid::Uuid> = run_ids.iter().map(RunId::as_uuid).collect();
+    let rows = sqlx::query!(
+        r#"select run_id as "run_id: RunId", count(*) as "count!"
+           from output_objects
+           where workspace_id = $1 and run_id = any($2)
+           group by run_id"#,
+        workspace_id as WorkspaceId,
+        &ids,
+    )
+    .fetch_all(db)
+    .await?;
+    Ok(rows.into_iter().map(|r| (r.run_id, r.count)).collect())
+}

@@ -110,13 +110,22 @@ pub struct RunCursor {
     pub id: RunId,
 }
 
-/// A page of the workspace's runs, newest first, optionally of one status. Uses the
+/// Which runs a list shows; `None` means any.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RunFilter<'a> {
+    /// Only runs of this status.
+    pub status: Option<RunStatus>,
+    /// Only runs of the template of this name (exactly).
+    pub template_name: Option<&'a str>,
+}
+
+/// A page of the workspace's runs, newest first, as `filter` says. Uses the
 /// `runs_workspace_recent` index.
 #[tracing::instrument(skip_all, fields(workspace.id = %workspace_id))]
 pub async fn list(
     db: impl PgExecutor<'_>,
     workspace_id: WorkspaceId,
-    status: Option<RunStatus>,
+    filter: RunFilter<'_>,
     after: Option<RunCursor>,
     limit: i64,
 ) -> Result<Vec<RunRecord>, sqlx::Error> {
@@ -140,13 +149,15 @@ pub async fn list(
            where workspace_id = $1
              and ($2::text is null or status = $2)
              and ($3::timestamptz is null or (created_at, id) < ($3, $4::uuid))
+             and ($6::text is null or template_name = $6)
            order by created_at desc, id desc
            limit $5"#,
         workspace_id as WorkspaceId,
-        status.map(RunStatus::as_str),
+        filter.status.map(RunStatus::as_str),
         after.map(|c| c.created_at),
         after.map(|c| c.id.as_uuid()),
         limit,
+        filter.template_name,
     )
     .fetch_all(db)
     .await

@@ -44,6 +44,50 @@ pub async fn list(
     .await
 }
 
+/// A token with its creator's sign-in email, for the dashboard's token list.
+#[derive(Debug, Clone)]
+pub struct TokenListing {
+    /// The token.
+    pub token: TokenRecord,
+    /// Its creator's email (shown to the workspace's members only, never logged).
+    pub creator_email: String,
+}
+
+/// Every token of the workspace with its creator's email, newest first.
+#[tracing::instrument(skip_all, fields(workspace.id = %workspace_id))]
+pub async fn list_with_creators(
+    db: impl PgExecutor<'_>,
+    workspace_id: WorkspaceId,
+) -> Result<Vec<TokenListing>, sqlx::Error> {
+    let rows = sqlx::query!(
+        r#"select t.id as "id: TokenId", t.creator_app_user_id as "creator: UserId", t.name,
+                  t.token_prefix as prefix, t.scopes, t.created_at, t.last_used_at,
+                  t.revoked_at, u.email
+           from api_tokens t join app_users u on u.id = t.creator_app_user_id
+           where t.workspace_id = $1
+           order by t.created_at desc, t.id desc"#,
+        workspace_id as WorkspaceId,
+    )
+    .fetch_all(db)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| TokenListing {
+            token: TokenRecord {
+                id: r.id,
+                creator: r.creator,
+                name: r.name,
+                prefix: r.prefix,
+                scopes: r.scopes,
+                created_at: r.created_at,
+                last_used_at: r.last_used_at,
+                revoked_at: r.revoked_at,
+            },
+            creator_email: r.email,
+        })
+        .collect())
+}
+
 /// One token of the workspace.
 #[tracing::instrument(skip_all, fields(token.id = %id))]
 pub async fn get(

@@ -46,6 +46,7 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))
         .route("/metrics", get(ops::metrics))
+        .merge(crate::dashboard::router())
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             crate::middleware::observe,

@@ -2,25 +2,20 @@
 //! links. The links are bearer capabilities: they are returned once and never logged, stored
 //! or audited.
 
-use std::time::Duration;
-
-use antpath_db::audit::{self, AuditEntry};
 use antpath_db::run_outputs;
-use antpath_storage::ObjectKey;
 use antpath_types::{OutputId, RunId};
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::Uri;
 use chrono::Utc;
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 
+use super::parse_id;
 use super::runs::page_size;
-use super::{Bucket, parse_id, rate_limit};
+use crate::actions::{self, Actor};
 use crate::auth::{Auth, Scope};
 use crate::error::ApiError;
 use crate::extract::query;
-use crate::request_id;
 use crate::state::AppState;
 use crate::views::{CaptureFailureView, EventView, OutputView, Page};
 
@@ -112,37 +107,11 @@ pub async fn link(
     auth.require(Scope::RunsWrite)?;
     let run: RunId = parse_id(&id, "run")?;
     let output_id: OutputId = parse_id(&output_id, "output")?;
-    rate_limit(&state, Bucket::Links, auth.workspace_id).await?;
-    let output = run_outputs::get_output(&state.pool, auth.workspace_id, run, output_id)
-        .await?
-        .ok_or(ApiError::NotFound("output"))?;
-    let key = ObjectKey::parse(&output.storage_key)
-        .map_err(|err| anyhow::Error::new(err).context("while reading a stored output key"))?;
-    let ttl = Duration::from_secs(u64::from(state.limits.signed_url_ttl_seconds));
-    let issued = Utc::now();
-    let url = state
-        .store
-        .signed_get_url(&key, ttl, &output.filename)
-        .await
-        .map_err(|err| anyhow::Error::new(err).context("while signing a download link"))?;
-    let request_id = request_id::current();
-    audit::record(
-        &state.pool,
-        &AuditEntry {
-            workspace_id: auth.workspace_id,
-            actor_user: Some(auth.user_id),
-            actor_token: auth.token_id(),
-            action: "output.link",
-            target_type: "output",
-            target_id: output_id.to_string(),
-            request_id: Some(&request_id),
-            metadata: json!({ "run_id": run, "ttl_seconds": ttl.as_secs() }),
-        },
-    )
-    .await?;
-    let expires_at = issued
-        + chrono::TimeDelta::from_std(ttl).map_err(|err| anyhow::Error::new(err).context("ttl"))?;
-    Ok(Json(LinkBody { url, expires_at }))
+    let link = actions::runs::sign_output_link(&state, Actor::from(&auth), run, output_id).await?;
+    Ok(Json(LinkBody {
+        url: link.url,
+        expires_at: link.expires_at,
+    }))
 }
 
 /// 404 unless the run exists in the caller's workspace.

@@ -1,20 +1,18 @@
 //! Reading and acting on runs: list, get, cancel, delete. Every query is scoped to the token's
 //! workspace; another workspace's run is a 404 exactly like a missing one.
 
-use antpath_db::audit::{self, AuditEntry};
-use antpath_db::{run_reads, run_requests};
+use antpath_db::run_reads::{self, RunFilter};
 use antpath_types::{RunId, RunStatus};
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::{StatusCode, Uri};
 use serde::Deserialize;
-use serde_json::json;
 
-use super::{Bucket, parse_id, rate_limit};
+use super::parse_id;
+use crate::actions::{self, Actor};
 use crate::auth::{Auth, Scope};
 use crate::error::ApiError;
 use crate::extract::query;
-use crate::request_id;
 use crate::state::AppState;
 use crate::views::{Page, RunView, decode_run_cursor, encode_run_cursor};
 
@@ -67,8 +65,12 @@ pub async fn list(
         .map(decode_run_cursor)
         .transpose()?;
     // One extra row tells whether another page exists.
+    let filter = RunFilter {
+        status,
+        template_name: None,
+    };
     let mut rows =
-        run_reads::list(&state.pool, auth.workspace_id, status, after, limit + 1).await?;
+        run_reads::list(&state.pool, auth.workspace_id, filter, after, limit + 1).await?;
     let next_cursor = if rows.len() as i64 > limit {
         rows.truncate(limit as usize);
         rows.last().map(encode_run_cursor)
@@ -104,22 +106,13 @@ pub async fn cancel(
 ) -> Result<(StatusCode, Json<RunView>), ApiError> {
     auth.require(Scope::RunsWrite)?;
     let id: RunId = parse_id(&id, "run")?;
-    rate_limit(&state, Bucket::Mutate, auth.workspace_id).await?;
-    let mut tx = state.pool.begin().await?;
-    let changed = run_requests::request_cancel(&mut *tx, auth.workspace_id, id).await?;
-    let run = run_reads::get(&mut *tx, auth.workspace_id, id)
-        .await?
-        .ok_or(ApiError::NotFound("run"))?;
-    if changed {
-        audit_run(&mut tx, &auth, "run.cancel", id).await?;
-    }
-    tx.commit().await?;
-    let status = if changed {
+    let cancelled = actions::runs::cancel(&state, Actor::from(&auth), id).await?;
+    let status = if cancelled.recorded {
         StatusCode::ACCEPTED
     } else {
         StatusCode::OK
     };
-    Ok((status, Json(run.into())))
+    Ok((status, Json(cancelled.run.into())))
 }
 
 /// `DELETE /v1/runs/{id}`: soft delete (202); an active run is also cancel-requested.
@@ -130,39 +123,6 @@ pub async fn delete(
 ) -> Result<(StatusCode, Json<RunView>), ApiError> {
     auth.require(Scope::RunsWrite)?;
     let id: RunId = parse_id(&id, "run")?;
-    rate_limit(&state, Bucket::Mutate, auth.workspace_id).await?;
-    let mut tx = state.pool.begin().await?;
-    if !run_requests::request_delete(&mut *tx, auth.workspace_id, id).await? {
-        return Err(ApiError::NotFound("run"));
-    }
-    let run = run_reads::get(&mut *tx, auth.workspace_id, id)
-        .await?
-        .ok_or(ApiError::NotFound("run"))?;
-    audit_run(&mut tx, &auth, "run.delete", id).await?;
-    tx.commit().await?;
+    let run = actions::runs::delete(&state, Actor::from(&auth), id).await?;
     Ok((StatusCode::ACCEPTED, Json(run.into())))
-}
-
-async fn audit_run(
-    tx: &mut sqlx::PgConnection,
-    auth: &Auth,
-    action: &str,
-    run: RunId,
-) -> Result<(), ApiError> {
-    let request_id = request_id::current();
-    audit::record(
-        &mut *tx,
-        &AuditEntry {
-            workspace_id: auth.workspace_id,
-            actor_user: Some(auth.user_id),
-            actor_token: auth.token_id(),
-            action,
-            target_type: "run",
-            target_id: run.to_string(),
-            request_id: Some(&request_id),
-            metadata: json!({}),
-        },
-    )
-    .await?;
-    Ok(())
 }

@@ -1,26 +1,21 @@
 //! Identity and token management: whoami, list, create, revoke. Token changes are
 //! rate-limited and audited; a new token's value is returned once and never logged.
 
-use antpath_db::audit::{self, AuditEntry};
-use antpath_db::tokens::{self, NewToken};
 use antpath_db::{token_admin, workspaces};
 use antpath_types::{TokenId, UserId, WorkspaceId};
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 
-use super::{Bucket, parse_id, rate_limit};
-use crate::auth::{Auth, Scope, generate_token};
+use super::parse_id;
+use crate::actions::tokens::TokenRequest;
+use crate::actions::{self, Actor};
+use crate::auth::{Auth, Scope};
 use crate::error::ApiError;
 use crate::extract::{JsonBody, from_body};
-use crate::request_id;
 use crate::state::AppState;
 use crate::views::{Page, TokenView};
-
-/// Longest token name, as the schema allows.
-const MAX_TOKEN_NAME_CHARS: usize = 100;
 
 /// `GET /v1/whoami` body.
 #[derive(Debug, Serialize)]
@@ -125,76 +120,21 @@ pub async fn create(
 ) -> Result<(StatusCode, Json<CreatedToken>), ApiError> {
     auth.require(Scope::TokensManage)?;
     let request: CreateToken = from_body(body)?;
-    let name = request.name.trim();
-    if name.is_empty()
-        || name.chars().count() > MAX_TOKEN_NAME_CHARS
-        || name.chars().any(char::is_control)
-    {
-        return Err(ApiError::invalid_at(
-            "/name",
-            "The name must be 1 to 100 characters without control characters.",
-        ));
-    }
-    let mut scopes = Vec::new();
-    for (i, spelled) in request.scopes.iter().enumerate() {
-        let Ok(scope) = spelled.parse::<Scope>() else {
-            return Err(ApiError::invalid_at(
-                &format!("/scopes/{i}"),
-                format!(
-                    "Unknown scope; expected one of {}.",
-                    crate::auth::scope_list()
-                ),
-            ));
-        };
-        if !auth.has(scope) {
-            return Err(ApiError::Forbidden(format!(
-                "A token cannot be given the `{scope}` scope its creator does not hold."
-            )));
-        }
-        if !scopes.contains(spelled) {
-            scopes.push(spelled.clone());
-        }
-    }
-    if scopes.is_empty() {
-        return Err(ApiError::invalid_at(
-            "/scopes",
-            "At least one scope is required.",
-        ));
-    }
-    rate_limit(&state, Bucket::TokenChanges, auth.workspace_id).await?;
-    let value = generate_token(&state.token_pepper);
-    let id = TokenId::new();
-    let mut tx = state.pool.begin().await?;
-    tokens::insert(
-        &mut *tx,
-        &NewToken {
-            id,
-            workspace_id: auth.workspace_id,
-            creator: auth.user_id,
-            name,
-            token_hash: &value.hash,
-            token_prefix: &value.prefix,
-            scopes: &scopes,
+    let created = actions::tokens::create(
+        &state,
+        Actor::from(&auth),
+        &TokenRequest {
+            name: &request.name,
+            scopes: &request.scopes,
         },
+        |scope| auth.has(scope),
     )
     .await?;
-    audit_token(
-        &mut tx,
-        &auth,
-        "token.create",
-        id,
-        json!({ "scopes": scopes }),
-    )
-    .await?;
-    let record = token_admin::get(&mut *tx, auth.workspace_id, id)
-        .await?
-        .ok_or_else(|| anyhow::anyhow!("the new token is not readable"))?;
-    tx.commit().await?;
     Ok((
         StatusCode::CREATED,
         Json(CreatedToken {
-            token: value.value.into_exposed(),
-            object: record.into(),
+            token: created.value.into_exposed(),
+            object: created.record.into(),
         }),
     ))
 }
@@ -207,37 +147,6 @@ pub async fn revoke(
 ) -> Result<Json<TokenView>, ApiError> {
     auth.require(Scope::TokensManage)?;
     let id: TokenId = parse_id(&id, "token")?;
-    rate_limit(&state, Bucket::TokenChanges, auth.workspace_id).await?;
-    let mut tx = state.pool.begin().await?;
-    let record = token_admin::revoke(&mut *tx, auth.workspace_id, id)
-        .await?
-        .ok_or(ApiError::NotFound("token"))?;
-    audit_token(&mut tx, &auth, "token.revoke", id, json!({})).await?;
-    tx.commit().await?;
+    let record = actions::tokens::revoke(&state, Actor::from(&auth), id).await?;
     Ok(Json(record.into()))
-}
-
-async fn audit_token(
-    tx: &mut sqlx::PgConnection,
-    auth: &Auth,
-    action: &str,
-    token: TokenId,
-    metadata: serde_json::Value,
-) -> Result<(), ApiError> {
-    let request_id = request_id::current();
-    audit::record(
-        &mut *tx,
-        &AuditEntry {
-            workspace_id: auth.workspace_id,
-            actor_user: Some(auth.user_id),
-            actor_token: auth.token_id(),
-            action,
-            target_type: "token",
-            target_id: token.to_string(),
-            request_id: Some(&request_id),
-            metadata,
-        },
-    )
-    .await?;
-    Ok(())
 }

@@ -157,3 +157,91 @@ fn serve_refuses_to_start_and_lists_every_missing_setting() {
         assert!(stderr.contains(setting), "{setting} missing from: {stderr}");
     }
 }
+
+#[sqlx::test(migrator = "antpath_db::MIGRATOR")]
+async fn a_user_made_without_a_workspace_signs_in_once_added_and_not_after_being_disabled(
+    pool: sqlx::PgPool,
+) {
+    let app = TestApp::new(pool.clone());
+    let url = database_url(&pool);
+    let tenant = app.tenant("acme").await;
+    let password = "a long and private phrase";
+    let user = stdout_line(&bff(
+        &url,
+        None,
+        &[
+            "admin",
+            "create-user",
+            "--email",
+            "Viewer@Example.com",
+            "--password-stdin",
+        ],
+        Some(&format!("{password}\n")),
+    ));
+    assert!(user.starts_with("usr_"), "{user}");
+
+    let no_workspace = app.post_sign_in("viewer@example.com", password).await;
+    assert_eq!(no_workspace.status, StatusCode::SEE_OTHER);
+    let cookie = format!(
+        "antpath_session={}",
+        no_workspace.cookie("antpath_session").expect("cookie")
+    );
+    let refused = app.call_as(Method::GET, "/v1/runs", &cookie, None).await;
+    assert_eq!(
+        refused.status,
+        StatusCode::UNAUTHORIZED,
+        "a member of nothing sees nothing"
+    );
+
+    let bad_role = bff(
+        &url,
+        None,
+        &[
+            "admin",
+            "add-member",
+            "--workspace",
+            &tenant.workspace.to_string(),
+            "--email",
+            "viewer@example.com",
+            "--role",
+            "superuser",
+        ],
+        None,
+    );
+    assert!(!bad_role.status.success());
+    let added = stdout_line(&bff(
+        &url,
+        None,
+        &[
+            "admin",
+            "add-member",
+            "--workspace",
+            &tenant.workspace.to_string(),
+            "--email",
+            "viewer@example.com",
+            "--role",
+            "viewer",
+        ],
+        None,
+    ));
+    assert_eq!(added, user);
+    let runs = app.call_as(Method::GET, "/v1/runs", &cookie, None).await;
+    assert_eq!(runs.status, StatusCode::OK, "{}", runs.body);
+
+    let disabled = stdout_line(&bff(
+        &url,
+        None,
+        &["admin", "disable-user", "--email", "viewer@example.com"],
+        None,
+    ));
+    assert_eq!(disabled, user);
+    let after = app.call_as(Method::GET, "/v1/runs", &cookie, None).await;
+    assert_eq!(after.status, StatusCode::UNAUTHORIZED);
+    let unknown = bff(
+        &url,
+        None,
+        &["admin", "disable-user", "--email", "nobody@example.com"],
+        None,
+    );
+    assert!(!unknown.status.success());
+}

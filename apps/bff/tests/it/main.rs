@@ -3,6 +3,7 @@
 mod admin;
 mod auth;
 mod custody;
+mod dashboard;
 mod http;
 mod input;
 mod openapi;

@@ -372,3 +372,55 @@ async fn csrf_of(app: &TestApp) -> String {
             .unwrap();
     antpath_bff::session::csrf_token(&app.state, session_id)
 }
+
+#[sqlx::test(migrator = "antpath_db::MIGRATOR")]
+async fn no_password_session_value_or_email_reaches_the_logs_and_no_password_the_database(
+    pool: PgPool,
+) {
+    let app = TestApp::new(pool.clone());
+    let tenant = app.tenant("acme").await;
+    let (_, email) = app.person(tenant.workspace, Role::Member).await;
+    let logs = antpath_telemetry::testing::CapturedLogs::new();
+    let _guard = tracing::subscriber::set_default(logs.subscriber());
+    let wrong = app.post_sign_in(&email, "wrong-CANARY-password").await;
+    assert_eq!(wrong.status, StatusCode::UNAUTHORIZED);
+    let right = app.post_sign_in(&email, PASSWORD).await;
+    let session = right.cookie("antpath_session").expect("cookie");
+    let cookie = format!("antpath_session={session}");
+    assert_eq!(
+        app.call_as(Method::GET, "/v1/runs", &cookie, None)
+            .await
+            .status,
+        StatusCode::OK
+    );
+
+    let text = logs.contents();
+    assert!(
+        text.contains("signed in"),
+        "the subscriber captured the sign-in"
+    );
+    for needle in [PASSWORD, "wrong-CANARY-password", &session, &email] {
+        assert!(!text.contains(needle), "`{needle}` leaked into the logs");
+    }
+    let rows: Vec<String> = sqlx::query_scalar(
+        "select row_to_json(t)::text from (
+             select * from app_users) t
+         union all select row_to_json(s)::text from web_sessions s
+         union all select row_to_json(a)::text from audit_logs a
+         union all select row_to_json(b)::text from rate_limit_buckets b",
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    for row in &rows {
+        for needle in [PASSWORD, "wrong-CANARY-password", session.as_str()] {
+            assert!(!row.contains(needle), "`{needle}` stored in {row}");
+        }
+        if !row.contains("argon2id") {
+            assert!(
+                !row.contains(&email),
+                "the email stored outside app_users: {row}"
+            );
+        }
+    }
+}

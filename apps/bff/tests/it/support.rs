@@ -406,3 +406,155 @@ impl Reply {
             .map(str::to_owned)
     }
 }
+
+/// A person's browser on the dashboard: their session cookie, and the CSRF token their forms
+/// carry.
+pub struct Browser {
+    router: Router,
+    cookie: String,
+    csrf: String,
+}
+
+impl TestApp {
+    /// Signs `user` in through the sign-in form (as [`TestApp::sign_in`] does) and makes
+    /// `workspace` the session's current workspace with the switcher's form. A user made
+    /// without a password (a tenant's owner) is given [`PASSWORD`] first.
+    ///
+    /// The one place that knows how a dashboard session is made.
+    pub async fn sign_in_as(&self, user: UserId, workspace: WorkspaceId) -> Browser {
+        let (email, has_password): (String, bool) =
+            sqlx::query_as("select email, password_hash is not null from app_users where id = $1")
+                .bind(user.as_uuid())
+                .fetch_one(&self.pool)
+                .await
+                .expect("user");
+        if !has_password {
+            let hash = antpath_bff::password::hash(Secret::new(PASSWORD.to_owned()))
+                .await
+                .expect("hash");
+            sqlx::query("update app_users set password_hash = $2 where id = $1")
+                .bind(user.as_uuid())
+                .bind(hash)
+                .execute(&self.pool)
+                .await
+                .expect("password");
+        }
+        let mut browser = Browser {
+            router: self.router.clone(),
+            cookie: self.sign_in(&email).await,
+            csrf: String::new(),
+        };
+        let page = browser.get("/runs").await;
+        assert_eq!(page.status, StatusCode::OK, "{}", page.text);
+        browser.csrf = hidden_field(&page.text, "csrf");
+        let switched = browser
+            .post(
+                "/workspace/switch",
+                &[("workspace", &workspace.to_string())],
+            )
+            .await;
+        assert_eq!(switched.status, StatusCode::SEE_OTHER, "{}", switched.text);
+        browser
+    }
+}
+
+/// A dashboard response with its body as text.
+#[derive(Debug)]
+pub struct Html {
+    /// Status.
+    pub status: StatusCode,
+    /// Headers.
+    pub headers: HeaderMap,
+    /// The body.
+    pub text: String,
+}
+
+impl Html {
+    /// A header's value, or "" when absent.
+    pub fn header(&self, name: &str) -> &str {
+        self.headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+    }
+
+    /// Asserts a 303 and returns where it points.
+    pub fn redirect(&self) -> &str {
+        assert_eq!(self.status, StatusCode::SEE_OTHER, "{}", self.text);
+        self.header("location")
+    }
+}
+
+/// Percent-encodes a form value.
+fn form_encode(value: &str) -> String {
+    value
+        .bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}
+
+impl Browser {
+    /// The CSRF token of this session.
+    pub fn csrf(&self) -> &str {
+        &self.csrf
+    }
+
+    async fn send(&self, request: Request<Body>) -> Html {
+        let response = self
+            .router
+            .clone()
+            .oneshot(request)
+            .await
+            .expect("infallible");
+        let status = response.status();
+        let headers = response.headers().clone();
+        let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
+            .await
+            .expect("body");
+        Html {
+            status,
+            headers,
+            text: String::from_utf8_lossy(&bytes).into_owned(),
+        }
+    }
+
+    /// `GET uri` with the session cookie.
+    pub async fn get(&self, uri: &str) -> Html {
+        self.send(
+            Request::get(uri)
+                .header("cookie", &self.cookie)
+                .body(Body::empty())
+                .expect("request"),
+        )
+        .await
+    }
+
+    /// Posts an urlencoded form of `fields` plus this session's CSRF field.
+    pub async fn post(&self, uri: &str, fields: &[(&str, &str)]) -> Html {
+        let mut all = vec![("csrf", self.csrf.as_str())];
+        all.extend_from_slice(fields);
+        self.post_raw(uri, &all).await
+    }
+
+    /// Posts exactly `fields` (no CSRF field is added).
+    pub async fn post_raw(&self, uri: &str, fields: &[(&str, &str)]) -> Html {
+        let body: Vec<String> = fields
+            .iter()
+            .map(|(k, v)| format!("{}={}", form_encode(k), form_encode(v)))
+            .collect();
+        self.send(
+            Request::post(uri)
+                .header("cookie", &self.cookie)
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body(Body::from(body.join("&")))
+                .expect("request"),
+        )
+        .await
+    }
+}

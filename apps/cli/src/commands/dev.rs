@@ -291,7 +291,11 @@ impl Stack {
                 .arg("admin")
                 .args(args)
                 .envs(env.iter().cloned())
-                .stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() })
+                .stdin(if stdin.is_some() {
+                    Stdio::piped()
+                } else {
+                    Stdio::null()
+                })
                 .stdout(Stdio::piped())
                 .stderr(Stdio::piped())
                 .spawn()

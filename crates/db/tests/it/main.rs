@@ -3,5 +3,6 @@
 
 mod constraints;
 mod fixtures;
+mod members;
 mod migrations;
 mod rate_limits;
