@@ -150,8 +150,18 @@ impl Browser {
         .await
     }
 
-    /// Clicks the element the XPath `xpath` names (for "the row whose first cell says …").
-    pub async fn click_xpath(&self, xpath: &str) {
+    /// Clicks `css`, a link or a form's button that leads to another page, and waits until
+    /// that page has loaded (a click returns before the navigation it starts has finished).
+    pub async fn click_through(&self, css: &str) {
+        self.js("window.antpathOldPage = true;").await;
+        self.click(css).await;
+        self.wait_for_next_page().await;
+    }
+
+    /// Like [`Browser::click_through`], for the element the XPath `xpath` names (for "the
+    /// button in the row whose first cell says …").
+    pub async fn click_through_xpath(&self, xpath: &str) {
+        self.js("window.antpathOldPage = true;").await;
         let element = eventually(&format!("an element {xpath}"), PAGE_TIMEOUT, || async {
             self.client.find(Locator::XPath(xpath)).await.ok()
         })
@@ -160,6 +170,19 @@ impl Browser {
             .click()
             .await
             .unwrap_or_else(|e| panic!("click {xpath}: {e}"));
+        self.wait_for_next_page().await;
+    }
+
+    /// Waits until the document that [`Browser::click_through`] marked has been replaced and
+    /// the new one has loaded.
+    async fn wait_for_next_page(&self) {
+        let script =
+            "return document.readyState === 'complete' && window.antpathOldPage === undefined;";
+        eventually("the next page to load", PAGE_TIMEOUT, || async {
+            let loaded = self.client.execute(script, Vec::new()).await.ok()?;
+            (loaded == Value::Bool(true)).then_some(())
+        })
+        .await;
     }
 
     /// The session's CSRF token, read from the page's forms (every signed-in page has the

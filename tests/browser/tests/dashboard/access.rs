@@ -32,6 +32,7 @@ async fn another_workspaces_run_output_and_token_are_not_found_by_url() {
     let browser = signed_in(&stack, &stack.owner).await;
     browser.goto(&format!("/runs/{own}")).await;
     assert_eq!(browser.status().await, 200, "one's own run opens");
+    let csrf = browser.csrf().await;
 
     for path in [
         format!("/runs/{theirs}"),
@@ -48,7 +49,6 @@ async fn another_workspaces_run_output_and_token_are_not_found_by_url() {
             "{path} does not show the run: {page}"
         );
     }
-    let csrf = browser.csrf().await;
     for path in [
         format!("/tokens/{their_token}/revoke"),
         format!("/runs/{theirs}/cancel"),

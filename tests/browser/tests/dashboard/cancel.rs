@@ -38,6 +38,7 @@ async fn a_viewer_cannot_cancel_a_run_a_form_without_csrf_is_refused_and_an_owne
         403,
         "nor does a viewer get the confirmation"
     );
+    browser.goto("/runs").await;
     browser.sign_out().await;
 
     browser
@@ -62,7 +63,9 @@ async fn a_viewer_cannot_cancel_a_run_a_form_without_csrf_is_refused_and_an_owne
         "no refused request cancelled the run"
     );
 
-    browser.click(&format!("a[href='{cancel_page}']")).await;
+    browser
+        .click_through(&format!("a[href='{cancel_page}']"))
+        .await;
     assert_eq!(browser.path().await, cancel_page, "cancelling asks first");
     let question = browser.page_text().await;
     assert!(
@@ -75,7 +78,7 @@ async fn a_viewer_cannot_cancel_a_run_a_form_without_csrf_is_refused_and_an_owne
         "asking changed nothing"
     );
     browser
-        .click(&format!("form[action='{cancel_page}'] button[type=submit]"))
+        .click_through(&format!("form[action='{cancel_page}'] button[type=submit]"))
         .await;
     assert_eq!(
         browser.path().await,

@@ -98,7 +98,7 @@ async fn a_downloaded_output_has_the_bytes_the_api_reports_and_a_capped_workspac
         .await
         .expect("choose the capped workspace");
     browser
-        .click("form[action='/workspace/switch'] button[type=submit]")
+        .click_through("form[action='/workspace/switch'] button[type=submit]")
         .await;
     browser.goto(&format!("/runs/{big}")).await;
     let captured = browser.texts("table.outputs td.filename").await;

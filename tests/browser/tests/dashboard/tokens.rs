@@ -18,7 +18,7 @@ async fn a_token_created_on_the_tokens_page_works_from_the_cli_until_it_is_revok
         .click("form[action='/tokens'] input[name=scope_runs_write]")
         .await;
     browser
-        .click("form[action='/tokens'] button[type=submit]")
+        .click_through("form[action='/tokens'] button[type=submit]")
         .await;
     let shown = browser.find("#new-token").await;
     let token = shown
@@ -49,7 +49,7 @@ async fn a_token_created_on_the_tokens_page_works_from_the_cli_until_it_is_revok
     browser.goto("/tokens").await;
     let row = "//table[contains(@class,'tokens')]//tr[td[1][normalize-space()='from-the-page']]";
     browser
-        .click_xpath(&format!("{row}//form[contains(@action,'/revoke')]//button"))
+        .click_through_xpath(&format!("{row}//form[contains(@action,'/revoke')]//button"))
         .await;
     assert_eq!(browser.path().await, "/tokens");
     let rows = browser.texts("table.tokens tbody tr").await;
