@@ -45,6 +45,7 @@ async fn main() {
 
     let browser = Browser::open(&stack.base_url).await;
     browser.goto("/sign-in").await;
+    browser.set_viewport(1280, 900).await;
     browser.screenshot(&out.join("sign-in.png")).await;
     browser
         .sign_in(&stack.owner.email, &stack.owner.password)

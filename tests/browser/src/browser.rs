@@ -94,6 +94,19 @@ impl Browser {
         }
     }
 
+    /// Sizes the window so that the page itself (the viewport) is `width`×`height`: what a
+    /// screenshot shows.
+    pub async fn set_viewport(&self, width: u32, height: u32) {
+        let frame = self
+            .js("return [window.outerWidth - window.innerWidth, window.outerHeight - window.innerHeight];")
+            .await;
+        let extra = |i: usize| u32::try_from(frame[i].as_u64().unwrap_or(0)).unwrap_or(0);
+        self.client
+            .set_window_size(width + extra(0), height + extra(1))
+            .await
+            .expect("resize the window");
+    }
+
     /// The WebDriver client, for what the helpers do not cover.
     pub fn client(&self) -> &Client {
         &self.client
