@@ -8,15 +8,18 @@
 //! - [`admin`]: the bootstrap commands (workspace, user, token).
 //! - [`openapi`]: the machine-readable contract, [`metrics`]: Prometheus text.
 //! - [`strict_json`]: the JSON reader of every request body (no duplicate keys, no NUL).
+//! - [`feed`]: live run changes for `GET /v1/runs/{id}/stream`, from one `LISTEN` connection
+//!   per replica fanned out in memory.
 //!
 //! [`start`] is the testable entry point: it serves the app on a pre-bound listener (with the
 //! header read timeout of `serve`) and returns a [`Server`] with its address and a graceful
-//! shutdown.
+//! shutdown, which first ends the open run streams so that it never waits on them.
 
 pub mod admin;
 pub mod auth;
 pub mod error;
 pub mod extract;
+pub mod feed;
 pub mod metrics;
 pub mod middleware;
 pub mod openapi;
@@ -81,11 +84,14 @@ pub async fn start(
         .local_addr()
         .context("while reading the bound address")?;
     let state = AppState::from_settings(settings, pool, &format!("http://{addr}"))?;
+    let feed = state.feed.clone();
     let app = router(state);
     let (shutdown, stopped) = oneshot::channel::<()>();
     let header_read_timeout = Duration::from_millis(settings.bff.header_read_timeout_ms);
-    let task = tokio::spawn(serve::serve(listener, app, header_read_timeout, async {
+    let task = tokio::spawn(serve::serve(listener, app, header_read_timeout, async move {
         let _signal = stopped.await;
+        // A stream never ends by itself; ending them lets the connections close.
+        feed.shutdown();
     }));
     tracing::info!(http.addr = %addr, "bff listening");
     Ok(Server {

@@ -11,6 +11,7 @@ use antpath_storage::{ObjectStore, StorageConfig};
 use antpath_vault::KeyRing;
 use anyhow::Context as _;
 
+use crate::feed::RunFeed;
 use crate::metrics::Metrics;
 
 /// Cheap-to-clone handle on [`Inner`].
@@ -36,6 +37,10 @@ pub struct Inner {
     pub body_read_timeout: Duration,
     /// The metrics registry.
     pub metrics: Metrics,
+    /// Live run changes for the run streams, from this replica's one `LISTEN` connection.
+    pub feed: RunFeed,
+    /// The keep-alive interval of an idle run stream.
+    pub stream_heartbeat: Duration,
 }
 
 impl Deref for AppState {
@@ -72,6 +77,7 @@ impl AppState {
             .clone()
             .unwrap_or_else(|| default_base_url.to_owned());
         let store = build_store(settings, &base_url)?;
+        let pool_for_feed = pool.clone();
         Ok(Self(Arc::new(Inner {
             pool,
             keyring,
@@ -81,6 +87,8 @@ impl AppState {
             max_body_bytes: settings.bff.max_body_bytes,
             body_read_timeout: Duration::from_millis(settings.bff.body_read_timeout_ms),
             metrics: Metrics::default(),
+            feed: RunFeed::new(pool_for_feed),
+            stream_heartbeat: Duration::from_millis(settings.bff.stream_heartbeat_ms),
         })))
     }
 }

@@ -69,6 +69,10 @@ pub struct BffSettings {
     /// How long a request's whole body may take to arrive, in milliseconds, before it is
     /// answered with `408`.
     pub body_read_timeout_ms: u64,
+    /// The interval of the `: keep-alive` comment on an idle run stream
+    /// (`GET /v1/runs/{id}/stream`), in milliseconds: proxies close connections that stay
+    /// silent for long.
+    pub stream_heartbeat_ms: u64,
 }
 
 impl Default for BffSettings {
@@ -80,6 +84,7 @@ impl Default for BffSettings {
             max_body_bytes: 1024 * 1024,
             header_read_timeout_ms: 10_000,
             body_read_timeout_ms: 30_000,
+            stream_heartbeat_ms: 15_000,
         }
     }
 }

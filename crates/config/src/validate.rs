@@ -91,6 +91,10 @@ impl Settings {
                         "ANTPATH_BFF__BODY_READ_TIMEOUT_MS",
                         self.bff.body_read_timeout_ms,
                     ),
+                    (
+                        "ANTPATH_BFF__STREAM_HEARTBEAT_MS",
+                        self.bff.stream_heartbeat_ms,
+                    ),
                 ] {
                     if value == 0 {
                         problems.push(format!("{name} must be greater than 0"));
