@@ -10,6 +10,7 @@ mod outage;
 mod reads;
 mod requests;
 mod slow_clients;
+mod stream;
 mod submit;
 mod support;
 mod tenancy;
