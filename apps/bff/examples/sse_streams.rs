@@ -392,10 +392,12 @@ async fn deliver(
             )
             .await?;
         }
-        sqlx::query("update runs set status = 'succeeded', cleanup_state = 'succeeded' where id = $1")
-            .bind(run.as_uuid())
-            .execute(&bench.pool)
-            .await?;
+        sqlx::query(
+            "update runs set status = 'succeeded', cleanup_state = 'succeeded' where id = $1",
+        )
+        .bind(run.as_uuid())
+        .execute(&bench.pool)
+        .await?;
     }
     let written = Instant::now();
     let count = readers.len();

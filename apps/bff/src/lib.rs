@@ -88,11 +88,16 @@ pub async fn start(
     let app = router(state);
     let (shutdown, stopped) = oneshot::channel::<()>();
     let header_read_timeout = Duration::from_millis(settings.bff.header_read_timeout_ms);
-    let task = tokio::spawn(serve::serve(listener, app, header_read_timeout, async move {
-        let _signal = stopped.await;
-        // A stream never ends by itself; ending them lets the connections close.
-        feed.shutdown();
-    }));
+    let task = tokio::spawn(serve::serve(
+        listener,
+        app,
+        header_read_timeout,
+        async move {
+            let _signal = stopped.await;
+            // A stream never ends by itself; ending them lets the connections close.
+            feed.shutdown();
+        },
+    ));
     tracing::info!(http.addr = %addr, "bff listening");
     Ok(Server {
         addr,

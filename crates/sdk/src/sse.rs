@@ -152,7 +152,8 @@ mod tests {
 
     #[test]
     fn messages_split_anywhere_across_chunks_read_the_same() {
-        let text = b"event: run\ndata: {\"a\":1}\n\n: keep-alive\n\nevent: event\nid: 7\ndata: x\n\n";
+        let text =
+            b"event: run\ndata: {\"a\":1}\n\n: keep-alive\n\nevent: event\nid: 7\ndata: x\n\n";
         let whole = read(&[text]);
         for cut in 1..text.len() {
             assert_eq!(read(&[&text[..cut], &text[cut..]]), whole, "cut at {cut}");
@@ -184,11 +185,17 @@ mod tests {
         let mut reader = Reader::default();
         let mut out = Vec::new();
         reader
-            .feed(b"id: 5\nevent: event\ndata: 1\n\nevent: event\ndata: half", &mut out)
+            .feed(
+                b"id: 5\nevent: event\ndata: 1\n\nevent: event\ndata: half",
+                &mut out,
+            )
             .expect("readable");
         reader.reset_connection();
         reader.feed(b"data: fresh\n\n", &mut out).expect("readable");
-        assert_eq!(out, vec![message("event", "1"), message("message", "fresh")]);
+        assert_eq!(
+            out,
+            vec![message("event", "1"), message("message", "fresh")]
+        );
         assert_eq!(reader.last_event_id(), Some("5"));
     }
 

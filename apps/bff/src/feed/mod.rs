@@ -129,9 +129,9 @@ impl RunFeed {
             TopicState::Failed(LoadFailure::Unavailable) => {
                 Err(ApiError::Unavailable("The database"))
             }
-            TopicState::Failed(LoadFailure::Internal) => Err(ApiError::Internal(
-                anyhow::anyhow!("the run feed could not read the run"),
-            )),
+            TopicState::Failed(LoadFailure::Internal) => Err(ApiError::Internal(anyhow::anyhow!(
+                "the run feed could not read the run"
+            ))),
             TopicState::Loading | TopicState::Closed => Err(ApiError::Unavailable("The server")),
         }
     }

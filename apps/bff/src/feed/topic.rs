@@ -118,9 +118,7 @@ impl Topic {
 /// The topic's task: reads when woken, until its last stream goes, its run is gone, or the
 /// feed shuts down.
 pub(crate) async fn run(feed: FeedRef, topic: Arc<Topic>) {
-    let Some((pool, shutdown)) = feed
-        .upgrade()
-        .map(|f| (f.pool.clone(), f.shutdown.clone()))
+    let Some((pool, shutdown)) = feed.upgrade().map(|f| (f.pool.clone(), f.shutdown.clone()))
     else {
         return;
     };
@@ -248,8 +246,8 @@ async fn read(
         let full = page.len() as i64 == EVENT_PAGE;
         for record in page {
             let seq = record.seq;
-            let json =
-                serde_json::to_string(&EventView::from(record)).context("while encoding an event")?;
+            let json = serde_json::to_string(&EventView::from(record))
+                .context("while encoding an event")?;
             next.recent.push_back(FeedEvent {
                 seq,
                 json: json.into(),
@@ -279,7 +277,10 @@ mod tests {
 
     #[test]
     fn a_run_is_finished_once_terminal_with_cleanup_no_longer_pending_or_running() {
-        assert!(!is_finished(RunStatus::ProviderRunning, CleanupState::Pending));
+        assert!(!is_finished(
+            RunStatus::ProviderRunning,
+            CleanupState::Pending
+        ));
         assert!(!is_finished(RunStatus::Succeeded, CleanupState::Running));
         assert!(!is_finished(RunStatus::Failed, CleanupState::Pending));
         for settled in [

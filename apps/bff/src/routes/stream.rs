@@ -74,7 +74,8 @@ fn last_event_id(headers: &HeaderMap) -> Result<i64, ApiError> {
     let Some(value) = headers.get("last-event-id") else {
         return Ok(0);
     };
-    let bad = || ApiError::BadRequest("The Last-Event-ID header is not an id of this stream.".into());
+    let bad =
+        || ApiError::BadRequest("The Last-Event-ID header is not an id of this stream.".into());
     let text = value.to_str().map_err(|_| bad())?.trim();
     if text.is_empty() {
         return Ok(0);
@@ -269,7 +270,10 @@ mod tests {
 
     fn with(value: &str) -> HeaderMap {
         let mut headers = HeaderMap::new();
-        headers.insert("last-event-id", HeaderValue::from_str(value).expect("ascii"));
+        headers.insert(
+            "last-event-id",
+            HeaderValue::from_str(value).expect("ascii"),
+        );
         headers
     }
 

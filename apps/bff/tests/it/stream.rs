@@ -280,8 +280,7 @@ async fn a_stream_resumed_by_last_event_id_misses_and_repeats_nothing(pool: PgPo
     drop(stream);
 
     run.events(4..=6).await;
-    let mut resumed =
-        Sse::open(&server.base_url(), run.run, &tenant.token, Some(&last_id)).await;
+    let mut resumed = Sse::open(&server.base_url(), run.run, &tenant.token, Some(&last_id)).await;
     assert_eq!(resumed.run("run").await["status"], "provider_running");
     let mut rest = Vec::new();
     for _ in 0..4 {
@@ -314,7 +313,9 @@ async fn the_stream_is_authorised_like_the_json_routes_and_refuses_a_malformed_l
     let app = TestApp::new(pool);
     let owner = app.tenant("acme").await;
     let intruder = app.tenant("evil").await;
-    let (_, read_less) = app.token(owner.workspace, owner.user, &["runs:write"]).await;
+    let (_, read_less) = app
+        .token(owner.workspace, owner.user, &["runs:write"])
+        .await;
     let server = serve(&app).await;
     let base = server.base_url();
     let run = Driver::start(&app, &owner).await;
@@ -323,8 +324,18 @@ async fn the_stream_is_authorised_like_the_json_routes_and_refuses_a_malformed_l
         (Some(intruder.token.as_str()), None, 404, "not_found"),
         (None, None, 401, "authentication_error"),
         (Some(read_less.as_str()), None, 403, "permission_denied"),
-        (Some(owner.token.as_str()), Some("seven"), 400, "invalid_request"),
-        (Some(owner.token.as_str()), Some("-1"), 400, "invalid_request"),
+        (
+            Some(owner.token.as_str()),
+            Some("seven"),
+            400,
+            "invalid_request",
+        ),
+        (
+            Some(owner.token.as_str()),
+            Some("-1"),
+            400,
+            "invalid_request",
+        ),
     ];
     for (token, last_id, status, error_type) in cases {
         let response = get_stream(&base, run.run, token, last_id).await;
@@ -409,9 +420,7 @@ async fn two_hundred_streams_on_one_replica_all_get_every_event_and_the_end_from
 }
 
 #[sqlx::test(migrator = "antpath_db::MIGRATOR")]
-async fn a_change_made_while_the_listen_connection_was_down_still_reaches_the_stream(
-    pool: PgPool,
-) {
+async fn a_change_made_while_the_listen_connection_was_down_still_reaches_the_stream(pool: PgPool) {
     let app = TestApp::new(pool);
     let tenant = app.tenant("acme").await;
     let server = serve(&app).await;
@@ -456,7 +465,10 @@ async fn open_streams_end_at_graceful_shutdown_and_when_their_run_is_removed(poo
         .execute(&app.pool)
         .await
         .expect("delete run");
-    assert!(gone.next().await.is_none(), "the stream of a removed run closes");
+    assert!(
+        gone.next().await.is_none(),
+        "the stream of a removed run closes"
+    );
 
     let mut open = Sse::open(&server.base_url(), run.run, &tenant.token, None).await;
     open.run("run").await;
@@ -516,9 +528,7 @@ async fn requests_to(base: &str, route: &str) -> u64 {
 }
 
 #[sqlx::test(migrator = "antpath_db::MIGRATOR")]
-async fn the_sdk_follow_uses_the_stream_and_resumes_it_across_a_restart_of_the_bff(
-    pool: PgPool,
-) {
+async fn the_sdk_follow_uses_the_stream_and_resumes_it_across_a_restart_of_the_bff(pool: PgPool) {
     let app = TestApp::new(pool);
     let tenant = app.tenant("acme").await;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
@@ -576,7 +586,11 @@ async fn the_sdk_follow_uses_the_stream_and_resumes_it_across_a_restart_of_the_b
             "cleanup:Succeeded",
         ]
     );
-    assert_eq!(requests_to(&base, "/v1/runs/{id}/events").await, 0, "no polling");
+    assert_eq!(
+        requests_to(&base, "/v1/runs/{id}/events").await,
+        0,
+        "no polling"
+    );
     assert_eq!(requests_to(&base, "/v1/runs/{id}").await, 0, "no polling");
     second.shutdown().await.expect("shutdown");
 }

@@ -81,14 +81,20 @@ async fn follow_polls_a_server_without_the_run_stream_and_still_sees_everything(
         .expect("followed");
     let stream_path = format!("/v1/runs/{}/stream", run.id);
     let tried = fake.requests_to("GET", &stream_path);
-    assert_eq!(tried.len(), 1, "the stream is tried once, then polling takes over");
+    assert_eq!(
+        tried.len(),
+        1,
+        "the stream is tried once, then polling takes over"
+    );
     assert_eq!(
         tried[0].authorization.as_deref(),
         Some(format!("Bearer {}", antpath_fake_api::TEST_TOKEN).as_str())
     );
-    assert!(!fake
-        .requests_to("GET", &format!("/v1/runs/{}/events", run.id))
-        .is_empty());
+    assert!(
+        !fake
+            .requests_to("GET", &format!("/v1/runs/{}/events", run.id))
+            .is_empty()
+    );
     let events = steps
         .iter()
         .filter(|p| matches!(p, Progress::Event(_)))
