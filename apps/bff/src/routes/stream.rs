@@ -20,13 +20,15 @@ use std::collections::VecDeque;
 use std::convert::Infallible;
 use std::sync::Arc;
 
-use antpath_db::run_outputs;
+use antpath_db::{PgPool, run_outputs};
 use antpath_types::{RunId, WorkspaceId};
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use futures_util::Stream;
+use tokio::sync::watch;
+use tokio_util::sync::CancellationToken;
 
 use super::parse_id;
 use crate::auth::{Auth, Scope};
@@ -88,7 +90,9 @@ fn last_event_id(headers: &HeaderMap) -> Result<i64, ApiError> {
 
 /// One stream's position and what it still has to send.
 struct Follower {
-    subscription: Subscription,
+    updates: watch::Receiver<TopicState>,
+    shutdown: CancellationToken,
+    pool: PgPool,
     workspace: WorkspaceId,
     run: RunId,
     /// The highest `seq` sent (or the client's `Last-Event-ID`).
@@ -106,9 +110,17 @@ struct Follower {
 
 impl Follower {
     fn new(subscription: Subscription, workspace: WorkspaceId, run: RunId, after: i64) -> Self {
-        let first = subscription.first.clone();
+        // The first snapshot is not kept: a stream holds only the topic's latest.
+        let Subscription {
+            updates,
+            first,
+            shutdown,
+            pool,
+        } = subscription;
         let mut follower = Self {
-            subscription,
+            updates,
+            shutdown,
+            pool,
             workspace,
             run,
             last_seq: after,
@@ -157,13 +169,13 @@ impl Follower {
             }
             tokio::select! {
                 biased;
-                () = self.subscription.shutdown.cancelled() => self.done = true,
-                changed = self.subscription.updates.changed() => {
+                () = self.shutdown.cancelled() => self.done = true,
+                changed = self.updates.changed() => {
                     if changed.is_err() {
                         self.done = true;
                         continue;
                     }
-                    let state = self.subscription.updates.borrow_and_update().clone();
+                    let state = self.updates.borrow_and_update().clone();
                     match state {
                         TopicState::Ready(snapshot) => self.absorb(&snapshot),
                         // The run is gone or the server is stopping: close without `end`; a
@@ -206,7 +218,7 @@ impl Follower {
     /// A failed read closes the stream: the client reconnects from its last id.
     async fn read_page(&mut self, to: i64) {
         let page = run_outputs::list_events(
-            &self.subscription.pool,
+            &self.pool,
             self.workspace,
             self.run,
             Some(self.last_seq),

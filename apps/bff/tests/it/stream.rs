@@ -206,6 +206,30 @@ impl Driver {
         }
     }
 
+    /// Stores provider events `sevt_{n}` for each `n` in one transaction: one notification.
+    async fn events_at_once(&self, numbers: impl IntoIterator<Item = u32>) {
+        let mut tx = self.pool.begin().await.expect("begin");
+        for n in numbers {
+            let provider_event_id = format!("sevt_{n}");
+            antpath_db::events::insert_event_once(
+                &mut *tx,
+                &antpath_db::events::NewEvent {
+                    run_id: self.run,
+                    attempt_id: self.attempt,
+                    workspace_id: self.workspace,
+                    provider_event_id: &provider_event_id,
+                    event_type: "agent.message",
+                    processed_at: None,
+                    summary: json!({"n": n}),
+                },
+            )
+            .await
+            .expect("event")
+            .expect("a new event");
+        }
+        tx.commit().await.expect("commit");
+    }
+
     /// Marks the run succeeded with its cleanup done.
     async fn finish(&self) {
         self.set("succeeded", "succeeded").await;
@@ -303,6 +327,14 @@ async fn a_stream_resumed_by_last_event_id_misses_and_repeats_nothing(pool: PgPo
         ids.push(history.event().await.1);
     }
     assert_eq!(ids, providers(1..=300));
+
+    // A burst larger than the topic keeps in memory reaches a live stream whole, in order.
+    many.events_at_once(301..=700).await;
+    let mut burst = Vec::new();
+    for _ in 301..=700 {
+        burst.push(history.event().await.1);
+    }
+    assert_eq!(burst, providers(301..=700));
     server.shutdown().await.expect("shutdown");
 }
 
@@ -610,4 +642,38 @@ async fn the_sdk_follow_of_an_unknown_run_fails_with_not_found(pool: PgPool) {
     assert!(error.is_not_found(), "{error:?}");
     assert!(follow.next().await.is_none());
     server.shutdown().await.expect("shutdown");
+}
+
+#[sqlx::test(migrator = "antpath_db::MIGRATOR")]
+async fn streams_of_one_run_share_one_topic_which_goes_with_the_last_stream(pool: PgPool) {
+    // A short heartbeat: a write is how the server notices a client that went away.
+    let app = TestApp::with_env(pool, &[("ANTPATH_BFF__STREAM_HEARTBEAT_MS", "50")]);
+    let tenant = app.tenant("acme").await;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let base = format!("http://{}", listener.local_addr().expect("addr"));
+    let served = tokio::spawn(axum::serve(listener, app.router.clone()).into_future());
+    let feed = app.state.feed.clone();
+    let run = Driver::start(&app, &tenant).await;
+
+    let mut first = Sse::open(&base, run.run, &tenant.token, None).await;
+    first.run("run").await;
+    let mut second = Sse::open(&base, run.run, &tenant.token, None).await;
+    second.run("run").await;
+    assert_eq!(feed.topic_count(), 1, "two streams, one topic");
+    drop(first);
+    run.events([1]).await;
+    assert_eq!(second.event().await.1, "sevt_1");
+    assert_eq!(feed.topic_count(), 1);
+    drop(second);
+    let started = std::time::Instant::now();
+    while feed.topic_count() > 0 {
+        assert!(
+            started.elapsed() < MESSAGE_WAIT,
+            "the topic outlived its last stream"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    served.abort();
 }
