@@ -11,6 +11,7 @@ mod reads;
 mod requests;
 mod slow_clients;
 mod stream;
+mod stream_sdk;
 mod submit;
 mod support;
 mod tenancy;

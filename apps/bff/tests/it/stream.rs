@@ -1,6 +1,7 @@
 //! `GET /v1/runs/{id}/stream` over real HTTP: live events and run changes, resume by
 //! `Last-Event-ID`, authorisation, many streams on one replica, a lost `LISTEN` connection,
-//! graceful shutdown, and the SDK's `follow` on it.
+//! graceful shutdown, and the topic shared by a run's streams. The SDK's `follow` on it is
+//! in `stream_sdk`.
 //!
 //! Runs are driven by writing their rows the way the worker does (an attempt, events through
 //! `antpath_db::events`, status and cleanup updates), so every step is deterministic; the
@@ -18,7 +19,7 @@ use sqlx::PgPool;
 use crate::support::{TestApp, submission};
 
 /// Longest wait for one message before a test fails instead of hanging.
-const MESSAGE_WAIT: Duration = Duration::from_secs(10);
+pub(crate) const MESSAGE_WAIT: Duration = Duration::from_secs(10);
 
 /// One message of a stream as the test reads it.
 #[derive(Debug, Clone)]
@@ -133,7 +134,7 @@ async fn get_stream(
     request.send().await.expect("request")
 }
 
-async fn serve(app: &TestApp) -> antpath_bff::Server {
+pub(crate) async fn serve(app: &TestApp) -> antpath_bff::Server {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");
@@ -143,16 +144,16 @@ async fn serve(app: &TestApp) -> antpath_bff::Server {
 }
 
 /// Drives one run's rows as the worker would.
-struct Driver {
+pub(crate) struct Driver {
     pool: PgPool,
     workspace: WorkspaceId,
-    run: RunId,
+    pub(crate) run: RunId,
     attempt: AttemptId,
 }
 
 impl Driver {
     /// Submits a run and starts its first provider attempt.
-    async fn start(app: &TestApp, tenant: &crate::support::Tenant) -> Self {
+    pub(crate) async fn start(app: &TestApp, tenant: &crate::support::Tenant) -> Self {
         let run: RunId = app
             .submit_ok(tenant, submission())
             .await
@@ -172,7 +173,7 @@ impl Driver {
         driver
     }
 
-    async fn set(&self, status: &str, cleanup: &str) {
+    pub(crate) async fn set(&self, status: &str, cleanup: &str) {
         sqlx::query(
             "update runs set status = $2, cleanup_state = $3, updated_at = now() where id = $1",
         )
@@ -185,7 +186,7 @@ impl Driver {
     }
 
     /// Stores provider events `sevt_{n}` for each `n`, each in its own transaction.
-    async fn events(&self, numbers: impl IntoIterator<Item = u32>) {
+    pub(crate) async fn events(&self, numbers: impl IntoIterator<Item = u32>) {
         for n in numbers {
             let provider_event_id = format!("sevt_{n}");
             antpath_db::events::insert_event_once(
@@ -231,7 +232,7 @@ impl Driver {
     }
 
     /// Marks the run succeeded with its cleanup done.
-    async fn finish(&self) {
+    pub(crate) async fn finish(&self) {
         self.set("succeeded", "succeeded").await;
     }
 }
@@ -509,139 +510,6 @@ async fn open_streams_end_at_graceful_shutdown_and_when_their_run_is_removed(poo
         .expect("shutdown does not wait for open streams")
         .expect("shutdown");
     assert!(open.next().await.is_none(), "the stream closed at shutdown");
-}
-
-/// Polling so slow that a follow which polled could not finish within the test's time-out.
-fn stream_only_wait() -> antpath_sdk::WaitOptions {
-    antpath_sdk::WaitOptions {
-        initial_interval: Duration::from_secs(60),
-        max_interval: Duration::from_secs(60),
-        timeout: Some(Duration::from_secs(30)),
-        cleanup_grace: Duration::from_secs(30),
-    }
-}
-
-fn sdk(base: &str, token: &str) -> antpath_sdk::Client {
-    antpath_sdk::Client::builder(token)
-        .base_url(base)
-        .retry_policy(antpath_sdk::RetryPolicy {
-            max_retries: 20,
-            initial_backoff: Duration::from_millis(20),
-            max_backoff: Duration::from_millis(100),
-            max_retry_after: Duration::from_secs(1),
-        })
-        .build()
-        .expect("client")
-}
-
-/// What a follow yielded, as words: `status:…`, `cleanup:…`, `event:…`.
-fn step(progress: &antpath_sdk::Progress) -> String {
-    match progress {
-        antpath_sdk::Progress::Status { run, .. } => format!("status:{}", run.status),
-        antpath_sdk::Progress::Cleanup { run, .. } => format!("cleanup:{:?}", run.cleanup.state),
-        antpath_sdk::Progress::Event(event) => format!(
-            "event:{}",
-            event.provider_event_id.as_deref().unwrap_or("?")
-        ),
-    }
-}
-
-async fn requests_to(base: &str, route: &str) -> u64 {
-    let text = reqwest::get(format!("{base}/metrics"))
-        .await
-        .expect("metrics")
-        .text()
-        .await
-        .expect("text");
-    text.lines()
-        .filter(|l| l.starts_with(&format!("antpath_bff_requests_total{{route=\"{route}\"")))
-        .filter_map(|l| l.rsplit(' ').next()?.parse::<u64>().ok())
-        .sum()
-}
-
-#[sqlx::test(migrator = "antpath_db::MIGRATOR")]
-async fn the_sdk_follow_uses_the_stream_and_resumes_it_across_a_restart_of_the_bff(pool: PgPool) {
-    let app = TestApp::new(pool);
-    let tenant = app.tenant("acme").await;
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    let first = antpath_bff::start(&app.settings, app.pool.clone(), listener)
-        .await
-        .expect("start");
-    let base = first.base_url();
-    let run = Driver::start(&app, &tenant).await;
-    run.events([1, 2]).await;
-
-    let client = sdk(&base, &tenant.token);
-    let mut follow = Box::pin(client.follow(run.run, stream_only_wait()));
-    let mut steps = Vec::new();
-    for _ in 0..3 {
-        steps.push(step(&follow.next().await.expect("a step").expect("ok")));
-    }
-    assert_eq!(
-        steps,
-        ["status:provider_running", "event:sevt_1", "event:sevt_2"]
-    );
-    assert_eq!(requests_to(&base, "/v1/runs/{id}/stream").await, 1);
-    assert_eq!(requests_to(&base, "/v1/runs/{id}/events").await, 0);
-    assert_eq!(requests_to(&base, "/v1/runs/{id}").await, 0);
-
-    // A rolling restart: the stream drops, events arrive meanwhile, the next bff resumes it.
-    first.shutdown().await.expect("shutdown");
-    run.events([3, 4]).await;
-    let listener = tokio::net::TcpListener::bind(addr).await.expect("rebind");
-    let second = antpath_bff::start(&app.settings, app.pool.clone(), listener)
-        .await
-        .expect("restart");
-    for _ in 0..2 {
-        steps.push(step(&follow.next().await.expect("a step").expect("ok")));
-    }
-    run.set("succeeded", "running").await;
-    steps.push(step(&follow.next().await.expect("a step").expect("ok")));
-    run.events([5]).await;
-    run.finish().await;
-    while let Some(progress) = follow.next().await {
-        steps.push(step(&progress.expect("ok")));
-    }
-    assert_eq!(
-        steps,
-        [
-            "status:provider_running",
-            "event:sevt_1",
-            "event:sevt_2",
-            "event:sevt_3",
-            "event:sevt_4",
-            "status:succeeded",
-            "event:sevt_5",
-            "cleanup:Succeeded",
-        ]
-    );
-    assert_eq!(
-        requests_to(&base, "/v1/runs/{id}/events").await,
-        0,
-        "no polling"
-    );
-    assert_eq!(requests_to(&base, "/v1/runs/{id}").await, 0, "no polling");
-    second.shutdown().await.expect("shutdown");
-}
-
-#[sqlx::test(migrator = "antpath_db::MIGRATOR")]
-async fn the_sdk_follow_of_an_unknown_run_fails_with_not_found(pool: PgPool) {
-    let app = TestApp::new(pool);
-    let tenant = app.tenant("acme").await;
-    let server = serve(&app).await;
-    let client = sdk(&server.base_url(), &tenant.token);
-    let mut follow = Box::pin(client.follow(RunId::new(), stream_only_wait()));
-    let error = follow
-        .next()
-        .await
-        .expect("one item")
-        .expect_err("not found");
-    assert!(error.is_not_found(), "{error:?}");
-    assert!(follow.next().await.is_none());
-    server.shutdown().await.expect("shutdown");
 }
 
 #[sqlx::test(migrator = "antpath_db::MIGRATOR")]
