@@ -237,6 +237,26 @@ impl Driver {
     }
 }
 
+/// The backends listening for run changes, once there is at least one (the feed starts its
+/// `LISTEN` connection with its first stream, without waiting for it).
+async fn listening_backends(pool: &PgPool) -> Vec<i32> {
+    let started = std::time::Instant::now();
+    loop {
+        let pids: Vec<i32> = sqlx::query_scalar(
+            "select pid from pg_stat_activity
+             where datname = current_database() and query ilike 'listen %antpath_run_changes%'",
+        )
+        .fetch_all(pool)
+        .await
+        .expect("listening backends");
+        if !pids.is_empty() {
+            return pids;
+        }
+        assert!(started.elapsed() < MESSAGE_WAIT, "nothing listens");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
 fn providers(numbers: impl IntoIterator<Item = u32>) -> Vec<String> {
     numbers.into_iter().map(|n| format!("sevt_{n}")).collect()
 }
@@ -430,14 +450,11 @@ async fn two_hundred_streams_on_one_replica_all_get_every_event_and_the_end_from
     for _ in 0..STREAMS {
         all_open.recv().await.expect("every stream opened");
     }
-    let listeners: i64 = sqlx::query_scalar(
-        "select count(*) from pg_stat_activity
-         where datname = current_database() and query ilike 'listen %antpath_run_changes%'",
-    )
-    .fetch_one(&app.pool)
-    .await
-    .expect("count listeners");
-    assert_eq!(listeners, 1, "one LISTEN connection for every stream");
+    assert_eq!(
+        listening_backends(&app.pool).await.len(),
+        1,
+        "one LISTEN connection for every stream"
+    );
 
     run.events(1..=5).await;
     run.set("succeeded", "running").await;
@@ -461,14 +478,13 @@ async fn a_change_made_while_the_listen_connection_was_down_still_reaches_the_st
     let mut stream = Sse::open(&server.base_url(), run.run, &tenant.token, None).await;
     stream.run("run").await;
 
-    let killed: Vec<bool> = sqlx::query_scalar(
-        "select pg_terminate_backend(pid) from pg_stat_activity
-         where datname = current_database() and query ilike 'listen %antpath_run_changes%'",
-    )
-    .fetch_all(&app.pool)
-    .await
-    .expect("terminate the listener");
-    assert_eq!(killed, [true]);
+    let listener = listening_backends(&app.pool).await;
+    let killed: bool = sqlx::query_scalar("select pg_terminate_backend($1)")
+        .bind(listener[0])
+        .fetch_one(&app.pool)
+        .await
+        .expect("terminate the listener");
+    assert!(killed);
     // Nobody listens now: this notification is lost, and the reconnect's catch-up finds it.
     run.events([1]).await;
     assert_eq!(stream.event().await.1, "sevt_1");
