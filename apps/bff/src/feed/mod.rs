@@ -21,6 +21,8 @@
 mod topic;
 
 use std::collections::HashMap;
+use std::fmt::Write as _;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 
 use antpath_db::PgPool;
@@ -52,6 +54,41 @@ struct Inner {
     listening: std::sync::Once,
     /// Ends the listener, every topic and every stream.
     shutdown: CancellationToken,
+    /// For `/metrics`.
+    counters: Arc<Counters>,
+}
+
+/// What the feed counts for `/metrics`.
+#[derive(Debug, Default)]
+pub(crate) struct Counters {
+    /// Streams open now.
+    streams: AtomicU64,
+    /// Reads of a run by a topic (first reads and re-reads after a wake-up), all streams of
+    /// the run together.
+    reads: AtomicU64,
+}
+
+impl Counters {
+    pub(crate) fn read(&self) {
+        self.reads.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+/// Counts one open stream for as long as it lives.
+#[derive(Debug)]
+pub(crate) struct StreamGuard(Arc<Counters>);
+
+impl StreamGuard {
+    fn new(counters: &Arc<Counters>) -> Self {
+        counters.streams.fetch_add(1, Ordering::Relaxed);
+        Self(counters.clone())
+    }
+}
+
+impl Drop for StreamGuard {
+    fn drop(&mut self) {
+        self.0.streams.fetch_sub(1, Ordering::Relaxed);
+    }
 }
 
 impl Drop for Inner {
@@ -71,6 +108,8 @@ pub struct Subscription {
     pub(crate) shutdown: CancellationToken,
     /// For the pages of events a stream reads on its own.
     pub(crate) pool: PgPool,
+    /// Counts the stream as open until dropped.
+    pub(crate) guard: StreamGuard,
 }
 
 impl RunFeed {
@@ -81,6 +120,7 @@ impl RunFeed {
             topics: Mutex::new(HashMap::new()),
             listening: std::sync::Once::new(),
             shutdown: CancellationToken::new(),
+            counters: Arc::default(),
         }))
     }
 
@@ -108,7 +148,11 @@ impl RunFeed {
                     let topic = Arc::new(Topic::new(id, workspace));
                     let updates = topic.subscribe();
                     runs.push(topic.clone());
-                    tokio::spawn(topic::run(Arc::downgrade(&self.0), topic));
+                    tokio::spawn(topic::run(
+                        Arc::downgrade(&self.0),
+                        self.0.counters.clone(),
+                        topic,
+                    ));
                     updates
                 }
             }
@@ -124,6 +168,7 @@ impl RunFeed {
                 first,
                 shutdown: self.0.shutdown.clone(),
                 pool: self.0.pool.clone(),
+                guard: StreamGuard::new(&self.0.counters),
             }),
             TopicState::Gone => Err(ApiError::NotFound("run")),
             TopicState::Failed(LoadFailure::Unavailable) => {
@@ -141,9 +186,50 @@ impl RunFeed {
         self.0.shutdown.cancel();
     }
 
-    /// How many runs this replica streams now (for tests and metrics).
+    /// How many runs this replica streams now.
     pub fn topic_count(&self) -> usize {
         self.lock().values().map(Vec::len).sum()
+    }
+
+    /// How many streams are open on this replica now.
+    pub fn open_streams(&self) -> u64 {
+        self.0.counters.streams.load(Ordering::Relaxed)
+    }
+
+    /// How many times a topic read its run so far (all streams of a run share each read).
+    pub fn reads(&self) -> u64 {
+        self.0.counters.reads.load(Ordering::Relaxed)
+    }
+
+    /// The feed's lines of `/metrics` (Prometheus text).
+    pub fn render_metrics(&self) -> String {
+        let mut out = String::new();
+        for (name, kind, help, value) in [
+            (
+                "antpath_bff_run_streams",
+                "gauge",
+                "Open run streams (GET /v1/runs/{id}/stream).",
+                self.open_streams(),
+            ),
+            (
+                "antpath_bff_run_feed_topics",
+                "gauge",
+                "Runs with at least one open stream on this replica.",
+                self.topic_count() as u64,
+            ),
+            (
+                "antpath_bff_run_feed_reads_total",
+                "counter",
+                "Reads of a run by the feed, each shared by all streams of the run.",
+                self.reads(),
+            ),
+        ] {
+            let _ = writeln!(
+                out,
+                "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}"
+            );
+        }
+        out
     }
 
     fn lock(&self) -> MutexGuard<'_, HashMap<RunId, Vec<Arc<Topic>>>> {

@@ -10,7 +10,7 @@ use antpath_types::{CleanupState, RunId, RunStatus, WorkspaceId};
 use anyhow::Context as _;
 use tokio::sync::{Notify, watch};
 
-use super::{FeedRef, RECENT_EVENTS};
+use super::{Counters, FeedRef, RECENT_EVENTS};
 use crate::views::{EventView, RunView};
 
 /// Events read per query when a topic catches up.
@@ -117,7 +117,7 @@ impl Topic {
 
 /// The topic's task: reads when woken, until its last stream goes, its run is gone, or the
 /// feed shuts down.
-pub(crate) async fn run(feed: FeedRef, topic: Arc<Topic>) {
+pub(crate) async fn run(feed: FeedRef, counters: Arc<Counters>, topic: Arc<Topic>) {
     let Some((pool, shutdown)) = feed.upgrade().map(|f| (f.pool.clone(), f.shutdown.clone()))
     else {
         return;
@@ -140,6 +140,7 @@ pub(crate) async fn run(feed: FeedRef, topic: Arc<Topic>) {
             }
             () = topic.wake.notified() => {}
         }
+        counters.read();
         match read(&pool, &topic, current.as_deref()).await {
             Ok(Some(next)) => {
                 failures = 0;

@@ -33,7 +33,7 @@ use tokio_util::sync::CancellationToken;
 use super::parse_id;
 use crate::auth::{Auth, Scope};
 use crate::error::ApiError;
-use crate::feed::{FeedEvent, Snapshot, Subscription, TopicState};
+use crate::feed::{FeedEvent, Snapshot, StreamGuard, Subscription, TopicState};
 use crate::state::AppState;
 use crate::views::EventView;
 
@@ -106,6 +106,8 @@ struct Follower {
     /// A run object to send once paging is over, and whether it ends the stream.
     pending_run: Option<(Arc<str>, bool)>,
     done: bool,
+    /// Counts this stream as open.
+    _guard: StreamGuard,
 }
 
 impl Follower {
@@ -116,6 +118,7 @@ impl Follower {
             first,
             shutdown,
             pool,
+            guard,
         } = subscription;
         let mut follower = Self {
             updates,
@@ -129,6 +132,7 @@ impl Follower {
             paging_to: None,
             pending_run: None,
             done: false,
+            _guard: guard,
         };
         // Every connection starts with the run object, then the events after its position.
         follower.queue.push_back(run_message(RUN, &first.run));

@@ -257,6 +257,19 @@ async fn listening_backends(pool: &PgPool) -> Vec<i32> {
     }
 }
 
+/// The value of an unlabelled metric of the bff at `base`.
+async fn metric(base: &str, name: &str) -> u64 {
+    let text = reqwest::get(format!("{base}/metrics"))
+        .await
+        .expect("metrics")
+        .text()
+        .await
+        .expect("text");
+    text.lines()
+        .find_map(|line| line.strip_prefix(&format!("{name} "))?.parse().ok())
+        .unwrap_or_else(|| panic!("{name} in {text}"))
+}
+
 fn providers(numbers: impl IntoIterator<Item = u32>) -> Vec<String> {
     numbers.into_iter().map(|n| format!("sevt_{n}")).collect()
 }
@@ -455,7 +468,14 @@ async fn two_hundred_streams_on_one_replica_all_get_every_event_and_the_end_from
         1,
         "one LISTEN connection for every stream"
     );
+    assert_eq!(
+        metric(&base, "antpath_bff_run_streams").await,
+        STREAMS as u64
+    );
+    assert_eq!(metric(&base, "antpath_bff_run_feed_topics").await, 1);
+    let reads_before = metric(&base, "antpath_bff_run_feed_reads_total").await;
 
+    // Eight changes, each its own transaction and notification.
     run.events(1..=5).await;
     run.set("succeeded", "running").await;
     run.events([6]).await;
@@ -466,6 +486,11 @@ async fn two_hundred_streams_on_one_replica_all_get_every_event_and_the_end_from
         assert_eq!(seen, expected);
         assert_eq!(status, "succeeded");
     }
+    let reads = metric(&base, "antpath_bff_run_feed_reads_total").await - reads_before;
+    assert!(
+        (1..=10).contains(&reads),
+        "about one read per change (eight) for all {STREAMS} streams together, not one each: {reads}"
+    );
     server.shutdown().await.expect("shutdown");
 }
 
@@ -546,6 +571,7 @@ async fn streams_of_one_run_share_one_topic_which_goes_with_the_last_stream(pool
     let mut second = Sse::open(&base, run.run, &tenant.token, None).await;
     second.run("run").await;
     assert_eq!(feed.topic_count(), 1, "two streams, one topic");
+    assert_eq!(feed.open_streams(), 2);
     drop(first);
     run.events([1]).await;
     assert_eq!(second.event().await.1, "sevt_1");
@@ -559,5 +585,6 @@ async fn streams_of_one_run_share_one_topic_which_goes_with_the_last_stream(pool
         );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
+    assert_eq!(feed.open_streams(), 0);
     served.abort();
 }
