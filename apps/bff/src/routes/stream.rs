@@ -159,7 +159,9 @@ impl Follower {
                 return None;
             }
             if let Some(to) = self.paging_to {
-                self.read_page(to).await;
+                // Boxed: the paging query is rare, and an idle stream should not carry its
+                // state machine inline.
+                Box::pin(self.read_page(to)).await;
                 continue;
             }
             if let Some((run, finished)) = self.pending_run.take() {
