@@ -265,12 +265,36 @@ async fn measure(bench: &Bench, scenario: Scenario, streams: usize) -> anyhow::R
                 "streams on as many runs"
             };
             report(what, streams, idle, with);
+            let reads = feed_reads(&http, &base).await?;
             deliver(bench, &runs, readers).await?;
+            println!(
+                "  the feed read a run {} times for it ({} runs x {} notifications each)",
+                feed_reads(&http, &base).await? - reads,
+                runs.len(),
+                EVENTS + 1
+            );
         }
     }
     let (_, peak) = memory(bench.pid)?;
     println!("  peak VmHWM {peak} KiB");
     Ok(())
+}
+
+/// `antpath_bff_run_feed_reads_total` of the bff.
+async fn feed_reads(http: &reqwest::Client, base: &str) -> anyhow::Result<u64> {
+    let text = http
+        .get(format!("{base}/metrics"))
+        .send()
+        .await?
+        .text()
+        .await?;
+    text.lines()
+        .find_map(|l| {
+            l.strip_prefix("antpath_bff_run_feed_reads_total ")?
+                .parse()
+                .ok()
+        })
+        .context("antpath_bff_run_feed_reads_total in /metrics")
 }
 
 fn report(what: &str, count: usize, before: u64, with: u64) {
