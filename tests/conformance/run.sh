@@ -8,7 +8,7 @@ sim="${1:-${CARGO_TARGET_DIR:-$here/../../target}/debug/antpath-sim}"
 venv="${ANTPATH_VENV:-$HOME/.cache/antpath-venv}"
 
 if [[ ! -x "$sim" ]]; then
-  echo "run.sh: simulator binary not found at $sim (build it with cargo build -p antpath-sim)" >&2
+  echo "run.sh: simulator binary not found at $sim (build it with cargo build -p antpath-sim-server)" >&2
   exit 2
 fi
 if [[ ! -x "$venv/bin/python" ]]; then

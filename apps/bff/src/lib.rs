@@ -12,10 +12,12 @@
 //!   sessions with CSRF-protected forms, and the [`pages`] shell with its security headers.
 //! - [`openapi`]: the machine-readable contract, [`metrics`]: Prometheus text.
 //! - [`strict_json`]: the JSON reader of every request body (no duplicate keys, no NUL).
+//! - [`feed`]: live run changes for `GET /v1/runs/{id}/stream`, from one `LISTEN` connection
+//!   per replica fanned out in memory.
 //!
 //! [`start`] is the testable entry point: it serves the app on a pre-bound listener (with the
 //! header read timeout of `serve`) and returns a [`Server`] with its address and a graceful
-//! shutdown.
+//! shutdown, which first ends the open run streams so that it never waits on them.
 
 pub mod actions;
 pub mod admin;
@@ -23,6 +25,7 @@ pub mod auth;
 pub mod dashboard;
 pub mod error;
 pub mod extract;
+pub mod feed;
 pub mod metrics;
 pub mod middleware;
 pub mod openapi;
@@ -91,14 +94,22 @@ pub async fn start(
         .local_addr()
         .context("while reading the bound address")?;
     let state = AppState::from_settings(settings, pool, &format!("http://{addr}"))?;
+    let feed = state.feed.clone();
     let app = router(state);
     // The first sign-in should not pay for making the dummy hash of unknown emails.
     tokio::task::spawn_blocking(password::warm_up);
     let (shutdown, stopped) = oneshot::channel::<()>();
     let header_read_timeout = Duration::from_millis(settings.bff.header_read_timeout_ms);
-    let task = tokio::spawn(serve::serve(listener, app, header_read_timeout, async {
-        let _signal = stopped.await;
-    }));
+    let task = tokio::spawn(serve::serve(
+        listener,
+        app,
+        header_read_timeout,
+        async move {
+            let _signal = stopped.await;
+            // A stream never ends by itself; ending them lets the connections close.
+            feed.shutdown();
+        },
+    ));
     tracing::info!(http.addr = %addr, "bff listening");
     Ok(Server {
         addr,

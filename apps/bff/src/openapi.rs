@@ -101,6 +101,17 @@ pub const OPERATIONS: &[Operation] = &[
     },
     Operation {
         method: "get",
+        path: "/v1/runs/{id}/stream",
+        id: "streamRun",
+        summary: "Follow a run live: its run object and events as Server-Sent Events.",
+        scope: Some("runs:read"),
+        authenticated: true,
+        request: None,
+        responses: &[(200, "RunStream")],
+        errors: &[400, 401, 403, 404, 500, 503],
+    },
+    Operation {
+        method: "get",
         path: "/v1/runs/{id}/outputs",
         id: "listRunOutputs",
         summary: "List a run's outputs and capture failures.",
@@ -303,6 +314,9 @@ fn operation(op: &Operation) -> Value {
     for (name, kind) in query {
         parameters.push(json!({"name": name, "in": "query", "required": op.id == "downloadSignedObject", "schema": {"type": kind}}));
     }
+    if op.id == "streamRun" {
+        parameters.push(json!({"name": "Last-Event-ID", "in": "header", "required": false, "description": "The `id` of the last `event` message received: the stream resumes after it.", "schema": {"type": "string", "pattern": "^[0-9]*$"}}));
+    }
     if op.id == "createRun" {
         parameters.push(json!({"name": "Idempotency-Key", "in": "header", "required": false, "schema": {"type": "string", "maxLength": 255}}));
     }
@@ -332,6 +346,9 @@ fn content(schema: &str, description: &str) -> Value {
         "Text" => {
             json!({"description": description, "content": {"text/plain": {"schema": {"type": "string"}}}})
         }
+        "RunStream" => {
+            json!({"description": "text/event-stream. `event: run` (data: Run) first and on every change; `event: event` (id: its seq, data: Event) for each event after Last-Event-ID, in seq order; `event: end` (data: Run) once the run is finished, then the stream closes; `: keep-alive` comments while idle.", "content": {"text/event-stream": {"schema": {"type": "string"}}}})
+        }
         "Object" => {
             json!({"description": description, "content": {"application/json": {"schema": {"type": "object"}}}})
         }
@@ -344,7 +361,7 @@ fn content(schema: &str, description: &str) -> Value {
 fn reason(status: u16) -> &'static str {
     match status {
         400 => {
-            "Malformed body: not JSON, a repeated key or a NUL character; details name where (invalid_request)."
+            "Malformed body: not JSON, a repeated key or a NUL character; details name where; or a malformed Last-Event-ID header (invalid_request)."
         }
         408 => {
             "The body did not arrive within the body read timeout; the connection is closed (invalid_request)."

@@ -12,6 +12,7 @@ use antpath_vault::KeyRing;
 use anyhow::Context as _;
 use axum::http::HeaderName;
 
+use crate::feed::RunFeed;
 use crate::metrics::Metrics;
 
 /// Cheap-to-clone handle on [`Inner`].
@@ -43,6 +44,10 @@ pub struct Inner {
     pub secure_cookies: bool,
     /// The trusted proxy header naming the client's address, if any.
     pub client_ip_header: Option<HeaderName>,
+    /// Live run changes for the run streams, from this replica's one `LISTEN` connection.
+    pub feed: RunFeed,
+    /// The keep-alive interval of an idle run stream.
+    pub stream_heartbeat: Duration,
 }
 
 /// The idle and absolute lifetimes of a dashboard session.
@@ -95,6 +100,7 @@ impl AppState {
             .map(HeaderName::try_from)
             .transpose()
             .context("while reading ANTPATH_BFF__CLIENT_IP_HEADER")?;
+        let pool_for_feed = pool.clone();
         Ok(Self(Arc::new(Inner {
             pool,
             keyring,
@@ -110,6 +116,8 @@ impl AppState {
             },
             secure_cookies: base_url.starts_with("https://"),
             client_ip_header,
+            feed: RunFeed::new(pool_for_feed),
+            stream_heartbeat: Duration::from_millis(settings.bff.stream_heartbeat_ms),
         })))
     }
 }

@@ -77,6 +77,10 @@ pub struct BffSettings {
     /// `x-forwarded-for`; its first entry is used). Unset, the peer address is the client's:
     /// set it only behind a proxy that overwrites the header, or clients choose their address.
     pub client_ip_header: Option<String>,
+    /// The interval of the `: keep-alive` comment on an idle run stream
+    /// (`GET /v1/runs/{id}/stream`), in milliseconds: proxies close connections that stay
+    /// silent for long.
+    pub stream_heartbeat_ms: u64,
 }
 
 impl Default for BffSettings {
@@ -91,6 +95,7 @@ impl Default for BffSettings {
             session_idle_minutes: 120,
             session_absolute_hours: 12,
             client_ip_header: None,
+            stream_heartbeat_ms: 15_000,
         }
     }
 }

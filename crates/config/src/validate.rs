@@ -99,6 +99,10 @@ impl Settings {
                         "ANTPATH_BFF__SESSION_ABSOLUTE_HOURS",
                         self.bff.session_absolute_hours,
                     ),
+                    (
+                        "ANTPATH_BFF__STREAM_HEARTBEAT_MS",
+                        self.bff.stream_heartbeat_ms,
+                    ),
                 ] {
                     if value == 0 {
                         problems.push(format!("{name} must be greater than 0"));

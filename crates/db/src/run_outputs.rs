@@ -53,6 +53,23 @@ pub async fn list_events(
     .await
 }
 
+/// The `seq` of the run's newest event, or `None` before its first (read backwards along
+/// `run_events_by_run`).
+#[tracing::instrument(skip_all, fields(run.id = %run_id))]
+pub async fn last_event_seq(
+    db: impl PgExecutor<'_>,
+    workspace_id: WorkspaceId,
+    run_id: RunId,
+) -> Result<Option<i64>, sqlx::Error> {
+    sqlx::query_scalar!(
+        r#"select max(seq) as "seq" from run_events where run_id = $1 and workspace_id = $2"#,
+        run_id as RunId,
+        workspace_id as WorkspaceId,
+    )
+    .fetch_one(db)
+    .await
+}
+
 /// One captured output.
 #[derive(Debug, Clone)]
 pub struct OutputRecord {

@@ -1,8 +1,10 @@
-//! One `LISTEN` connection that wakes idle claimers.
+//! One `LISTEN` connection that wakes idle claimers, or anything else that wants to hear of a
+//! channel's notifications.
 //!
 //! Notifications only cut latency: a claimer also polls on a timer, so a notification lost while
-//! the connection was down costs at most one poll interval. After a reconnect the listener wakes
-//! the claimer once, because anything sent while it was away was missed.
+//! the connection was down costs at most one poll interval. After a reconnect the listener says
+//! so ([`Heard::Reconnected`]) once, because anything sent while it was away was missed; the
+//! claimer's [`listen`] turns that into one more wake-up.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -19,6 +21,16 @@ const RECONNECT_BASE: Duration = Duration::from_millis(250);
 /// Longest reconnect delay.
 const RECONNECT_CAP: Duration = Duration::from_secs(30);
 
+/// What [`listen_to`] hands its callback.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Heard<'a> {
+    /// One notification, with its payload.
+    Notification(&'a str),
+    /// The connection is (again) listening; notifications sent before may have been missed.
+    /// Also said once after the first connect, which cannot know what came before it.
+    Reconnected,
+}
+
 /// Listens on `channel` until `shutdown`, calling `notify.notify_one()` per notification.
 /// Reconnects with capped, jittered backoff; never returns an error.
 pub async fn listen(
@@ -27,20 +39,38 @@ pub async fn listen(
     notify: Arc<Notify>,
     shutdown: CancellationToken,
 ) {
+    listen_to(pool, channel, shutdown, move |_heard| notify.notify_one()).await;
+}
+
+/// Listens on `channel` until `shutdown`, handing every notification and every (re)connect to
+/// `on_heard`, which must not block. Reconnects with capped, jittered backoff; never returns an
+/// error.
+pub async fn listen_to(
+    pool: PgPool,
+    channel: String,
+    shutdown: CancellationToken,
+    mut on_heard: impl FnMut(Heard<'_>) + Send,
+) {
     let mut failures = 0u32;
     while !shutdown.is_cancelled() {
         match connect(&pool, &channel).await {
             Ok(mut listener) => {
                 failures = 0;
-                notify.notify_one();
+                on_heard(Heard::Reconnected);
                 loop {
                     tokio::select! {
                         () = shutdown.cancelled() => return,
                         received = listener.try_recv() => match received {
-                            Ok(Some(_)) => notify.notify_one(),
-                            // The connection dropped; `try_recv` reconnects on the next call,
-                            // and whatever was sent meanwhile is lost, so wake up once.
-                            Ok(None) => notify.notify_one(),
+                            Ok(Some(notification)) => {
+                                on_heard(Heard::Notification(notification.payload()));
+                            }
+                            // The connection dropped. `try_recv` would reconnect on its next
+                            // call, but silently; reconnecting here tells `on_heard` when the
+                            // new connection listens, which is when a catch-up is complete.
+                            Ok(None) => {
+                                tracing::warn!("listening connection dropped; reconnecting");
+                                break;
+                            }
                             Err(err) => {
                                 tracing::warn!(error.message = %err, "listener failed; reconnecting");
                                 break;

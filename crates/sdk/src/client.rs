@@ -192,15 +192,11 @@ impl Client {
     /// Sends `call`, retrying as its [`Repeat`] allows, and returns the first successful
     /// response or the final error.
     pub(crate) async fn send(&self, call: Call<'_>) -> Result<Response> {
-        let url = format!("{}{}", self.inner.base_url, call.path);
         let mut retry = 0;
         loop {
             let mut request = self
-                .inner
-                .http
-                .request(call.method.clone(), &url)
-                .timeout(self.inner.timeout)
-                .bearer_auth(self.inner.token.expose_secret());
+                .request(call.method.clone(), &call.path)
+                .timeout(self.inner.timeout);
             if !call.query.is_empty() {
                 request = request.query(&call.query);
             }
@@ -213,16 +209,23 @@ impl Client {
                 Err(error) => self.transport_error(&error),
             };
             let retry_after = error.api().and_then(|f| f.retry_after);
-            let retryable = match &error {
-                Error::Connection { .. } | Error::Timeout(_) => true,
-                other => other.status().is_some_and(is_retryable_status),
-            };
-            if call.repeat == Repeat::Once || !retryable || retry >= self.inner.retry.max_retries {
+            if call.repeat == Repeat::Once
+                || !is_retryable(&error)
+                || retry >= self.inner.retry.max_retries
+            {
                 return Err(error);
             }
             retry += 1;
             tokio::time::sleep(self.inner.retry.delay(retry, retry_after)).await;
         }
+    }
+
+    /// A request to `path` of the API carrying the token, with no time-out of its own.
+    pub(crate) fn request(&self, method: Method, path: &str) -> reqwest::RequestBuilder {
+        self.inner
+            .http
+            .request(method, format!("{}{path}", self.inner.base_url))
+            .bearer_auth(self.inner.token.expose_secret())
     }
 
     pub(crate) fn transport_error(&self, error: &reqwest::Error) -> Error {
@@ -237,6 +240,15 @@ impl Client {
     }
 }
 
+/// Whether a safe request that failed with `error` is worth another attempt: connection
+/// failures, time-outs, and the statuses of [`is_retryable_status`].
+pub(crate) fn is_retryable(error: &Error) -> bool {
+    match error {
+        Error::Connection { .. } | Error::Timeout(_) => true,
+        other => other.status().is_some_and(is_retryable_status),
+    }
+}
+
 /// The innermost cause of a transport error: reqwest's own text is generic
 /// ("error sending request"), the useful part (connection refused, DNS) is in its sources.
 fn describe_transport(error: &reqwest::Error) -> String {
@@ -247,7 +259,7 @@ fn describe_transport(error: &reqwest::Error) -> String {
     source.to_string()
 }
 
-fn request_id(headers: &HeaderMap) -> Option<String> {
+pub(crate) fn request_id(headers: &HeaderMap) -> Option<String> {
     headers
         .get("x-request-id")
         .and_then(|v| v.to_str().ok())

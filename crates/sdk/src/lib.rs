@@ -24,7 +24,8 @@
 //! - [`RunRequest`]: the submission body; its secrets never show in `Debug`.
 //! - [`TemplateBuilder`] and [`Var`]: templates in code, equal (and equally hashed) to the
 //!   same template written as a file.
-//! - [`Client::wait`] and [`Client::follow`]: a run to its end, quietly or step by step.
+//! - [`Client::wait`] and [`Client::follow`]: a run to its end, quietly or step by step
+//!   (`follow` listens to the server's live stream of the run when it has one).
 //! - [`Client::download_to_file`] and [`Client::download_stream`]: verified downloads;
 //!   [`local_file_names`] gives every output its own safe file name.
 
@@ -33,10 +34,12 @@ mod download;
 mod error;
 mod file_names;
 mod identity;
+mod live;
 mod model;
 mod request;
 pub mod retry;
 mod runs;
+mod sse;
 mod template_builder;
 mod wait;
 

@@ -2,18 +2,29 @@
 //!
 //! A run is finished for a client when its status is terminal (the outcome is known) and its
 //! cleanup is no longer pending or running ([`Run::is_finished`]). The status turns terminal
-//! when cleanup starts, so both keep polling after it for at most
+//! when cleanup starts, so both keep watching after it for at most
 //! [`WaitOptions::cleanup_grace`], then return the run as it is: the outcome does not change
 //! any more, and a cleanup that takes longer goes on without the caller.
 //!
-//! Both poll: the run, and for `follow` its events. The interval starts at
-//! [`WaitOptions::initial_interval`], grows by half after every poll that saw nothing new, up
-//! to [`WaitOptions::max_interval`], and drops back when something changed, so an active run
-//! is watched closely and a long quiet one costs few requests.
+//! `follow` listens to the server's live stream of the run (`GET /v1/runs/{id}/stream`,
+//! Server-Sent Events) when the server offers it: the run and its events arrive as they
+//! happen, with no polling. A dropped stream is reopened with `Last-Event-ID`, so no event is
+//! missed or repeated; failures to reopen are retried like any safe request (the client's
+//! [`crate::RetryPolicy`]), and a connection that stays silent for 45 s (the server sends a
+//! keep-alive every 15 s) counts as dropped. A server without the route
+//! (`404`, `405` or `501` on the first attempt, or an answer that is not an event stream) is
+//! followed by polling instead. Its `404` looks like the one of an unknown run, so the
+//! polling's first read of the run decides: an unknown run still fails with `not_found`.
 //!
-//! Events are read from the cursor of the last page that was not full, and anything at or
-//! below the highest `seq` already seen is skipped, so nothing is yielded twice and nothing is
-//! missed when the API hands out no cursor at the end of the list.
+//! `wait`, and `follow` without a stream, poll: the run, and for `follow` its events. The
+//! interval starts at [`WaitOptions::initial_interval`], grows by half after every poll that
+//! saw nothing new, up to [`WaitOptions::max_interval`], and drops back when something
+//! changed, so an active run is watched closely and a long quiet one costs few requests.
+//!
+//! Polled events are read from the cursor of the last page that was not full, and anything
+//! at or below the highest `seq` already seen is skipped (by the stream too), so nothing is
+//! yielded twice and nothing is missed when the API hands out no cursor at the end of the
+//! list.
 
 use std::collections::VecDeque;
 use std::time::Duration;
@@ -24,6 +35,7 @@ use tokio::time::Instant;
 
 use crate::client::Client;
 use crate::error::{Error, Result};
+use crate::live::Live;
 use crate::model::{Run, RunEvent};
 use crate::runs::ListEvents;
 
@@ -103,7 +115,8 @@ impl Client {
 
     /// The run's status and cleanup changes and new events, as they arrive, ending once the
     /// run is finished or the cleanup grace is over (after the events that came before).
-    /// Errors are yielded and end the stream; the client already retried them.
+    /// Errors are yielded and end the stream; the client already retried them. Uses the
+    /// server's live stream when it has one, else polls (see the module docs).
     pub fn follow(
         &self,
         id: RunId,
@@ -119,6 +132,7 @@ impl Client {
             queue: VecDeque::new(),
             next: None,
             done: false,
+            live: Some(Live::default()),
         };
         futures_util::stream::unfold(state, |mut state| async move {
             loop {
@@ -128,7 +142,11 @@ impl Client {
                 if state.done {
                     return None;
                 }
-                if let Err(error) = state.poll().await {
+                let step = match state.live.take() {
+                    Some(live) => live.step(&mut state).await,
+                    None => state.poll().await,
+                };
+                if let Err(error) = step {
                     state.done = true;
                     return Some((Err(error), state));
                 }
@@ -140,7 +158,7 @@ impl Client {
 
 /// What a wait does after reading the run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Next {
+pub(crate) enum Next {
     /// Stop and hand back the run.
     Return,
     /// Poll again after this long.
@@ -150,7 +168,7 @@ enum Next {
 }
 
 /// The deadlines and the polling interval of one wait.
-struct Clock {
+pub(crate) struct Clock {
     id: RunId,
     options: WaitOptions,
     started: Instant,
@@ -180,7 +198,7 @@ impl Clock {
     }
 
     /// Decides after reading `run`.
-    fn next(&mut self, run: &Run) -> Next {
+    pub(crate) fn next(&mut self, run: &Run) -> Next {
         if run.is_finished() {
             return Next::Return;
         }
@@ -202,6 +220,29 @@ impl Clock {
         }
     }
 
+    /// When a follower that hears of changes as they happen must stop waiting for the next
+    /// one: at the end of the cleanup grace (`false`: return the run) or at the time-out
+    /// (`true`: fail).
+    pub(crate) fn give_up_at(&self) -> Option<(Instant, bool)> {
+        let deadline = self.options.timeout.map(|timeout| self.started + timeout);
+        match (self.terminal_since, deadline) {
+            (Some(since), deadline) => {
+                let end = since + self.options.cleanup_grace;
+                Some((deadline.map_or(end, |d| d.min(end)), false))
+            }
+            (None, Some(deadline)) => Some((deadline, true)),
+            (None, None) => None,
+        }
+    }
+
+    /// The error of a wait that ran out of time.
+    pub(crate) fn timed_out(&self) -> Error {
+        Error::WaitTimeout {
+            run_id: self.id,
+            waited: self.started.elapsed(),
+        }
+    }
+
     /// Sleeps as `next` says; fails at the time-out.
     async fn sleep(&self, next: Next) -> Result<()> {
         match next {
@@ -212,27 +253,26 @@ impl Clock {
             }
             Next::TimeOut(deadline) => {
                 tokio::time::sleep_until(deadline).await;
-                Err(Error::WaitTimeout {
-                    run_id: self.id,
-                    waited: self.started.elapsed(),
-                })
+                Err(self.timed_out())
             }
         }
     }
 }
 
 /// The state of one [`Client::follow`] stream.
-struct Follower {
-    client: Client,
-    id: RunId,
-    clock: Clock,
+pub(crate) struct Follower {
+    pub(crate) client: Client,
+    pub(crate) id: RunId,
+    pub(crate) clock: Clock,
     seen: Option<(RunStatus, CleanupState)>,
     page_cursor: Option<String>,
     last_seq: u64,
-    queue: VecDeque<Progress>,
+    pub(crate) queue: VecDeque<Progress>,
     /// What the last poll decided; `None` before the first poll.
     next: Option<Next>,
-    done: bool,
+    pub(crate) done: bool,
+    /// The live stream, while the follower uses one; `None` once it polls.
+    live: Option<Live>,
 }
 
 impl Follower {
@@ -245,9 +285,23 @@ impl Follower {
         let run = self.client.get_run(self.id).await?;
         let changed = self.read_events().await?;
         let now = (run.status, run.cleanup.state);
-        let before = self.seen.replace(now);
-        self.clock.changed(changed || before != Some(now));
+        self.clock.changed(changed || self.seen != Some(now));
         let next = self.clock.next(&run);
+        self.saw_run(run);
+        self.done = next == Next::Return;
+        self.next = Some(next);
+        Ok(())
+    }
+
+    /// Keeps the live stream for the next step (it yields it back by value while it works).
+    pub(crate) fn keep_live(&mut self, live: Live) {
+        self.live = Some(live);
+    }
+
+    /// Queues a status or cleanup change if `run` shows one.
+    pub(crate) fn saw_run(&mut self, run: Run) {
+        let now = (run.status, run.cleanup.state);
+        let before = self.seen.replace(now);
         match before {
             Some(before) if before == now => {}
             Some((status, cleanup)) if status == run.status => {
@@ -263,9 +317,14 @@ impl Follower {
                 });
             }
         }
-        self.done = next == Next::Return;
-        self.next = Some(next);
-        Ok(())
+    }
+
+    /// Queues `event` unless it was already yielded.
+    pub(crate) fn saw_event(&mut self, event: RunEvent) {
+        if event.seq > self.last_seq {
+            self.last_seq = event.seq;
+            self.queue.push_back(Progress::Event(event));
+        }
     }
 
     /// Queues events newer than the last one seen; true when there were any.
@@ -279,11 +338,9 @@ impl Follower {
             let page = self.client.list_events(self.id, &params).await?;
             let empty = page.data.is_empty();
             for event in page.data {
-                if event.seq > self.last_seq {
-                    self.last_seq = event.seq;
-                    self.queue.push_back(Progress::Event(event));
-                    any = true;
-                }
+                let before = self.last_seq;
+                self.saw_event(event);
+                any |= self.last_seq != before;
             }
             match page.next_cursor {
                 // An empty page with a cursor would loop for ever; read it again next poll.

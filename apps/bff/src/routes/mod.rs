@@ -4,6 +4,7 @@ mod ops;
 mod outputs;
 mod runs;
 mod storage;
+mod stream;
 mod submit;
 mod tokens;
 pub mod workspace;
@@ -23,6 +24,7 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/runs/{id}", get(runs::get_one).delete(runs::delete))
         .route("/v1/runs/{id}/cancel", post(runs::cancel))
         .route("/v1/runs/{id}/events", get(outputs::events))
+        .route("/v1/runs/{id}/stream", get(stream::stream))
         .route("/v1/runs/{id}/outputs", get(outputs::outputs))
         .route(
             "/v1/runs/{id}/outputs/{output_id}/link",

@@ -12,6 +12,8 @@ mod reads;
 mod requests;
 mod sign_in;
 mod slow_clients;
+mod stream;
+mod stream_sdk;
 mod submit;
 mod support;
 mod tenancy;

@@ -39,6 +39,7 @@ fn every_operation_of_the_api_contract_is_documented_once() {
         ("delete", "/v1/runs/{id}"),
         ("post", "/v1/runs/{id}/cancel"),
         ("get", "/v1/runs/{id}/events"),
+        ("get", "/v1/runs/{id}/stream"),
         ("get", "/v1/runs/{id}/outputs"),
         ("post", "/v1/runs/{id}/outputs/{output_id}/link"),
         ("get", "/v1/whoami"),

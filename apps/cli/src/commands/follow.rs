@@ -5,6 +5,9 @@
 //! cancel the run; "yes" cancels and keeps following until the run stops, anything else
 //! detaches. A second Ctrl-C always detaches.
 //!
+//! The run is followed through [`antpath_sdk::Client::follow`]: live over the server's run
+//! stream (`GET /v1/runs/{id}/stream`) when it has one, by polling otherwise.
+//!
 //! Following ends when the run is finished: its outcome is known and cleanup is no longer
 //! pending or running, or `--cleanup-wait` seconds after the outcome. The exit code follows
 //! the outcome only; a cleanup that is `retrying`, `abandoned` or still going gets a one-line
