@@ -113,16 +113,21 @@ impl Browser {
     }
 
     /// Opens `path` (under the base address, or an absolute address) and waits for it to load.
+    /// The old document is marked first and the new one waited for: opening the address the
+    /// browser is already on can return before the old page is gone, and typing into it then
+    /// would be lost.
     pub async fn goto(&self, path: &str) {
         let url = if path.starts_with("http") {
             path.to_owned()
         } else {
             format!("{}{path}", self.base_url)
         };
+        self.js("window.antpathOldPage = true;").await;
         self.client
             .goto(&url)
             .await
             .unwrap_or_else(|e| panic!("open {url}: {e}"));
+        self.wait_for_next_page().await;
     }
 
     /// Signs in through the sign-in form, as a person types it.
@@ -130,7 +135,7 @@ impl Browser {
         self.goto("/sign-in").await;
         self.type_into("#email", email).await;
         self.type_into("#password", password).await;
-        self.click("form[action='/sign-in'] button[type=submit]")
+        self.click_through("form[action='/sign-in'] button[type=submit]")
             .await;
     }
 
@@ -208,7 +213,7 @@ impl Browser {
 
     /// Signs out with the header's button.
     pub async fn sign_out(&self) {
-        self.click("form[action='/sign-out'] button[type=submit]")
+        self.click_through("form[action='/sign-out'] button[type=submit]")
             .await;
     }
 
@@ -238,18 +243,25 @@ impl Browser {
             .unwrap_or_default()
     }
 
-    /// The visible text of the element `css`, waiting for it to appear.
+    /// The visible text of the element `css`, waiting for it to appear. Found and read in
+    /// one try, so a page that reloads in between (a run's page does, once, when the run
+    /// ends) is read again rather than failing on a stale element.
     pub async fn text(&self, css: &str) -> String {
-        self.find(css)
-            .await
-            .text()
-            .await
-            .expect("an element's text")
+        eventually(&format!("the text of {css}"), PAGE_TIMEOUT, || async {
+            let element = self.client.find(Locator::Css(css)).await.ok()?;
+            element.text().await.ok()
+        })
+        .await
     }
 
-    /// The attribute `name` of the element `css`.
+    /// The attribute `name` of the element `css` (`None` when it has none), waiting for the
+    /// element like [`Browser::text`].
     pub async fn attr(&self, css: &str, name: &str) -> Option<String> {
-        self.find(css).await.attr(name).await.expect("an attribute")
+        eventually(&format!("the {name} of {css}"), PAGE_TIMEOUT, || async {
+            let element = self.client.find(Locator::Css(css)).await.ok()?;
+            element.attr(name).await.ok()
+        })
+        .await
     }
 
     /// The whole page's visible text.
@@ -288,6 +300,12 @@ impl Browser {
             .execute(script, Vec::new())
             .await
             .unwrap_or_else(|e| panic!("run a script in the page: {e}"))
+    }
+
+    /// Runs `script` in the page, or `None` when it could not run (the page was between two
+    /// documents): for polling a page that may reload.
+    pub async fn try_js(&self, script: &str) -> Option<Value> {
+        self.client.execute(script, Vec::new()).await.ok()
     }
 
     /// Sends a urlencoded POST of `fields` to `path` from the page, with the browser's cookies,

@@ -121,7 +121,8 @@ async fn a_disabled_persons_session_ends_and_ten_wrong_passwords_in_a_row_are_th
     assert_eq!(
         browser.path().await,
         "/runs",
-        "other people still sign in from the same address"
+        "other people still sign in from the same address: {}",
+        browser.page_text().await
     );
     browser.close().await;
 }

@@ -80,8 +80,8 @@ async fn signing_in_lists_the_runs_made_through_the_api_and_a_running_runs_page_
         Duration::from_secs(30),
         || async {
             let log = browser
-                .js("return JSON.parse(sessionStorage.getItem('antpath-test-log') || '[]');")
-                .await;
+                .try_js("return JSON.parse(sessionStorage.getItem('antpath-test-log') || '[]');")
+                .await?;
             let entries = log.as_array()?.clone();
             let first = entries.first()?.clone();
             let changed = |key: &str, moved: &dyn Fn(&Value, &Value) -> bool| {
