@@ -18,6 +18,9 @@ pub const ANTHROPIC_KEY: &str = "sk-ant-api03-BROWSER-2f9d61c4";
 /// The scopes of every token these tests make with `admin create-token`.
 const ALL_SCOPES: &str = "runs:read,runs:write,tokens:manage";
 
+/// Lines of each service's log a failed start shows.
+const LOG_TAIL_LINES: usize = 10;
+
 /// How long a run may take to reach a wanted status.
 const RUN_TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -101,17 +104,33 @@ impl Stack {
                 bin_dir().display()
             );
         }
-        let dir = tempfile::tempdir().expect("a temp dir for the dev state");
         let server = std::env::var("ANTPATH_TEST_PG")
             .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".into());
         let database = format!("antpath_browser_{}", uuid::Uuid::new_v4().simple());
         psql(&server, &format!("create database {database}"));
+        // Built before `dev up` runs, so a failed start still stops what it started and drops
+        // the database (the panic below unwinds through this value's drop).
+        let mut stack = Self {
+            dir: tempfile::tempdir().expect("a temp dir for the dev state"),
+            server,
+            database,
+            base_url: String::new(),
+            owner: Person {
+                workspace: String::new(),
+                email: String::new(),
+                password: String::new(),
+                token: None,
+            },
+        };
 
         let output = Command::new(bin_dir().join("antpath"))
             .args(["dev", "up"])
-            .env("ANTPATH_DEV_DIR", dir.path())
+            .env("ANTPATH_DEV_DIR", stack.dir())
             .env("ANTPATH_DEV_BIN_DIR", bin_dir())
-            .env("DATABASE_URL", format!("{server}/{database}"))
+            .env(
+                "DATABASE_URL",
+                format!("{}/{}", stack.server, stack.database),
+            )
             .envs(env.iter().copied())
             .output()
             .expect("run antpath dev up");
@@ -129,29 +148,35 @@ impl Stack {
             export("ANTPATH_DASHBOARD_PASSWORD"),
         ) else {
             panic!(
-                "antpath dev up failed ({}): {}{stdout}",
+                "antpath dev up failed ({}): {}{stdout}\n{}",
                 output.status,
-                String::from_utf8_lossy(&output.stderr)
+                String::from_utf8_lossy(&output.stderr),
+                stack.log_tails()
             );
         };
-        let mut stack = Self {
-            dir,
-            server,
-            database,
-            base_url,
-            owner: Person {
-                workspace: String::new(),
-                email,
-                password,
-                token: Some(token),
-            },
-        };
+        stack.base_url = base_url;
+        stack.owner.email = email;
+        stack.owner.password = password;
+        stack.owner.token = Some(token);
         let me = stack.cli(stack.owner.token(), &["whoami", "--json"]).json();
         stack.owner.workspace = me["workspace"]["id"]
             .as_str()
             .expect("whoami names the workspace")
             .to_owned();
         stack
+    }
+
+    /// The last lines of every service's log, for a failure message.
+    pub fn log_tails(&self) -> String {
+        let mut text = String::new();
+        for service in ["sim", "bff", "worker", "sweeper"] {
+            let log = std::fs::read_to_string(self.dir().join(format!("logs/{service}.log")))
+                .unwrap_or_default();
+            let lines: Vec<&str> = log.lines().collect();
+            let tail = lines[lines.len().saturating_sub(LOG_TAIL_LINES)..].join("\n");
+            text.push_str(&format!("--- {service}.log (last lines)\n{tail}\n"));
+        }
+        text
     }
 
     /// The dev state folder (logs, keys, storage).
