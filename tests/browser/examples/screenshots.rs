@@ -38,6 +38,9 @@ async fn main() {
         .wait_for_status(token, &succeeded, &["succeeded"])
         .await;
     stack.wait_for_status(token, &failed, &["failed"]).await;
+    // Pictures of settled runs: cleanup finished, attempts closed.
+    stack.wait_for_cleanup(token, &succeeded).await;
+    stack.wait_for_cleanup(token, &failed).await;
     let running = stack.submit(token, "nightly-digest", "scenario=forever");
     stack
         .wait_for_status(token, &running, &["provider_running"])
@@ -54,7 +57,10 @@ async fn main() {
     browser.screenshot(&out.join("runs.png")).await;
     browser.goto(&format!("/runs/{succeeded}")).await;
     browser.find("#outputs").await;
+    // Taller, so the outputs and events below the timeline are in the picture too.
+    browser.set_viewport(1280, 1600).await;
     browser.screenshot(&out.join("run-detail.png")).await;
+    browser.set_viewport(1280, 900).await;
     browser.goto(&format!("/runs/{running}")).await;
     browser.find("#events-body tr").await;
     browser.screenshot(&out.join("run-live.png")).await;

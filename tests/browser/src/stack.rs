@@ -345,6 +345,19 @@ impl Stack {
         )
         .await
     }
+
+    /// Waits until the run's cleanup succeeded (its provider resources are gone); the run then.
+    pub async fn wait_for_cleanup(&self, token: &str, id: &str) -> Value {
+        eventually(
+            &format!("run {id}'s cleanup to succeed"),
+            RUN_TIMEOUT,
+            || async {
+                let run = self.run(token, id);
+                (run["cleanup"]["state"] == "succeeded").then_some(run)
+            },
+        )
+        .await
+    }
 }
 
 impl Drop for Stack {
