@@ -1,5 +1,7 @@
 //! API tokens made and revoked on the tokens page, used from the CLI.
 
+use antpath_browser_tests::browser::PAGE_TIMEOUT;
+use antpath_browser_tests::eventually;
 use antpath_browser_tests::stack::Stack;
 
 use crate::signed_in;
@@ -38,6 +40,14 @@ async fn a_token_created_on_the_tokens_page_works_from_the_cli_until_it_is_revok
         "the page shows the scopes that were ticked: {page}"
     );
     browser.click("button[data-copy='new-token']").await;
+    let copied = "return !document.querySelector(\"[data-copied-for='new-token']\").hidden \
+        || document.activeElement.id === 'new-token';";
+    eventually(
+        "the copy button to copy the token or select it for copying",
+        PAGE_TIMEOUT,
+        || async { (browser.try_js(copied).await? == true).then_some(()) },
+    )
+    .await;
 
     let listed = stack.cli(&token, &["runs", "list", "--json"]);
     assert_eq!(listed.code, 0, "the new token works from the CLI: {listed}");
