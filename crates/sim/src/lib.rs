@@ -23,6 +23,7 @@
 
 mod api;
 mod config;
+mod content;
 mod error;
 mod faults;
 mod ids;
@@ -42,6 +43,7 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 pub use config::{DEFAULT_KEY_PREFIX, FailRule, FaultConfig, FaultKind, SimConfig};
+pub use content::generated_bytes;
 pub use scenario::{file_content, file_name};
 
 /// A running simulator started by [`spawn`].
