@@ -260,6 +260,7 @@ fn skip_reason(reason: &str) -> &str {
         "download_failed" => "downloading it from the provider failed",
         "upload_failed" => "storing it failed",
         "capture_abandoned" => "capture gave up before reaching it",
+        "not_downloadable" => "the provider does not serve it (a copy of a mounted input)",
         other => other,
     }
 }
