@@ -130,7 +130,13 @@ async fn nested_unicode_duplicate_and_empty_outputs_are_all_kept_under_their_own
     assert_eq!(status, RunStatus::Succeeded);
     assert_eq!(
         check_captured(&h, run).await,
-        ["empty.txt", "notes.txt", "notes.txt", "reports/2026/q1.md", "résumé – 東京.txt"]
+        [
+            "empty.txt",
+            "notes.txt",
+            "notes.txt",
+            "reports/2026/q1.md",
+            "résumé – 東京.txt"
+        ]
     );
     let notes: Vec<String> = sqlx::query_scalar(
         "select sha256 from output_objects where run_id = $1 and display_name = 'notes.txt'",
@@ -173,13 +179,23 @@ async fn a_large_output_is_streamed_through_and_its_hash_matches(pool: PgPool) {
     assert_eq!(status, RunStatus::Succeeded);
     assert_eq!(check_captured(&h, run).await, ["large.bin"]);
     let size = h
-        .scalar_i64("select size_bytes from output_objects where run_id = $1", run)
+        .scalar_i64(
+            "select size_bytes from output_objects where run_id = $1",
+            run,
+        )
         .await;
     assert_eq!(size as u64, SIZE);
     if let (Some(before), Some(after)) = (before, peak_rss()) {
         let grew = after.saturating_sub(before);
-        eprintln!("peak RSS grew by {} KiB for a {} KiB file", grew >> 10, SIZE >> 10);
-        assert!(grew < SIZE / 2, "peak memory grew by {grew} bytes for {SIZE}");
+        eprintln!(
+            "peak RSS grew by {} KiB for a {} KiB file",
+            grew >> 10,
+            SIZE >> 10
+        );
+        assert!(
+            grew < SIZE / 2,
+            "peak memory grew by {grew} bytes for {SIZE}"
+        );
     }
 }
 
@@ -207,11 +223,13 @@ async fn an_uploaded_input_mounted_into_the_session_is_listed_but_not_captured(p
         .submit("antpath-sim: scenario=slow seconds=1.5 files=1 size=64")
         .await;
     let session_of = || async {
-        sqlx::query_scalar::<_, Option<String>>("select provider_session_id from runs where id = $1")
-            .bind(run.as_uuid())
-            .fetch_one(&h.pool)
-            .await
-            .expect("run")
+        sqlx::query_scalar::<_, Option<String>>(
+            "select provider_session_id from runs where id = $1",
+        )
+        .bind(run.as_uuid())
+        .fetch_one(&h.pool)
+        .await
+        .expect("run")
     };
     eventually("the session exists", Duration::from_secs(20), || async {
         session_of().await.is_some()
@@ -234,7 +252,10 @@ async fn an_uploaded_input_mounted_into_the_session_is_listed_but_not_captured(p
             .body(form),
     )
     .await;
-    assert_eq!(upload["filename"], "data.csv", "only the last path component");
+    assert_eq!(
+        upload["filename"], "data.csv",
+        "only the last path component"
+    );
     assert_eq!(upload["downloadable"], false);
     let mounted = sim_call(
         &h,
@@ -307,9 +328,15 @@ async fn start_s3s() -> S3s {
         .kill_on_drop(true)
         .spawn()
         .expect("the S3 tests need s3s-fs (scripts/install-s3s-fs)");
-    eventually("s3s-fs accepts connections", Duration::from_secs(30), || async {
-        tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_ok()
-    })
+    eventually(
+        "s3s-fs accepts connections",
+        Duration::from_secs(30),
+        || async {
+            tokio::net::TcpStream::connect(("127.0.0.1", port))
+                .await
+                .is_ok()
+        },
+    )
     .await;
     S3s {
         endpoint: format!("http://127.0.0.1:{port}"),
@@ -356,7 +383,9 @@ async fn on_s3_hostile_and_duplicate_names_stay_under_the_run_prefix(pool: PgPoo
     assert_eq!(names.len() + not_captured.len(), 12, "{not_captured:?}");
     assert!(names.len() >= 11, "{not_captured:?}");
     assert!(
-        not_captured.iter().all(|(name, _, _)| name.starts_with("xxxxxxxx")),
+        not_captured
+            .iter()
+            .all(|(name, _, _)| name.starts_with("xxxxxxxx")),
         "{not_captured:?}"
     );
     assert_eq!(names.iter().filter(|n| *n == "notes.txt").count(), 2);

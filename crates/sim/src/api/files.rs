@@ -16,10 +16,10 @@ use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use serde_json::{Value, json};
 
+use crate::content::Content;
 use crate::error::{ApiError, ApiResult};
 use crate::pagination::{ListQuery, PageSpec, paginate};
 use crate::state::SharedSim;
-use crate::content::Content;
 use crate::store::{Ext, FileExt, Kind, Record, Store};
 
 use super::multipart;
@@ -88,9 +88,7 @@ pub async fn upload(
             let text = std::str::from_utf8(&part.data).unwrap_or_default().trim();
             let seconds = text.parse::<i64>().ok().filter(|s| EXPIRES_IN.contains(s));
             Some(seconds.ok_or_else(|| {
-                ApiError::invalid(
-                    "expires_in_seconds: must be an integer between 3600 and 7776000",
-                )
+                ApiError::invalid("expires_in_seconds: must be an integer between 3600 and 7776000")
             })?)
         }
     };
@@ -102,7 +100,8 @@ pub async fn upload(
     let filename = upload_name(file.filename.as_deref(), &mime);
     let created = chrono::Utc::now();
     let expires_at = expires_in.map(|s| {
-        (created + chrono::Duration::seconds(s)).to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
+        (created + chrono::Duration::seconds(s))
+            .to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
     });
     let content = Content::Held(file.data.clone());
     let id = crate::ids::new_id("file");
@@ -118,9 +117,7 @@ pub async fn upload(
         content,
         visible_at: None,
     };
-    let body = sim
-        .store()
-        .insert(Kind::File, id, record, Ext::File(ext));
+    let body = sim.store().insert(Kind::File, id, record, Ext::File(ext));
     Ok(Json(body))
 }
 
@@ -208,7 +205,10 @@ pub async fn content(State(sim): State<SharedSim>, Path(id): Path<String>) -> Ap
     let mime =
         HeaderValue::from_str(mime).unwrap_or(HeaderValue::from_static("application/octet-stream"));
     let length = HeaderValue::from(file.content.size());
-    let headers = [(header::CONTENT_TYPE, mime), (header::CONTENT_LENGTH, length)];
+    let headers = [
+        (header::CONTENT_TYPE, mime),
+        (header::CONTENT_LENGTH, length),
+    ];
     Ok((headers, file.content.body()).into_response())
 }
 

@@ -92,9 +92,11 @@ pub fn router(sim: SharedSim) -> Router {
         )
         .route(
             "/v1/files",
-            get(files::list).post(files::upload).layer(axum::extract::DefaultBodyLimit::max(
-                files::MAX_UPLOAD_BYTES,
-            )),
+            get(files::list)
+                .post(files::upload)
+                .layer(axum::extract::DefaultBodyLimit::max(
+                    files::MAX_UPLOAD_BYTES,
+                )),
         )
         .route("/v1/files/{id}", get(files::retrieve).delete(files::delete))
         .route("/v1/files/{id}/content", get(files::content))

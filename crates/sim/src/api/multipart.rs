@@ -124,7 +124,8 @@ mod tests {
 
     #[test]
     fn a_truncated_form_is_refused() {
-        let body = Bytes::from_static(b"--xyz\r\nContent-Disposition: form-data; name=\"file\"\r\n");
+        let body =
+            Bytes::from_static(b"--xyz\r\nContent-Disposition: form-data; name=\"file\"\r\n");
         assert_eq!(parse(&body, "xyz"), None);
     }
 }

@@ -169,5 +169,7 @@ pub async fn delete(
     {
         let _ = store.delete(Kind::File, copy);
     }
-    Ok(Json(json!({ "id": rid, "type": "session_resource_deleted" })))
+    Ok(Json(
+        json!({ "id": rid, "type": "session_resource_deleted" }),
+    ))
 }
