@@ -124,7 +124,7 @@ async fn a_large_output_streams_with_its_length_and_hash() {
     assert!(chunks > 1, "streamed, not one body");
     let expected = sha256(&antpath_sim::generated_bytes(&sid, 0, SIZE));
     assert_eq!(hex::encode(hash.finalize()), expected);
-    let (_, inspected) = api.get(&format!("/__sim/resources?kind=file")).await;
+    let (_, inspected) = api.get("/__sim/resources?kind=file").await;
     let listed = inspected["resources"]
         .as_array()
         .expect("resources")
