@@ -432,6 +432,16 @@ mod tests {
             failure_line(&unknown),
             "big.bin (size unknown) — skipped: something_new"
         );
+        let mounted = CaptureFailureRecord {
+            display_name: "résumé.csv".into(),
+            size_bytes: Some(64),
+            reason: "not_downloadable".into(),
+            ..unknown
+        };
+        assert_eq!(
+            failure_line(&mounted),
+            "résumé.csv (64 B) — skipped: the provider does not serve it (a copy of a mounted input)"
+        );
     }
 
     #[test]
