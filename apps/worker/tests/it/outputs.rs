@@ -346,7 +346,7 @@ async fn start_s3s() -> S3s {
 }
 
 #[sqlx::test(migrator = "antpath_db::MIGRATOR")]
-async fn on_s3_hostile_and_duplicate_names_stay_under_the_run_prefix(pool: PgPool) {
+async fn on_s3_every_output_kind_is_captured_inside_the_run_prefix(pool: PgPool) {
     let s3s = start_s3s().await;
     let mut h = Harness::new(pool).await;
     let store = S3Store::new(S3StoreConfig {
@@ -364,7 +364,8 @@ async fn on_s3_hostile_and_duplicate_names_stay_under_the_run_prefix(pool: PgPoo
     h.store = ObjectStore::S3(store);
     let (run, status) = run_to_end(
         &h,
-        "antpath-sim: scenario=happy files=0 outputs=hostile,duplicates,unicode,nested",
+        "antpath-sim: scenario=happy files=0 \
+         outputs=hostile,duplicates,unicode,nested,empty,undownloadable,large large=20971520",
     )
     .await;
     assert_eq!(status, RunStatus::Succeeded);
@@ -380,13 +381,19 @@ async fn on_s3_hostile_and_duplicate_names_stay_under_the_run_prefix(pool: PgPoo
     // passes the filesystem's 255-byte name limit for the 200-byte cut of the 300-byte name
     // (real S3 allows 1024-byte keys). That one file may be recorded as not stored; it is
     // never lost silently and never stored elsewhere.
-    assert_eq!(names.len() + not_captured.len(), 12, "{not_captured:?}");
-    assert!(names.len() >= 11, "{not_captured:?}");
+    let (skips, others): (Vec<_>, Vec<_>) = not_captured
+        .iter()
+        .partition(|(_, reason, _)| reason == "not_downloadable");
+    assert_eq!(skips.len(), 1, "{not_captured:?}");
+    assert_eq!(names.len() + others.len(), 14, "{not_captured:?}");
+    assert!(names.len() >= 13, "{not_captured:?}");
     assert!(
-        not_captured
+        others
             .iter()
             .all(|(name, _, _)| name.starts_with("xxxxxxxx")),
         "{not_captured:?}"
     );
+    assert!(names.contains(&"large.bin".to_owned()));
+    assert!(names.contains(&"empty.txt".to_owned()));
     assert_eq!(names.iter().filter(|n| *n == "notes.txt").count(), 2);
 }
