@@ -3,6 +3,7 @@
 mod auth;
 mod faults;
 mod inspect;
+mod outputs;
 mod pagination;
 mod resources;
 mod scenarios;
