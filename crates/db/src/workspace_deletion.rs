@@ -231,8 +231,12 @@ pub async fn overview(
         r#"select w.id as "id: WorkspaceId", w.name, w.plan, w.status, w.max_active_runs,
                   w.max_active_runs_per_token, w.max_run_duration_seconds, w.storage_cap_bytes,
                   w.storage_used_bytes,
+                  -- Counted as the submission quota counts them: a run whose outcome is
+                  -- decided no longer holds a slot, even while its cleanup goes on.
                   (select count(*) from runs r
-                   where r.workspace_id = w.id and r.phase <> 'done') as "active_runs!",
+                   where r.workspace_id = w.id
+                     and r.status not in ('succeeded', 'failed', 'timed_out', 'cancelled',
+                                          'pending_delete', 'deleted')) as "active_runs!",
                   d.state as "state?: DeletionState", d.requested_at as "requested_at?",
                   d.draining_at, d.purging_at, d.completed_at
            from workspaces w left join workspace_deletions d on d.workspace_id = w.id

@@ -72,6 +72,19 @@ async fn any_token_sees_the_workspace_plan_storage_and_active_runs(pool: PgPool)
     );
     assert_eq!(body["active_runs"], 1);
     assert!(body["deletion"].is_null(), "{body}");
+
+    // A run whose outcome is decided frees its slot even while its cleanup goes on, as the
+    // submission quota counts it (the dashboard once showed finished runs as active).
+    sqlx::query(
+        "update runs set status = 'succeeded', phase = 'cleanup', cleanup_state = 'running'",
+    )
+    .execute(&app.pool)
+    .await
+    .expect("finish the run");
+    let after = app
+        .call(Method::GET, "/v1/workspace", &tenant.token, None)
+        .await;
+    assert_eq!(after.body["active_runs"], 0, "{}", after.body);
 }
 
 #[sqlx::test(migrator = "antpath_db::MIGRATOR")]
