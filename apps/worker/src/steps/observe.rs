@@ -82,7 +82,7 @@ pub async fn observe(ctx: &Ctx) -> StepResult<Next> {
     if ended {
         observation::save_cursor(&mut tx, ctx.fence, cursor_text.as_deref()).await?;
         tx.commit().await?;
-        if let Some(next) = decide(ctx, &session_id, &session.status).await? {
+        if let Some(next) = decide(ctx, &session_id, &session.status, &fresh).await? {
             return Ok(next);
         }
         return schedule(ctx, RunStatus::ProviderIdle, cursor_text.as_deref(), true).await;
@@ -99,16 +99,24 @@ pub async fn observe(ctx: &Ctx) -> StepResult<Next> {
     Ok(Next::Released)
 }
 
-/// Reads the whole turn to decide how it ended; `None` while it has not (an idle status seen
-/// before its event).
-async fn decide(ctx: &Ctx, session_id: &str, status: &SessionStatus) -> StepResult<Option<Next>> {
-    let (history, _) = ctx
-        .call(
+/// Decides how the turn ended; `None` while it has not (an idle status seen before its
+/// event). Reads no history: the fresh events when they hold the whole turn, else one bounded
+/// page of the latest turn signals.
+async fn decide(
+    ctx: &Ctx,
+    session_id: &str,
+    status: &SessionStatus,
+    fresh: &[SessionEvent],
+) -> StepResult<Option<Next>> {
+    let history = if holds_whole_turn(fresh) {
+        fresh.to_vec()
+    } else {
+        ctx.call(
             CallKind::Read,
-            ctx.client
-                .list_events_after(session_id, &EventCursor::default()),
+            ctx.client.latest_turn_signals(session_id),
         )
-        .await?;
+        .await?
+    };
     let outcome = mapping::turn_outcome(&history);
     let (result, error) = match outcome {
         TurnOutcome::Succeeded => (RunStatus::Succeeded, None),
@@ -150,6 +158,22 @@ async fn decide(ctx: &Ctx, session_id: &str, status: &SessionStatus) -> StepResu
     let next = end::end_work(&ctx.deps.pool, ctx.fence, &ctx.run, result, error_ref).await?;
     ctx.point("phase:capture")?;
     Ok(Some(next))
+}
+
+/// Whether `events` start a turn (`session.status_running`) before they end one, so the
+/// outcome can be read from them alone.
+pub fn holds_whole_turn(events: &[SessionEvent]) -> bool {
+    let end = events.iter().rposition(|e| {
+        matches!(
+            e.kind,
+            EventKind::StatusIdle(_) | EventKind::StatusTerminated(_) | EventKind::SessionDeleted(_)
+        )
+    });
+    end.is_some_and(|end| {
+        events[..end]
+            .iter()
+            .any(|e| matches!(e.kind, EventKind::StatusRunning(_)))
+    })
 }
 
 fn progress<'a>(ctx: &Ctx, status: RunStatus, cursor: Option<&'a str>, busy: bool) -> Progress<'a> {
