@@ -176,7 +176,7 @@ async fn resources(State(sim): State<SharedSim>, query: ListQuery) -> Json<Value
         .filter(|r| kind.as_ref().is_none_or(|k| r["kind"] == k.as_str()))
         .filter(|r| state.as_ref().is_none_or(|s| r["state"] == s.as_str()))
         .collect();
-    Json(json!({ "resources": list }))
+    Json(json!({ "resources": list, "retained": store.len() }))
 }
 
 async fn calls(State(sim): State<SharedSim>) -> Json<Value> {

@@ -276,6 +276,7 @@ impl Store {
     }
 
     /// Whether the store holds no record.
+    #[cfg(test)]
     pub fn is_empty(&self) -> bool {
         self.records.is_empty()
     }

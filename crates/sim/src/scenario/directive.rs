@@ -12,7 +12,9 @@ pub const DEFAULT_SIZE: usize = 256;
 pub const MAX_FILES: usize = 1000;
 /// Upper bound of `size=` (16 MiB).
 pub const MAX_SIZE: usize = 16 << 20;
-/// `seconds=` when absent, for `late-files` and `slow`.
+/// Upper bound of `events=`.
+pub const MAX_EVENTS: usize = 10_000;
+/// `seconds=` when absent, for `late-files`, `slow`, `idle-early` and `rescheduling`.
 pub const DEFAULT_SECONDS: f64 = 1.0;
 
 /// The scripts the scripted agent can play.
@@ -34,6 +36,22 @@ pub enum Scenario {
     LateFiles,
     /// Happy after `seconds` of running.
     Slow,
+    /// Happy, but `session.status_idle` is in the history `seconds` before a retrieve shows
+    /// the session idle (archive and delete meanwhile answer 409).
+    IdleEarly,
+    /// A `session.status_rescheduled` period of `seconds` (status `rescheduling`), then happy.
+    Rescheduling,
+    /// The model's answer is refused: idle with `refusal` and its `stop_details`.
+    Refusal,
+    /// A model request ends with `is_error: true` and a retrying `model_request_failed_error`,
+    /// then the retry succeeds: happy.
+    ModelError,
+    /// An MCP server rejects its credential until retries run out: a
+    /// `mcp_authentication_failed_error`, then idle with `retries_exhausted`.
+    McpError,
+    /// A vault credential's host is not allowed by the environment: a terminal
+    /// `credential_host_unreachable_error`, then `session.status_terminated`.
+    CredentialError,
 }
 
 /// A parsed directive.
@@ -52,7 +70,13 @@ pub struct Directive {
     pub name: Option<String>,
     /// `tools=`: in `terminated`, how many files the agent writes (tool uses) before failing.
     pub tools: usize,
+    /// `events=`: extra `agent.thinking` events of a happy turn, emitted in bursts of
+    /// [`EVENT_BURST`] with a pause between, so a poller sees pages that end mid-turn.
+    pub events: usize,
 }
+
+/// Events emitted without a pause by `events=`.
+pub const EVENT_BURST: usize = 50;
 
 impl Default for Directive {
     fn default() -> Self {
@@ -63,6 +87,7 @@ impl Default for Directive {
             seconds: Duration::from_secs_f64(DEFAULT_SECONDS),
             name: None,
             tools: 0,
+            events: 0,
         }
     }
 }
@@ -92,6 +117,12 @@ impl Directive {
                         "forever" => Scenario::Forever,
                         "late-files" | "late_files" => Scenario::LateFiles,
                         "slow" => Scenario::Slow,
+                        "idle-early" | "idle_early" => Scenario::IdleEarly,
+                        "rescheduling" => Scenario::Rescheduling,
+                        "refusal" => Scenario::Refusal,
+                        "model-error" | "model_error" => Scenario::ModelError,
+                        "mcp-error" | "mcp_error" => Scenario::McpError,
+                        "credential-error" | "credential_error" => Scenario::CredentialError,
                         _ => Scenario::Happy,
                     }
                 }
@@ -106,6 +137,11 @@ impl Directive {
                     }
                 }
                 "name" => directive.name = Some(percent_decode(value)),
+                "events" => {
+                    if let Ok(n) = value.parse::<usize>() {
+                        directive.events = n.min(MAX_EVENTS);
+                    }
+                }
                 "tools" => {
                     if let Ok(n) = value.parse::<usize>() {
                         directive.tools = n.min(MAX_FILES);
