@@ -18,6 +18,10 @@ use super::{Ctx, Next, attempts, end};
 use crate::error::{StepError, StepResult};
 use crate::throttle::CallKind;
 
+/// What a user reads when the model refused the turn (`stop_reason: refusal`).
+const REFUSAL_REASON: &str =
+    "the model refused the request (stop reason: refusal); change the prompt or the template";
+
 /// Polls once; stores new events; decides the end of work or schedules the next poll.
 pub async fn observe(ctx: &Ctx) -> StepResult<Next> {
     let session_id = ctx
@@ -127,6 +131,10 @@ async fn decide(
                 "a tool asked for an approval or a client result, which a headless run cannot give"
                     .to_owned(),
             )),
+        ),
+        TurnOutcome::Failed { class, reason } if reason == "refusal" => (
+            RunStatus::Failed,
+            Some((class, REFUSAL_REASON.to_owned())),
         ),
         TurnOutcome::Failed { class, reason } => (
             RunStatus::Failed,

@@ -299,6 +299,17 @@ impl Ctx {
         directive: &Directive,
         late: Option<Duration>,
     ) -> Step<Outcome> {
+        self.finish_happy_showing(directive, late, true).await
+    }
+
+    /// [`Ctx::finish_happy`]; `show_idle: false` leaves the session `running` after the idle
+    /// event (the caller shows it idle later).
+    pub(super) async fn finish_happy_showing(
+        &self,
+        directive: &Directive,
+        late: Option<Duration>,
+        show_idle: bool,
+    ) -> Step<Outcome> {
         let mut made = Vec::new();
         self.think(directive.events).await?;
         self.model_request(async |ctx: &Self| {
@@ -313,7 +324,7 @@ impl Ctx {
         })
         .await?;
         self.message("Done.")?;
-        self.idle(json!({ "type": "end_turn" }))?;
+        self.idle_with(json!({ "type": "end_turn" }), Value::Null, show_idle)?;
         if let Some(late) = late {
             let visible = Instant::now() + late;
             let mut store = self.sim.store();

@@ -76,12 +76,7 @@ pub(super) async fn turn(ctx: &Ctx, work: Work) -> Step<Outcome> {
             Ok(Outcome::Terminated)
         }
         Scenario::IdleEarly => {
-            ctx.model_request(async |ctx: &Ctx| {
-                ctx.message("Done early.")?;
-                Ok(())
-            })
-            .await?;
-            ctx.idle_with(json!({ "type": "end_turn" }), Value::Null, false)?;
+            ctx.finish_happy_showing(&directive, None, false).await?;
             // Not interruptible: the status catches up whatever the client does.
             tokio::time::sleep(directive.seconds).await;
             ctx.show_idle()?;
