@@ -33,6 +33,8 @@ from anthropic.types.beta import (
 from anthropic.types.beta.sessions import BetaManagedAgentsSendSessionEvents, BetaManagedAgentsSessionEvent
 from anthropic.types.beta.vaults import BetaManagedAgentsCredential, BetaManagedAgentsDeletedCredential
 
+import observation_checks  # noqa: E402  (beside this script)
+
 EXPECTED_SDK = "2.10.0"
 KEY = "sk-ant-conformance-0000000000"
 TOKEN = "conformance-bearer-token"
@@ -209,6 +211,8 @@ def main(base_url: str) -> None:
             raise Mismatch(f"content of {meta['filename']} differs from the deterministic bytes")
         if meta["scope"] != {"id": sid, "type": "session"} or meta["downloadable"] is not True:
             raise Mismatch(f"file metadata scope/downloadable: {meta}")
+
+    observation_checks.run(beta, agent["id"], env["id"], call, page, Mismatch)
 
     # Teardown in the documented order.
     call(beta.files, BetaDeletedFile, "files.delete", files[0]["id"])

@@ -219,7 +219,13 @@ pub fn accept_events(
         }
         match kind.as_str() {
             "user.message" | "user.define_outcome" => {
-                let echo = ext.push(echo, false);
+                // An outcome carries its server-made `outcome_id` and, unlike a queued
+                // message, is processed on receipt (its `processed_at` is required).
+                let outcome = kind == "user.define_outcome";
+                if outcome {
+                    echo["outcome_id"] = json!(crate::ids::new_id("outc"));
+                }
+                let echo = ext.push(echo, outcome);
                 let event_id = echo["id"].as_str().unwrap_or_default().to_owned();
                 let text = match event.get("description").and_then(Value::as_str) {
                     Some(description) => description.to_owned(),
