@@ -117,7 +117,11 @@ fn decode_micros(n: usize) -> f64 {
     let started = Instant::now();
     for _ in 0..DECODES {
         let page: Page<SessionEvent> = serde_json::from_slice(&bytes).expect("decode");
-        let fresh = page.data.iter().filter(|e| e.processed_at.is_some()).count();
+        let fresh = page
+            .data
+            .iter()
+            .filter(|e| e.processed_at.is_some())
+            .count();
         std::hint::black_box(fresh);
     }
     started.elapsed().as_secs_f64() * 1e6 / f64::from(DECODES)
@@ -204,7 +208,10 @@ async fn main() {
         let by_route = counts(&http, &base).await;
         let total: u64 = by_route.values().sum();
         let observation = by_route.get("GET /v1/sessions/{id}").copied().unwrap_or(0)
-            + by_route.get("GET /v1/sessions/{id}/events").copied().unwrap_or(0);
+            + by_route
+                .get("GET /v1/sessions/{id}/events")
+                .copied()
+                .unwrap_or(0);
         // The history the session holds: the thinking events, the happy turn's ~10 others.
         let history = events + 10;
         // The old observation listed the history twice at the end (the delta, then all of it
@@ -222,7 +229,10 @@ async fn main() {
     sim.shutdown().await;
 
     for n in [0usize, 10, 50, 510] {
-        println!("decode events={n} client_us_per_observation={:.1}", decode_micros(n));
+        println!(
+            "decode events={n} client_us_per_observation={:.1}",
+            decode_micros(n)
+        );
     }
     let documented_rps = f64::from(antpath_sim::READS_PER_MINUTE) / 60.0;
     let defaults = Limits::default();

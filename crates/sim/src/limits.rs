@@ -55,7 +55,10 @@ impl Class {
         let collection = match segments.as_slice() {
             ["v1", _] => true,
             ["v1", parent, _, child] => {
-                matches!((*parent, *child), ("vaults", "credentials") | ("sessions", "resources"))
+                matches!(
+                    (*parent, *child),
+                    ("vaults", "credentials") | ("sessions", "resources")
+                )
             }
             _ => false,
         };
@@ -100,7 +103,13 @@ pub struct Buckets {
 
 impl Buckets {
     /// Takes one request of `class` for `key` at `now`.
-    pub fn take(&mut self, limits: DocumentedLimits, key: &str, class: Class, now: Instant) -> Take {
+    pub fn take(
+        &mut self,
+        limits: DocumentedLimits,
+        key: &str,
+        class: Class,
+        now: Instant,
+    ) -> Take {
         let limit = match class {
             Class::Create => limits.creates_per_minute,
             Class::Read => limits.reads_per_minute,
@@ -110,7 +119,10 @@ impl Buckets {
         let bucket = self
             .buckets
             .entry((key.to_owned(), class))
-            .or_insert(Bucket { tokens: capacity, at: now });
+            .or_insert(Bucket {
+                tokens: capacity,
+                at: now,
+            });
         let elapsed = now.saturating_duration_since(bucket.at).as_secs_f64();
         bucket.tokens = (bucket.tokens + elapsed * per_second).min(capacity);
         bucket.at = now;
@@ -152,7 +164,10 @@ mod tests {
     #[test]
     fn posts_to_collections_are_creates_and_everything_else_reads() {
         assert_eq!(Class::of("POST", "/v1/sessions"), Class::Create);
-        assert_eq!(Class::of("POST", "/v1/vaults/vlt_1/credentials"), Class::Create);
+        assert_eq!(
+            Class::of("POST", "/v1/vaults/vlt_1/credentials"),
+            Class::Create
+        );
         assert_eq!(Class::of("POST", "/v1/sessions/s/archive"), Class::Read);
         assert_eq!(Class::of("POST", "/v1/sessions/s/events"), Class::Read);
         assert_eq!(Class::of("GET", "/v1/sessions"), Class::Read);

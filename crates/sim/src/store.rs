@@ -291,16 +291,19 @@ impl Store {
         };
         while queue.len() > max {
             let Some(id) = queue.pop_front() else { break };
-            let wanted = if deleted { Life::Deleted } else { Life::Archived };
-            if self.records.get(&id).is_some_and(|r| r.life == wanted) {
-                if let Some(Record {
+            let wanted = if deleted {
+                Life::Deleted
+            } else {
+                Life::Archived
+            };
+            if self.records.get(&id).is_some_and(|r| r.life == wanted)
+                && let Some(Record {
                     ext: Ext::Session(session),
                     ..
                 }) = self.records.remove(&id)
-                    && let Some(abort) = session.turn.and_then(|t| t.abort)
-                {
-                    abort.abort();
-                }
+                && let Some(abort) = session.turn.and_then(|t| t.abort)
+            {
+                abort.abort();
             }
         }
     }

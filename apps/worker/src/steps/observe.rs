@@ -115,11 +115,8 @@ async fn decide(
     let history = if holds_whole_turn(fresh) {
         fresh.to_vec()
     } else {
-        ctx.call(
-            CallKind::Read,
-            ctx.client.latest_turn_signals(session_id),
-        )
-        .await?
+        ctx.call(CallKind::Read, ctx.client.latest_turn_signals(session_id))
+            .await?
     };
     let outcome = mapping::turn_outcome(&history);
     let (result, error) = match outcome {
@@ -132,10 +129,9 @@ async fn decide(
                     .to_owned(),
             )),
         ),
-        TurnOutcome::Failed { class, reason } if reason == "refusal" => (
-            RunStatus::Failed,
-            Some((class, REFUSAL_REASON.to_owned())),
-        ),
+        TurnOutcome::Failed { class, reason } if reason == "refusal" => {
+            (RunStatus::Failed, Some((class, REFUSAL_REASON.to_owned())))
+        }
         TurnOutcome::Failed { class, reason } => (
             RunStatus::Failed,
             Some((class, format!("the provider session failed: {reason}"))),
@@ -174,7 +170,9 @@ pub fn holds_whole_turn(events: &[SessionEvent]) -> bool {
     let end = events.iter().rposition(|e| {
         matches!(
             e.kind,
-            EventKind::StatusIdle(_) | EventKind::StatusTerminated(_) | EventKind::SessionDeleted(_)
+            EventKind::StatusIdle(_)
+                | EventKind::StatusTerminated(_)
+                | EventKind::SessionDeleted(_)
         )
     });
     end.is_some_and(|end| {

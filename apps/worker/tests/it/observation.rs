@@ -71,8 +71,12 @@ async fn requests_per_run_are_the_same_for_10_and_500_events(pool: PgPool) {
     // the counts compare history length alone.
     let mut totals = Vec::new();
     for events in [10, 500] {
-        let (run, status) =
-            run_with(&h, 2_000, &format!("antpath-sim: scenario=happy events={events}")).await;
+        let (run, status) = run_with(
+            &h,
+            2_000,
+            &format!("antpath-sim: scenario=happy events={events}"),
+        )
+        .await;
         assert_eq!(status, RunStatus::Succeeded);
         let thinking = stored_events(&h, run, "agent.thinking").await;
         assert_eq!(thinking.len(), events, "every event stored once");
@@ -80,8 +84,16 @@ async fn requests_per_run_are_the_same_for_10_and_500_events(pool: PgPool) {
         let total: u64 = counts.values().sum();
         // One retrieve and one list for the one observation, one list at dispatch (the
         // "prompt already sent?" check), and no re-read of the history to decide.
-        assert_eq!(counts.get("GET /v1/sessions/{id}").copied(), Some(1), "{counts:?}");
-        assert_eq!(counts.get("GET /v1/sessions/{id}/events").copied(), Some(2), "{counts:?}");
+        assert_eq!(
+            counts.get("GET /v1/sessions/{id}").copied(),
+            Some(1),
+            "{counts:?}"
+        );
+        assert_eq!(
+            counts.get("GET /v1/sessions/{id}/events").copied(),
+            Some(2),
+            "{counts:?}"
+        );
         totals.push((total, counts));
     }
     assert_eq!(totals[0], totals[1], "requests grew with the history");
@@ -123,16 +135,18 @@ async fn an_idle_event_before_the_retrieve_shows_idle_succeeds_and_cleanup_retri
         calls["calls"].as_array().expect("calls").iter().any(|c| {
             c["method"] == method
                 && c["status"] == status
-                && c["path"].as_str().is_some_and(|p| {
-                    p.starts_with("/v1/sessions/") && !p.contains("/events")
-                })
+                && c["path"]
+                    .as_str()
+                    .is_some_and(|p| p.starts_with("/v1/sessions/") && !p.contains("/events"))
         })
     };
     let refused = on_session("DELETE", 409) || on_session("POST", 409);
     assert!(refused, "the still-running session refused its cleanup");
-    eventually("the session is cleaned up", Duration::from_secs(20), || async {
-        h.live_resources().await.is_empty()
-    })
+    eventually(
+        "the session is cleaned up",
+        Duration::from_secs(20),
+        || async { h.live_resources().await.is_empty() },
+    )
     .await;
 }
 
@@ -143,9 +157,11 @@ async fn a_rescheduling_period_shows_on_the_run_and_then_it_succeeds(pool: PgPoo
     let run = h
         .submit("antpath-sim: scenario=rescheduling seconds=1.5")
         .await;
-    eventually("the run shows the rescheduling", Duration::from_secs(20), || async {
-        h.status(run).await == RunStatus::ProviderRescheduled
-    })
+    eventually(
+        "the run shows the rescheduling",
+        Duration::from_secs(20),
+        || async { h.status(run).await == RunStatus::ProviderRescheduled },
+    )
     .await;
     assert_eq!(h.wait_terminal(run).await, RunStatus::Succeeded);
     worker.shutdown().await;
@@ -186,7 +202,10 @@ async fn a_model_request_that_ended_in_error_is_recorded_and_the_retry_succeeds(
 async fn mcp_and_credential_errors_fail_the_run_as_the_tenants_without_a_retry(pool: PgPool) {
     let h = Harness::new(pool).await;
     for (directive, error_type) in [
-        ("antpath-sim: scenario=mcp-error", "mcp_authentication_failed_error"),
+        (
+            "antpath-sim: scenario=mcp-error",
+            "mcp_authentication_failed_error",
+        ),
         (
             "antpath-sim: scenario=credential-error",
             "credential_host_unreachable_error",
@@ -196,7 +215,10 @@ async fn mcp_and_credential_errors_fail_the_run_as_the_tenants_without_a_retry(p
         assert_eq!(status, RunStatus::Failed, "{directive}");
         let (class, message) = error_of(&h, run).await;
         assert_eq!(class.as_deref(), Some("tenant_permanent"), "{directive}");
-        assert!(message.expect("message").contains(error_type), "{directive}");
+        assert!(
+            message.expect("message").contains(error_type),
+            "{directive}"
+        );
         let attempts = h
             .scalar_i64("select count(*) from run_attempts where run_id = $1", run)
             .await;

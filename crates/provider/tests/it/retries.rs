@@ -173,7 +173,7 @@ async fn retry_after_is_waited_out_when_short_and_returned_when_long() {
     // the client's last signals stay those of the 429.
     h.set_faults(json!({"retry_after_secs": 1, "documented_limits": null,
         "fail_next": [rule(1, "GET", &path, "rate_limited")]}))
-    .await;
+        .await;
     let started = Instant::now();
     h.client
         .get_environment(&id)

@@ -4,9 +4,9 @@ use std::convert::Infallible;
 use std::time::Duration;
 
 use axum::Json;
-use chrono::{DateTime, Utc};
 use axum::extract::{Path, State};
 use axum::response::sse::{Event, KeepAlive, Sse};
+use chrono::{DateTime, Utc};
 use futures_util::stream::{self, Stream};
 use serde_json::{Value, json};
 use tokio::sync::broadcast;
@@ -83,13 +83,15 @@ impl TimeWindow {
     fn from_query(query: &ListQuery) -> ApiResult<Self> {
         let bound = |op: &str| -> ApiResult<Option<DateTime<Utc>>> {
             let name = format!("created_at[{op}]");
-            let Some(raw) = query.get(&name).or_else(|| query.get(&format!("created_at_{op}")))
+            let Some(raw) = query
+                .get(&name)
+                .or_else(|| query.get(&format!("created_at_{op}")))
             else {
                 return Ok(None);
             };
-            parse_time(raw).map(Some).ok_or_else(|| {
-                ApiError::invalid(format!("{name}: invalid datetime {raw:?}"))
-            })
+            parse_time(raw)
+                .map(Some)
+                .ok_or_else(|| ApiError::invalid(format!("{name}: invalid datetime {raw:?}")))
         };
         Ok(Self {
             gt: bound("gt")?,

@@ -30,8 +30,11 @@ pub const SENDABLE: [&str; 7] = [
 
 /// Events a `system.message` may follow (its docstring: it must be the request's final event
 /// and immediately follow one of these).
-const SYSTEM_MESSAGE_FOLLOWS: [&str; 3] =
-    ["user.message", "user.tool_result", "user.custom_tool_result"];
+const SYSTEM_MESSAGE_FOLLOWS: [&str; 3] = [
+    "user.message",
+    "user.tool_result",
+    "user.custom_tool_result",
+];
 
 /// Most `max_iterations` of a `user.define_outcome` (default 3).
 const MAX_OUTCOME_ITERATIONS: i64 = 20;
@@ -101,12 +104,10 @@ pub fn check_user_event(event: &Value, allowed: &[&str]) -> ApiResult<()> {
     match kind {
         "user.message" => check_text_blocks(kind, event, false)?,
         "system.message" => check_text_blocks(kind, event, true)?,
-        "user.tool_result" => {
-            if event.get("tool_use_id").and_then(Value::as_str).is_none() {
-                return Err(ApiError::invalid(
-                    "user.tool_result: tool_use_id: Field required",
-                ));
-            }
+        "user.tool_result" if event.get("tool_use_id").and_then(Value::as_str).is_none() => {
+            return Err(ApiError::invalid(
+                "user.tool_result: tool_use_id: Field required",
+            ));
         }
         "user.tool_confirmation" => {
             if event.get("tool_use_id").and_then(Value::as_str).is_none() {
@@ -158,7 +159,12 @@ fn check_outcome(event: &Value) -> ApiResult<()> {
     }
     match event.get("max_iterations") {
         None | Some(Value::Null) => Ok(()),
-        Some(n) if n.as_i64().is_some_and(|n| (1..=MAX_OUTCOME_ITERATIONS).contains(&n)) => Ok(()),
+        Some(n)
+            if n.as_i64()
+                .is_some_and(|n| (1..=MAX_OUTCOME_ITERATIONS).contains(&n)) =>
+        {
+            Ok(())
+        }
         Some(_) => Err(ApiError::invalid(format!(
             "user.define_outcome: max_iterations must be an integer between 1 and {MAX_OUTCOME_ITERATIONS}"
         ))),

@@ -198,7 +198,12 @@ impl Ctx {
 
     /// Ends the turn with `stop_details` (when not null); `set_status: false` leaves the
     /// session `running` (the idle event is in the history before a retrieve shows it).
-    pub(super) fn idle_with(&self, stop_reason: Value, stop_details: Value, set_status: bool) -> Step {
+    pub(super) fn idle_with(
+        &self,
+        stop_reason: Value,
+        stop_details: Value,
+        set_status: bool,
+    ) -> Step {
         let active = self.started.elapsed().as_secs_f64();
         self.with(|body, ext| {
             let stats = &mut body["stats"];
@@ -351,7 +356,8 @@ impl Ctx {
         retry: &str,
         fields: Value,
     ) -> Step<Value> {
-        let mut error = json!({ "type": kind, "message": message, "retry_status": { "type": retry } });
+        let mut error =
+            json!({ "type": kind, "message": message, "retry_status": { "type": retry } });
         if let (Some(error), Some(fields)) = (error.as_object_mut(), fields.as_object()) {
             error.extend(fields.clone());
         }

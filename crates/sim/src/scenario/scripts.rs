@@ -114,7 +114,11 @@ pub(super) async fn turn(ctx: &Ctx, work: Work) -> Step<Outcome> {
                     "cache_read_input_tokens": 0, "cache_creation_input_tokens": 0,
                 },
             }))?;
-            ctx.error("model_request_failed_error", "The model request failed", "retrying")?;
+            ctx.error(
+                "model_request_failed_error",
+                "The model request failed",
+                "retrying",
+            )?;
             ctx.pause().await?;
             ctx.finish_happy(&directive, None).await
         }

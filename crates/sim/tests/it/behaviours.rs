@@ -80,7 +80,14 @@ async fn the_documented_create_limit_answers_429_with_retry_after_and_ratelimit_
     }
     let refused = refused.expect("a burst past the allowance is refused");
     let headers = refused.headers().clone();
-    assert!(headers["retry-after"].to_str().expect("ascii").parse::<u64>().expect("secs") >= 1);
+    assert!(
+        headers["retry-after"]
+            .to_str()
+            .expect("ascii")
+            .parse::<u64>()
+            .expect("secs")
+            >= 1
+    );
     assert_eq!(headers["anthropic-ratelimit-requests-remaining"], "0");
     assert!(headers.contains_key("anthropic-ratelimit-requests-reset"));
     let body: Value = refused.json().await.expect("json");
@@ -133,13 +140,31 @@ async fn every_sendable_event_type_is_accepted_and_bad_ones_are_refused() {
     api.ok(&path, json!({ "events": [{ "type": "user.interrupt" }] }))
         .await;
     for (bad, why) in [
-        (json!({ "type": "agent.message", "content": text("x") }), "not sendable"),
+        (
+            json!({ "type": "agent.message", "content": text("x") }),
+            "not sendable",
+        ),
         (json!({ "type": "user.nonsense" }), "unknown type"),
-        (json!({ "type": "system.message", "content": text("x") }), "not after a message"),
-        (json!({ "type": "user.define_outcome", "description": "d", "rubric": { "type": "text", "content": "r" }, "max_iterations": 21 }), "too many iterations"),
-        (json!({ "type": "user.define_outcome", "description": "d" }), "no rubric"),
-        (json!({ "type": "user.tool_result", "content": text("x") }), "no tool_use_id"),
-        (json!({ "type": "user.tool_result", "tool_use_id": "sevt_none" }), "nothing pending"),
+        (
+            json!({ "type": "system.message", "content": text("x") }),
+            "not after a message",
+        ),
+        (
+            json!({ "type": "user.define_outcome", "description": "d", "rubric": { "type": "text", "content": "r" }, "max_iterations": 21 }),
+            "too many iterations",
+        ),
+        (
+            json!({ "type": "user.define_outcome", "description": "d" }),
+            "no rubric",
+        ),
+        (
+            json!({ "type": "user.tool_result", "content": text("x") }),
+            "no tool_use_id",
+        ),
+        (
+            json!({ "type": "user.tool_result", "tool_use_id": "sevt_none" }),
+            "nothing pending",
+        ),
     ] {
         let (status, body) = api.post(&path, json!({ "events": [bad] })).await;
         assert_eq!(status, StatusCode::BAD_REQUEST, "{why}: {body}");
@@ -188,10 +213,15 @@ async fn the_issue_11_scenarios_end_as_the_api_would() {
     assert_eq!(idle["stop_details"]["type"], "refusal");
 
     let (_, model) = settled_run(&api, "antpath-sim: scenario=model-error").await;
-    assert!(model
-        .iter()
-        .any(|e| e["type"] == "span.model_request_end" && e["is_error"] == true));
-    assert_eq!(model.last().expect("idle")["stop_reason"]["type"], "end_turn");
+    assert!(
+        model
+            .iter()
+            .any(|e| e["type"] == "span.model_request_end" && e["is_error"] == true)
+    );
+    assert_eq!(
+        model.last().expect("idle")["stop_reason"]["type"],
+        "end_turn"
+    );
 
     let (_, mcp) = settled_run(&api, "antpath-sim: scenario=mcp-error").await;
     let error = mcp
@@ -201,7 +231,10 @@ async fn the_issue_11_scenarios_end_as_the_api_would() {
         .expect("error");
     assert_eq!(error["error"]["type"], "mcp_authentication_failed_error");
     assert_eq!(error["error"]["mcp_server_name"], "crm");
-    assert_eq!(mcp.last().expect("idle")["stop_reason"]["type"], "retries_exhausted");
+    assert_eq!(
+        mcp.last().expect("idle")["stop_reason"]["type"],
+        "retries_exhausted"
+    );
 
     let (_, credential) = settled_run(&api, "antpath-sim: scenario=credential-error").await;
     let error = credential
@@ -210,7 +243,10 @@ async fn the_issue_11_scenarios_end_as_the_api_would() {
         .expect("error");
     assert_eq!(error["error"]["type"], "credential_host_unreachable_error");
     assert!(error["error"]["vault_id"].is_string() && error["error"]["credential_id"].is_string());
-    assert_eq!(credential.last().expect("end")["type"], "session.status_terminated");
+    assert_eq!(
+        credential.last().expect("end")["type"],
+        "session.status_terminated"
+    );
 }
 
 #[tokio::test]
@@ -218,7 +254,8 @@ async fn an_early_idle_event_precedes_the_idle_status_and_archive_waits_for_it()
     let api = Api::start().await;
     let session = api.session(json!({})).await;
     let sid = session["id"].as_str().expect("id").to_owned();
-    api.say(&sid, "antpath-sim: scenario=idle-early seconds=1").await;
+    api.say(&sid, "antpath-sim: scenario=idle-early seconds=1")
+        .await;
     let path = format!("/v1/sessions/{sid}/events");
     eventually(|| async {
         let events = api.walk(&path, 1000).await;
@@ -230,10 +267,14 @@ async fn an_early_idle_event_precedes_the_idle_status_and_archive_waits_for_it()
     .await;
     let (_, now) = api.get(&format!("/v1/sessions/{sid}")).await;
     assert_eq!(now["status"], "running");
-    let (status, body) = api.post(&format!("/v1/sessions/{sid}/archive"), json!({})).await;
+    let (status, body) = api
+        .post(&format!("/v1/sessions/{sid}/archive"), json!({}))
+        .await;
     assert_eq!(status, StatusCode::CONFLICT, "{body}");
     api.settled(&sid).await;
-    let (status, _) = api.post(&format!("/v1/sessions/{sid}/archive"), json!({})).await;
+    let (status, _) = api
+        .post(&format!("/v1/sessions/{sid}/archive"), json!({}))
+        .await;
     assert_eq!(status, StatusCode::OK);
 }
 
@@ -242,7 +283,8 @@ async fn a_rescheduling_period_shows_on_retrieve() {
     let api = Api::start().await;
     let session = api.session(json!({})).await;
     let sid = session["id"].as_str().expect("id").to_owned();
-    api.say(&sid, "antpath-sim: scenario=rescheduling seconds=0.5").await;
+    api.say(&sid, "antpath-sim: scenario=rescheduling seconds=0.5")
+        .await;
     eventually(|| async {
         let (_, s) = api.get(&format!("/v1/sessions/{sid}")).await;
         (s["status"] == "rescheduling").then_some(())
