@@ -226,3 +226,47 @@ async fn mcp_and_credential_errors_fail_the_run_as_the_tenants_without_a_retry(p
     }
     assert!(h.live_resources().await.is_empty());
 }
+
+#[sqlx::test(migrator = "antpath_db::MIGRATOR")]
+async fn the_documented_read_limit_paces_a_fast_poller_without_failing_its_run(pool: PgPool) {
+    let h = Harness::new(pool).await;
+    // A small allowance (1 read a second, bursts of 60) that a 20 ms poller would outrun.
+    h.set_faults(serde_json::json!({
+        "documented_limits": {"creates_per_minute": 300, "reads_per_minute": 60}
+    }))
+    .await;
+    let mut config = h.config("w1");
+    config.limits.poll_base_ms = 20;
+    config.limits.poll_max_ms = 20;
+    let worker = h.start_with(config, FaultHook::none());
+    let run = h.submit("antpath-sim: scenario=slow seconds=4").await;
+    assert_eq!(h.wait_terminal(run).await, RunStatus::Succeeded);
+    worker.shutdown().await;
+    let failures = h
+        .scalar_i64("select step_failures::bigint from runs where id = $1", run)
+        .await;
+    assert_eq!(failures, 0, "throttling is waited out, not counted");
+    // Admitted reads never exceed the burst plus the refill over the time they span (the
+    // simulator holds the limit; the worker waits out its retry-after and headers).
+    let calls = sim_json(&h, "/__sim/calls").await;
+    let reads: Vec<chrono::DateTime<chrono::Utc>> = calls["calls"]
+        .as_array()
+        .expect("calls")
+        .iter()
+        .filter(|c| c["status"] != 429 && c["path"].as_str().is_some_and(|p| p.starts_with("/v1/")))
+        .filter(|c| {
+            let post_create = c["method"] == "POST"
+                && c["path"]
+                    .as_str()
+                    .is_some_and(|p| p.matches('/').count() == 2);
+            !post_create
+        })
+        .map(|c| c["at"].as_str().expect("at").parse().expect("time"))
+        .collect();
+    let span = (*reads.last().expect("reads") - reads[0]).num_milliseconds() as f64 / 1000.0;
+    assert!(
+        reads.len() as f64 <= 60.0 + span + 2.0,
+        "{} reads in {span:.1} s",
+        reads.len()
+    );
+}
