@@ -311,3 +311,21 @@ async fn counts_group_requests_by_route_with_ids_hidden() {
     let (_, counts) = api.get("/__sim/counts").await;
     assert_eq!(counts["total"], 0);
 }
+
+#[tokio::test]
+async fn create_only_session_fields_are_refused_on_update() {
+    let api = Api::start().await;
+    let session = api.session(json!({})).await;
+    let path = format!("/v1/sessions/{}", session["id"].as_str().expect("id"));
+    for body in [
+        json!({ "environment_id": "env_other" }),
+        json!({ "agent": { "model": "claude-sonnet-4-5" } }),
+        json!({ "resources": [] }),
+    ] {
+        let (status, out) = api.post(&path, body.clone()).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{body}: {out}");
+        assert_error(&out, "invalid_request_error");
+    }
+    let (status, _) = api.post(&path, json!({ "title": "renamed" })).await;
+    assert_eq!(status, StatusCode::OK);
+}
