@@ -6,6 +6,7 @@ mod concurrency;
 mod convergence;
 mod lifecycle;
 mod observation;
+mod outputs;
 mod recovery;
 mod secrets;
 mod sigkill;
