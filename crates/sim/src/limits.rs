@@ -1,7 +1,7 @@
 //! The documented Managed Agents rate limits, applied per API key by default.
 //!
-//! The platform's rate-limit page (summarised in `/work/shared/reference/managed-agents-api.md`
-//! §1.4, "per organization") gives two classes: **create** endpoints (300 requests per minute)
+//! The platform's rate-limit page (platform.claude.com, API reference, "Rate limits", the
+//! Managed Agents section; see `docs/provider.md`) sets them per organisation in two classes: **create** endpoints (300 requests per minute)
 //! and every other endpoint — retrieve, list, stream, update, archive, delete, send (1,200
 //! requests per minute). The simulator treats one API key as one organisation and keeps a
 //! token bucket per key and class: full at the minute's allowance, refilled continuously at
