@@ -284,3 +284,45 @@ pub fn format_cursor(cursor: &EventCursor) -> Option<String> {
         .unwrap_or_default();
     Some(format!("{id} {at}"))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn events(types: &[&str]) -> Vec<SessionEvent> {
+        let values: Vec<Value> = types
+            .iter()
+            .enumerate()
+            .map(|(i, t)| {
+                let mut event = json!({ "id": format!("e{i}"), "type": t });
+                if *t == "session.status_idle" {
+                    event["stop_reason"] = json!({ "type": "end_turn" });
+                }
+                event
+            })
+            .collect();
+        serde_json::from_value(Value::Array(values)).expect("events")
+    }
+
+    #[test]
+    fn fresh_events_decide_alone_only_when_they_start_the_turn_they_end() {
+        let whole = events(&[
+            "session.status_running",
+            "agent.message",
+            "session.status_idle",
+        ]);
+        assert!(holds_whole_turn(&whole));
+        let tail = events(&["agent.message", "session.status_idle"]);
+        assert!(
+            !holds_whole_turn(&tail),
+            "the turn's start (and errors) came earlier"
+        );
+        let unfinished = events(&["session.status_running", "agent.message"]);
+        assert!(!holds_whole_turn(&unfinished));
+        let restarted = events(&["session.status_idle", "session.status_running"]);
+        assert!(
+            !holds_whole_turn(&restarted),
+            "a running after the end is a new turn"
+        );
+    }
+}
