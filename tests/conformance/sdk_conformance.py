@@ -38,6 +38,8 @@ from anthropic.types.beta.sessions import (
 )
 from anthropic.types.beta.vaults import BetaManagedAgentsCredential, BetaManagedAgentsDeletedCredential
 
+import observation_checks  # noqa: E402  (beside this script)
+
 EXPECTED_SDK = "2.10.0"
 KEY = "sk-ant-conformance-0000000000"
 TOKEN = "conformance-bearer-token"
@@ -287,6 +289,7 @@ def main(base_url: str) -> None:
             raise Mismatch(f"file metadata scope/downloadable: {meta}")
 
     uploads_and_resources(beta, env["id"], agent["id"])
+    observation_checks.run(beta, agent["id"], env["id"], call, page, Mismatch)
 
     # Teardown in the documented order.
     call(beta.files, BetaDeletedFile, "files.delete", files[0]["id"])

@@ -51,6 +51,9 @@ struct Cli {
     /// Requests per second allowed per API key (429 with `retry-after` beyond).
     #[arg(long)]
     rate_limit_rps: Option<u32>,
+    /// Turns off the documented per-key limits (300 creates and 1,200 reads per minute).
+    #[arg(long)]
+    no_documented_limits: bool,
 }
 
 #[tokio::main]
@@ -71,7 +74,10 @@ async fn main() -> anyhow::Result<()> {
             latency_ms: cli.latency_ms,
             fail_next: Vec::new(),
             rate_limit_rps: cli.rate_limit_rps,
+            documented_limits: (!cli.no_documented_limits)
+                .then(antpath_sim::DocumentedLimits::default),
         },
+        ..SimConfig::default()
     };
     let listener = tokio::net::TcpListener::bind(&cli.listen)
         .await

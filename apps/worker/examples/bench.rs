@@ -226,6 +226,11 @@ async fn main() {
 
     let sim = antpath_sim::spawn(antpath_sim::SimConfig {
         step_delay: Duration::from_millis(5),
+        // The bench measures the worker, not the provider's documented rate limits.
+        faults: antpath_sim::FaultConfig {
+            documented_limits: None,
+            ..Default::default()
+        },
         ..Default::default()
     })
     .await

@@ -43,6 +43,11 @@ fn main() {
     let sim = sim_runtime
         .block_on(antpath_sim::spawn(antpath_sim::SimConfig {
             step_delay: Duration::ZERO,
+            // The bench measures the client, not the provider's documented rate limits.
+            faults: antpath_sim::FaultConfig {
+                documented_limits: None,
+                ..antpath_sim::FaultConfig::default()
+            },
             ..antpath_sim::SimConfig::default()
         }))
         .expect("simulator starts");

@@ -8,6 +8,9 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use crate::limits::DocumentedLimits;
+use crate::store::Retention;
+
 /// Prefix every accepted API key must start with when no explicit key list is configured.
 pub const DEFAULT_KEY_PREFIX: &str = "sk-ant-";
 
@@ -25,6 +28,8 @@ pub struct SimConfig {
     /// HTTP status for archiving or deleting a running session (the docs leave it open: 400 or
     /// 409). Defaults to 409.
     pub busy_status: u16,
+    /// How much deleted, archived and event history the store keeps.
+    pub retention: Retention,
 }
 
 impl Default for SimConfig {
@@ -34,6 +39,7 @@ impl Default for SimConfig {
             faults: FaultConfig::default(),
             step_delay: Duration::from_millis(10),
             busy_status: 409,
+            retention: Retention::default(),
         }
     }
 }
@@ -126,8 +132,12 @@ pub struct FaultConfig {
     pub latency_ms: u64,
     /// Deterministic rules, checked before the random knobs, in order.
     pub fail_next: Vec<FailRule>,
-    /// Requests per second allowed per API key; `None` disables the limiter.
+    /// Requests per second allowed per API key, every route alike; `None` disables this
+    /// extra limiter (the documented limits below still apply).
     pub rate_limit_rps: Option<u32>,
+    /// The documented per-organisation limits (creates and reads per minute, one API key
+    /// standing for one organisation); on by default, `null` turns them off.
+    pub documented_limits: Option<DocumentedLimits>,
 }
 
 impl Default for FaultConfig {
@@ -143,6 +153,7 @@ impl Default for FaultConfig {
             latency_ms: 0,
             fail_next: Vec::new(),
             rate_limit_rps: None,
+            documented_limits: Some(DocumentedLimits::default()),
         }
     }
 }

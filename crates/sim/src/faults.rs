@@ -7,6 +7,7 @@ use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use crate::config::{FailRule, FaultConfig, FaultKind};
+use crate::limits::{Buckets, Class, Take};
 
 /// What the fault layer decided for one request.
 #[derive(Debug, Clone, PartialEq)]
@@ -65,6 +66,7 @@ pub struct Faults {
     rules: Vec<ActiveRule>,
     rng: SplitMix64,
     windows: HashMap<String, (Instant, u32)>,
+    buckets: Buckets,
 }
 
 impl Faults {
@@ -83,6 +85,7 @@ impl Faults {
             rules,
             rng,
             windows: HashMap::new(),
+            buckets: Buckets::default(),
         }
     }
 
@@ -116,11 +119,19 @@ impl Faults {
         self.config.retry_after_secs
     }
 
-    /// Rate-limit counters for `key` as `(limit, remaining)`, if a limit is configured.
-    pub fn rate_headers(&self, key: &str) -> Option<(u32, u32)> {
-        let limit = self.config.rate_limit_rps?;
-        let used = self.windows.get(key).map_or(0, |(_, n)| *n);
-        Some((limit, limit.saturating_sub(used)))
+    /// Rate-limit counters for `key` as `(limit, remaining, reset seconds)`: the per-second
+    /// limiter when configured, else the documented bucket of the request's class.
+    pub fn rate_headers(&self, key: &str, method: &str, path: &str) -> Option<(u32, u32, u64)> {
+        if let Some(limit) = self.config.rate_limit_rps {
+            let used = self.windows.get(key).map_or(0, |(_, n)| *n);
+            return Some((limit, limit.saturating_sub(used), 1));
+        }
+        let limits = self.config.documented_limits?;
+        let (limit, remaining) = self.buckets.peek(limits, key, Class::of(method, path));
+        // The bucket is full again after the missing tokens refill at limit/60 per second.
+        let missing = f64::from(limit.saturating_sub(remaining));
+        let reset = (missing * 60.0 / f64::from(limit.max(1))).ceil() as u64;
+        Some((limit, remaining, reset.max(1)))
     }
 
     /// Decides the fate of one request. Deterministic rules first, then the rate limiter, then
@@ -156,6 +167,17 @@ impl Faults {
                 };
             }
             entry.1 += 1;
+        }
+        if let (Some(limits), Some(key)) = (self.config.documented_limits, key)
+            && let Take::Refused {
+                limit,
+                retry_after_secs,
+            } = self.buckets.take(limits, key, Class::of(method, path), now)
+        {
+            return Verdict::Throttled {
+                limit,
+                reset_secs: retry_after_secs,
+            };
         }
         let roll = self.rng.next_f64();
         let c = &self.config;

@@ -3,10 +3,15 @@
 //! - `GET /__sim/resources[?kind=…&state=…]` → `{"resources": [{id, kind, state, …}]}`, deleted
 //!   resources included; credentials carry `token_sha256`, never the token.
 //! - `GET /__sim/calls` → `{"calls": [{seq, method, path, query, status, request_id, api_key,
-//!   api_key_fingerprint, fault, at}]}` with the key replaced by `[REDACTED]`.
+//!   api_key_fingerprint, fault, at}]}` with the key replaced by `[REDACTED]`: the latest
+//!   [`MAX_CALLS`] requests (older ones are evicted, oldest first, so a soak stays bounded).
+//! - `GET /__sim/counts` → `{"total": n, "counts": {"GET /v1/sessions/{id}": n, …}}`: every
+//!   `/v1` request since start (or the last `DELETE /__sim/counts`), by method and route, ids
+//!   replaced by `{id}`. Never evicted; its size is bounded by the number of routes.
 //! - `GET /__sim/faults`, `POST /__sim/faults` (a [`FaultConfig`] as JSON) to read or replace
 //!   the fault configuration at run time.
 
+use std::collections::{BTreeMap, VecDeque};
 use std::time::Instant;
 
 use axum::extract::State;
@@ -49,11 +54,66 @@ pub struct CallRecord {
     pub at: String,
 }
 
+/// How many requests the call log keeps; older ones are evicted first.
+pub const MAX_CALLS: usize = 20_000;
+
+/// The received requests: the latest [`MAX_CALLS`] in full, and counts by route.
+#[derive(Debug, Default)]
+pub struct CallLog {
+    records: VecDeque<CallRecord>,
+    total: u64,
+    counts: BTreeMap<String, u64>,
+}
+
+impl CallLog {
+    /// Logs one request, numbering it and evicting the oldest past [`MAX_CALLS`].
+    pub fn push(&mut self, mut record: CallRecord) {
+        self.total += 1;
+        record.seq = self.total;
+        if record.path.starts_with("/v1/") {
+            *self
+                .counts
+                .entry(format!("{} {}", record.method, route_of(&record.path)))
+                .or_default() += 1;
+        }
+        self.records.push_back(record);
+        while self.records.len() > MAX_CALLS {
+            self.records.pop_front();
+        }
+    }
+
+    /// The retained records, oldest first.
+    pub fn records(&self) -> &VecDeque<CallRecord> {
+        &self.records
+    }
+
+    /// Resets the per-route counts (the records stay).
+    pub fn reset_counts(&mut self) {
+        self.counts.clear();
+    }
+}
+
+/// `path` with every resource id replaced by `{id}`: a segment with an underscore that is not
+/// a known literal (ids look like `sesn_011C…`).
+pub fn route_of(path: &str) -> String {
+    path.split('/')
+        .map(|segment| {
+            if segment.contains('_') && !matches!(segment, "tool_confirmation") {
+                "{id}"
+            } else {
+                segment
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
 /// The `/__sim` routes.
 pub fn router() -> Router<SharedSim> {
     Router::new()
         .route("/__sim/resources", get(resources))
         .route("/__sim/calls", get(calls))
+        .route("/__sim/counts", get(counts).delete(reset_counts))
         .route("/__sim/faults", get(get_faults).post(set_faults))
 }
 
@@ -116,11 +176,22 @@ async fn resources(State(sim): State<SharedSim>, query: ListQuery) -> Json<Value
         .filter(|r| kind.as_ref().is_none_or(|k| r["kind"] == k.as_str()))
         .filter(|r| state.as_ref().is_none_or(|s| r["state"] == s.as_str()))
         .collect();
-    Json(json!({ "resources": list }))
+    Json(json!({ "resources": list, "retained": store.len() }))
 }
 
 async fn calls(State(sim): State<SharedSim>) -> Json<Value> {
-    Json(json!({ "calls": *sim.calls() }))
+    Json(json!({ "calls": sim.calls().records() }))
+}
+
+async fn counts(State(sim): State<SharedSim>) -> Json<Value> {
+    let log = sim.calls();
+    let total: u64 = log.counts.values().sum();
+    Json(json!({ "total": total, "counts": log.counts }))
+}
+
+async fn reset_counts(State(sim): State<SharedSim>) -> Json<Value> {
+    sim.calls().reset_counts();
+    Json(json!({ "total": 0, "counts": {} }))
 }
 
 async fn get_faults(State(sim): State<SharedSim>) -> Json<Value> {

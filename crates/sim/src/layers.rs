@@ -85,7 +85,7 @@ pub async fn request_layer(State(sim): State<SharedSim>, req: Request, next: Nex
         response.headers_mut().insert("request-id", value);
     }
     let dropped = response.extensions().get::<DropConnection>().is_some();
-    let mut record = CallRecord {
+    let record = CallRecord {
         seq: 0,
         method,
         path,
@@ -99,10 +99,7 @@ pub async fn request_layer(State(sim): State<SharedSim>, req: Request, next: Nex
         fault,
         at: ids::now(),
     };
-    let mut calls = sim.calls();
-    record.seq = calls.len() as u64 + 1;
-    calls.push(record);
-    drop(calls);
+    sim.calls().push(record);
     response
 }
 
@@ -158,10 +155,11 @@ async fn serve(
     if let Err(err) = check_headers(sim, req.headers(), path) {
         return err.into_response();
     }
+    let method = req.method().to_string();
     let mut response = next.run(req).await;
-    let counters = key.and_then(|k| sim.faults().rate_headers(k));
-    if let Some((limit, remaining)) = counters {
-        add_rate_headers(response.headers_mut(), limit, remaining, 1);
+    let counters = key.and_then(|k| sim.faults().rate_headers(k, &method, path));
+    if let Some((limit, remaining, reset)) = counters {
+        add_rate_headers(response.headers_mut(), limit, remaining, reset);
     }
     response
 }

@@ -31,6 +31,7 @@ mod faults;
 mod ids;
 mod inspect;
 mod layers;
+mod limits;
 mod pagination;
 mod scenario;
 mod server;
@@ -46,7 +47,9 @@ use tokio::task::JoinHandle;
 
 pub use config::{DEFAULT_KEY_PREFIX, FailRule, FaultConfig, FaultKind, SimConfig};
 pub use content::generated_bytes;
+pub use limits::{CREATES_PER_MINUTE, DocumentedLimits, READS_PER_MINUTE};
 pub use scenario::{file_content, file_name};
+pub use store::Retention;
 
 /// A running simulator started by [`spawn`].
 #[derive(Debug)]

@@ -4,7 +4,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use crate::config::SimConfig;
 use crate::faults::Faults;
-use crate::inspect::CallRecord;
+use crate::inspect::CallLog;
 use crate::store::Store;
 
 /// Everything the routes, layers and scripted agents share.
@@ -14,7 +14,7 @@ pub struct Sim {
     pub config: SimConfig,
     store: Mutex<Store>,
     faults: Mutex<Faults>,
-    calls: Mutex<Vec<CallRecord>>,
+    calls: Mutex<CallLog>,
 }
 
 /// The handle passed around as axum state.
@@ -24,11 +24,12 @@ impl Sim {
     /// A fresh, empty simulator.
     pub fn new(config: SimConfig) -> SharedSim {
         let faults = Faults::new(config.faults.clone());
+        let retention = config.retention;
         Arc::new(Self {
             config,
-            store: Mutex::new(Store::default()),
+            store: Mutex::new(Store::new(retention)),
             faults: Mutex::new(faults),
-            calls: Mutex::new(Vec::new()),
+            calls: Mutex::new(CallLog::default()),
         })
     }
 
@@ -42,8 +43,8 @@ impl Sim {
         self.faults.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// The log of received requests.
-    pub fn calls(&self) -> MutexGuard<'_, Vec<CallRecord>> {
+    /// The log of received requests (bounded) and the per-route counts.
+    pub fn calls(&self) -> MutexGuard<'_, CallLog> {
         self.calls.lock().unwrap_or_else(|e| e.into_inner())
     }
 

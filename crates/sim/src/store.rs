@@ -4,6 +4,13 @@
 //! routes return), a lifecycle state for inspection and per-kind bookkeeping in [`Ext`].
 //! Deleted records stay in the store (so `/__sim/resources` can show them) but every API route
 //! treats them as missing.
+//!
+//! Memory is bounded by a [`Retention`] policy, so a long soak does not grow without limit:
+//! past `max_deleted` deleted records the oldest deletion is forgotten; past `max_archived`
+//! archived records the oldest archive is forgotten (it then reads as 404, as after a
+//! provider-side purge); past `max_events_per_session` events a session drops its oldest
+//! events (the list then starts later; cursors stay valid because every event keeps its
+//! sequence number).
 
 use std::collections::{HashMap, VecDeque};
 use std::time::Instant;
@@ -101,11 +108,39 @@ pub enum Ext {
     File(FileExt),
 }
 
+/// How much history the store keeps (see the module documentation).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Retention {
+    /// Deleted records kept for inspection.
+    pub max_deleted: usize,
+    /// Archived records kept.
+    pub max_archived: usize,
+    /// Events kept per session.
+    pub max_events_per_session: usize,
+}
+
+impl Default for Retention {
+    /// 10,000 deleted and 10,000 archived records, 20,000 events per session: far beyond any
+    /// test, small enough (tens of MB) for a soak.
+    fn default() -> Self {
+        Self {
+            max_deleted: 10_000,
+            max_archived: 10_000,
+            max_events_per_session: 20_000,
+        }
+    }
+}
+
 /// Runtime state of a session.
 #[derive(Debug)]
 pub struct SessionExt {
-    /// The persisted event history.
-    pub events: Vec<Value>,
+    /// The retained event history, oldest first; the first one has sequence
+    /// `dropped_events + 1`.
+    pub events: VecDeque<Value>,
+    /// Events evicted from the front of `events` by the retention policy.
+    pub dropped_events: u64,
+    /// Most events kept (from the store's [`Retention`]).
+    pub max_events: usize,
     /// Live subscribers (SSE streams).
     pub live: broadcast::Sender<Value>,
     /// Work queued for the scripted agent.
@@ -173,7 +208,9 @@ impl SessionExt {
     /// Fresh runtime state.
     pub fn new() -> Self {
         Self {
-            events: Vec::new(),
+            events: VecDeque::new(),
+            dropped_events: 0,
+            max_events: Retention::default().max_events_per_session,
             live: broadcast::channel(LIVE_CAPACITY).0,
             pending: VecDeque::new(),
             turn: None,
@@ -193,9 +230,22 @@ impl SessionExt {
         } else {
             Value::Null
         };
-        self.events.push(event.clone());
+        self.events.push_back(event.clone());
+        while self.events.len() > self.max_events.max(1) {
+            self.events.pop_front();
+            self.dropped_events += 1;
+        }
         let _ = self.live.send(event.clone());
         event
+    }
+
+    /// The retained events with their 1-based sequence numbers, oldest first.
+    pub fn numbered_events(&self) -> impl Iterator<Item = (u64, &Value)> {
+        let first = self.dropped_events + 1;
+        self.events
+            .iter()
+            .enumerate()
+            .map(move |(i, e)| (first + i as u64, e))
     }
 }
 
@@ -204,11 +254,69 @@ impl SessionExt {
 pub struct Store {
     records: HashMap<String, Record>,
     next_seq: u64,
+    retention: Retention,
+    /// Ids of deleted records, oldest deletion first.
+    deleted: VecDeque<String>,
+    /// Ids of archived records, oldest archive first.
+    archived: VecDeque<String>,
 }
 
 impl Store {
+    /// An empty store keeping history as `retention` says.
+    pub fn new(retention: Retention) -> Self {
+        Self {
+            retention,
+            ..Self::default()
+        }
+    }
+
+    /// How many records the store holds, deleted and archived ones included.
+    pub fn len(&self) -> usize {
+        self.records.len()
+    }
+
+    /// Whether the store holds no record.
+    #[cfg(test)]
+    pub fn is_empty(&self) -> bool {
+        self.records.is_empty()
+    }
+
+    /// Forgets the oldest entries of `queue` past `max` (those still in the state the queue
+    /// tracks; a record archived and then deleted is tracked by the deleted queue).
+    fn evict(&mut self, deleted: bool) {
+        let (queue, max) = if deleted {
+            (&mut self.deleted, self.retention.max_deleted)
+        } else {
+            (&mut self.archived, self.retention.max_archived)
+        };
+        while queue.len() > max {
+            let Some(id) = queue.pop_front() else { break };
+            let wanted = if deleted {
+                Life::Deleted
+            } else {
+                Life::Archived
+            };
+            if self.records.get(&id).is_some_and(|r| r.life == wanted)
+                && let Some(Record {
+                    ext: Ext::Session(session),
+                    ..
+                }) = self.records.remove(&id)
+                && let Some(abort) = session.turn.and_then(|t| t.abort)
+            {
+                abort.abort();
+            }
+        }
+    }
+
     /// Inserts a new record and returns its body.
     pub fn insert(&mut self, kind: Kind, id: String, body: Value, ext: Ext) -> Value {
+        let ext = match ext {
+            Ext::Session(mut session) => {
+                session.max_events = self.retention.max_events_per_session;
+                Ext::Session(session)
+            }
+            other => other,
+        };
         self.next_seq += 1;
         let record = Record {
             id: id.clone(),
@@ -279,6 +387,10 @@ impl Store {
             if record.body.get("updated_at").is_some() {
                 record.body["updated_at"] = Value::String(now);
             }
+            let body = record.body.clone();
+            self.archived.push_back(id.to_owned());
+            self.evict(false);
+            return Ok(body);
         }
         Ok(record.body.clone())
     }
@@ -298,6 +410,8 @@ impl Store {
             }
             _ => {}
         }
+        self.deleted.push_back(id.to_owned());
+        self.evict(true);
         Ok(())
     }
 
@@ -319,5 +433,70 @@ impl Store {
                 abort.abort();
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn small() -> Store {
+        Store::new(Retention {
+            max_deleted: 3,
+            max_archived: 2,
+            max_events_per_session: 5,
+        })
+    }
+
+    fn session(store: &mut Store, id: &str) {
+        store.insert(
+            Kind::Session,
+            id.to_owned(),
+            json!({ "id": id, "status": "idle", "archived_at": null }),
+            Ext::Session(Box::new(SessionExt::new())),
+        );
+    }
+
+    #[test]
+    fn a_soak_of_deleted_and_archived_sessions_keeps_the_store_bounded() {
+        let mut store = small();
+        for i in 0..100 {
+            let id = format!("sesn_{i}");
+            session(&mut store, &id);
+            if i % 2 == 0 {
+                store.delete(Kind::Session, &id).expect("delete");
+            } else {
+                store.archive(Kind::Session, &id).expect("archive");
+            }
+        }
+        assert_eq!(store.len(), 3 + 2);
+        // The newest of each survive; the oldest are forgotten.
+        assert!(store.get(Kind::Session, "sesn_99").is_ok());
+        assert!(store.get(Kind::Session, "sesn_1").is_err());
+        let deleted = store
+            .all()
+            .into_iter()
+            .filter(|r| r.life == Life::Deleted)
+            .map(|r| r.id.clone())
+            .collect::<Vec<_>>();
+        assert_eq!(deleted, ["sesn_94", "sesn_96", "sesn_98"]);
+    }
+
+    #[test]
+    fn a_long_session_keeps_its_latest_events_with_stable_sequence_numbers() {
+        let mut store = small();
+        session(&mut store, "sesn_long");
+        let (_, ext) = store.session_mut("sesn_long").expect("session");
+        for i in 0..12 {
+            ext.push(json!({ "type": "agent.message", "n": i }), true);
+        }
+        let kept: Vec<(u64, i64)> = ext
+            .numbered_events()
+            .map(|(seq, e)| (seq, e["n"].as_i64().expect("n")))
+            .collect();
+        assert_eq!(kept, [(8, 7), (9, 8), (10, 9), (11, 10), (12, 11)]);
+        assert!(!store.is_empty());
     }
 }

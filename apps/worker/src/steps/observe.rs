@@ -18,6 +18,10 @@ use super::{Ctx, Next, attempts, end};
 use crate::error::{StepError, StepResult};
 use crate::throttle::CallKind;
 
+/// What a user reads when the model refused the turn (`stop_reason: refusal`).
+const REFUSAL_REASON: &str =
+    "the model refused the request (stop reason: refusal); change the prompt or the template";
+
 /// Polls once; stores new events; decides the end of work or schedules the next poll.
 pub async fn observe(ctx: &Ctx) -> StepResult<Next> {
     let session_id = ctx
@@ -82,7 +86,7 @@ pub async fn observe(ctx: &Ctx) -> StepResult<Next> {
     if ended {
         observation::save_cursor(&mut tx, ctx.fence, cursor_text.as_deref()).await?;
         tx.commit().await?;
-        if let Some(next) = decide(ctx, &session_id, &session.status).await? {
+        if let Some(next) = decide(ctx, &session_id, &session.status, &fresh).await? {
             return Ok(next);
         }
         return schedule(ctx, RunStatus::ProviderIdle, cursor_text.as_deref(), true).await;
@@ -99,16 +103,21 @@ pub async fn observe(ctx: &Ctx) -> StepResult<Next> {
     Ok(Next::Released)
 }
 
-/// Reads the whole turn to decide how it ended; `None` while it has not (an idle status seen
-/// before its event).
-async fn decide(ctx: &Ctx, session_id: &str, status: &SessionStatus) -> StepResult<Option<Next>> {
-    let (history, _) = ctx
-        .call(
-            CallKind::Read,
-            ctx.client
-                .list_events_after(session_id, &EventCursor::default()),
-        )
-        .await?;
+/// Decides how the turn ended; `None` while it has not (an idle status seen before its
+/// event). Reads no history: the fresh events when they hold the whole turn, else one bounded
+/// page of the latest turn signals.
+async fn decide(
+    ctx: &Ctx,
+    session_id: &str,
+    status: &SessionStatus,
+    fresh: &[SessionEvent],
+) -> StepResult<Option<Next>> {
+    let history = if holds_whole_turn(fresh) {
+        fresh.to_vec()
+    } else {
+        ctx.call(CallKind::Read, ctx.client.latest_turn_signals(session_id))
+            .await?
+    };
     let outcome = mapping::turn_outcome(&history);
     let (result, error) = match outcome {
         TurnOutcome::Succeeded => (RunStatus::Succeeded, None),
@@ -120,6 +129,9 @@ async fn decide(ctx: &Ctx, session_id: &str, status: &SessionStatus) -> StepResu
                     .to_owned(),
             )),
         ),
+        TurnOutcome::Failed { class, reason } if reason == "refusal" => {
+            (RunStatus::Failed, Some((class, REFUSAL_REASON.to_owned())))
+        }
         TurnOutcome::Failed { class, reason } => (
             RunStatus::Failed,
             Some((class, format!("the provider session failed: {reason}"))),
@@ -150,6 +162,24 @@ async fn decide(ctx: &Ctx, session_id: &str, status: &SessionStatus) -> StepResu
     let next = end::end_work(&ctx.deps.pool, ctx.fence, &ctx.run, result, error_ref).await?;
     ctx.point("phase:capture")?;
     Ok(Some(next))
+}
+
+/// Whether `events` start a turn (`session.status_running`) before they end one, so the
+/// outcome can be read from them alone.
+pub fn holds_whole_turn(events: &[SessionEvent]) -> bool {
+    let end = events.iter().rposition(|e| {
+        matches!(
+            e.kind,
+            EventKind::StatusIdle(_)
+                | EventKind::StatusTerminated(_)
+                | EventKind::SessionDeleted(_)
+        )
+    });
+    end.is_some_and(|end| {
+        events[..end]
+            .iter()
+            .any(|e| matches!(e.kind, EventKind::StatusRunning(_)))
+    })
 }
 
 fn progress<'a>(ctx: &Ctx, status: RunStatus, cursor: Option<&'a str>, busy: bool) -> Progress<'a> {
@@ -253,4 +283,46 @@ pub fn format_cursor(cursor: &EventCursor) -> Option<String> {
         .map(|t| t.to_rfc3339())
         .unwrap_or_default();
     Some(format!("{id} {at}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn events(types: &[&str]) -> Vec<SessionEvent> {
+        let values: Vec<Value> = types
+            .iter()
+            .enumerate()
+            .map(|(i, t)| {
+                let mut event = json!({ "id": format!("e{i}"), "type": t });
+                if *t == "session.status_idle" {
+                    event["stop_reason"] = json!({ "type": "end_turn" });
+                }
+                event
+            })
+            .collect();
+        serde_json::from_value(Value::Array(values)).expect("events")
+    }
+
+    #[test]
+    fn fresh_events_decide_alone_only_when_they_start_the_turn_they_end() {
+        let whole = events(&[
+            "session.status_running",
+            "agent.message",
+            "session.status_idle",
+        ]);
+        assert!(holds_whole_turn(&whole));
+        let tail = events(&["agent.message", "session.status_idle"]);
+        assert!(
+            !holds_whole_turn(&tail),
+            "the turn's start (and errors) came earlier"
+        );
+        let unfinished = events(&["session.status_running", "agent.message"]);
+        assert!(!holds_whole_turn(&unfinished));
+        let restarted = events(&["session.status_idle", "session.status_running"]);
+        assert!(
+            !holds_whole_turn(&restarted),
+            "a running after the end is a new turn"
+        );
+    }
 }

@@ -12,6 +12,20 @@ use crate::types::event::{EventCursor, EventListParams, SendEvent, SentEvents, S
 /// The page size of the "after a cursor" helper; the SDK's own session runner uses 1000.
 const EVENTS_PAGE_LIMIT: u32 = 1000;
 
+/// The event types that say how a turn ended: its start, its errors and its end.
+pub const TURN_SIGNALS: [&str; 5] = [
+    "session.status_running",
+    "session.error",
+    "session.status_idle",
+    "session.status_terminated",
+    "session.deleted",
+];
+
+/// How many of the latest turn signals [`ProviderClient::latest_turn_signals`] reads: enough
+/// for a turn's start, its retried and final errors and its end, in one page whatever the
+/// length of the history.
+pub const TURN_TAIL: u32 = 50;
+
 #[derive(serde::Serialize)]
 struct SendBody<'a> {
     events: &'a [SendEvent],
@@ -68,6 +82,24 @@ impl ProviderClient {
         )
         .query(params.to_query());
         self.json(call).await
+    }
+
+    /// The latest [`TURN_SIGNALS`] of the session, oldest first: one page of at most
+    /// [`TURN_TAIL`] events read newest first, so its cost does not grow with the history.
+    #[instrument(skip_all, fields(session.id = %session_id))]
+    pub async fn latest_turn_signals(
+        &self,
+        session_id: &str,
+    ) -> Result<Vec<SessionEvent>, ProviderError> {
+        let params = EventListParams {
+            limit: Some(TURN_TAIL),
+            order: Some("desc".to_owned()),
+            types: TURN_SIGNALS.iter().map(|t| (*t).to_owned()).collect(),
+            ..EventListParams::default()
+        };
+        let mut events = self.list_events(session_id, &params).await?.data;
+        events.reverse();
+        Ok(events)
     }
 
     /// The processed events after `cursor`, oldest first, and the cursor to pass next time.

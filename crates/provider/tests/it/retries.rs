@@ -169,10 +169,11 @@ async fn retry_after_is_waited_out_when_short_and_returned_when_long() {
     let h = Harness::start().await;
     let id = environment(&h, "retry-after").await;
     let path = format!("/v1/environments/{id}");
-    h.set_faults(
-        json!({"retry_after_secs": 1, "fail_next": [rule(1, "GET", &path, "rate_limited")]}),
-    )
-    .await;
+    // Without the documented limits the successful retry carries no rate-limit headers, so
+    // the client's last signals stay those of the 429.
+    h.set_faults(json!({"retry_after_secs": 1, "documented_limits": null,
+        "fail_next": [rule(1, "GET", &path, "rate_limited")]}))
+        .await;
     let started = Instant::now();
     h.client
         .get_environment(&id)

@@ -193,6 +193,17 @@ pub(super) fn resolve_toolbox(body: &Value, agent: &mut Value) -> ApiResult<()> 
                 .unwrap_or("anthropic");
             let id = skill.get("skill_id").and_then(Value::as_str);
             let id = id.ok_or_else(|| ApiError::invalid("skills: skill_id: Field required"))?;
+            // Only the built-in Anthropic skills exist here (no custom skill is ever uploaded
+            // to the simulator), so any other id is unknown, as the API answers.
+            let known = kind == "anthropic" && super::skills::is_builtin(id);
+            if !matches!(kind, "anthropic" | "custom") {
+                return Err(ApiError::invalid(format!(
+                    "skills: type: invalid value {kind:?}; expected anthropic or custom"
+                )));
+            }
+            if !known {
+                return Err(ApiError::invalid(format!("skills: unknown skill {id:?}")));
+            }
             let version = skill
                 .get("version")
                 .and_then(Value::as_str)

@@ -6,6 +6,7 @@ use std::time::Duration;
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::response::sse::{Event, KeepAlive, Sse};
+use chrono::{DateTime, Utc};
 use futures_util::stream::{self, Stream};
 use serde_json::{Value, json};
 use tokio::sync::broadcast;
@@ -45,26 +46,89 @@ pub async fn send(
     Ok(Json(json!({ "data": echoed })))
 }
 
-/// `GET /v1/sessions/{id}/events`: `limit`, `page`, `order` (default asc), `types[]`.
+/// `GET /v1/sessions/{id}/events`: `limit`, `page`, `order` (default asc), `types[]` and the
+/// `created_at[gt|gte|lt|lte]` bounds, compared with each event's `processed_at` as SDK 2.10.0's
+/// `EventListParams` documents (an event still queued, `processed_at: null`, matches no bound).
 pub async fn list(
     State(sim): State<SharedSim>,
     Path(id): Path<String>,
     query: ListQuery,
 ) -> ApiResult<Json<Value>> {
     let types = query.all("types");
+    let window = TimeWindow::from_query(&query)?;
     let store = sim.store();
     let record = store.get(Kind::Session, &id)?;
     let Ext::Session(ext) = &record.ext else {
         return Err(ApiError::no_such("session", &id));
     };
     let items = ext
-        .events
-        .iter()
-        .enumerate()
+        .numbered_events()
         .filter(|(_, e)| types.is_empty() || types.iter().any(|t| e["type"] == t.as_str()))
-        .map(|(i, e)| (i as u64 + 1, e.clone()))
+        .filter(|(_, e)| window.admits(e))
+        .map(|(seq, e)| (seq, e.clone()))
         .collect();
     Ok(Json(paginate(items, &query, PAGE)?))
+}
+
+/// The `created_at[…]` bounds of an events list.
+#[derive(Debug, Default)]
+struct TimeWindow {
+    gt: Option<DateTime<Utc>>,
+    gte: Option<DateTime<Utc>>,
+    lt: Option<DateTime<Utc>>,
+    lte: Option<DateTime<Utc>>,
+}
+
+impl TimeWindow {
+    fn from_query(query: &ListQuery) -> ApiResult<Self> {
+        let bound = |op: &str| -> ApiResult<Option<DateTime<Utc>>> {
+            let name = format!("created_at[{op}]");
+            let Some(raw) = query
+                .get(&name)
+                .or_else(|| query.get(&format!("created_at_{op}")))
+            else {
+                return Ok(None);
+            };
+            parse_time(raw)
+                .map(Some)
+                .ok_or_else(|| ApiError::invalid(format!("{name}: invalid datetime {raw:?}")))
+        };
+        Ok(Self {
+            gt: bound("gt")?,
+            gte: bound("gte")?,
+            lt: bound("lt")?,
+            lte: bound("lte")?,
+        })
+    }
+
+    fn is_open(&self) -> bool {
+        self.gt.is_none() && self.gte.is_none() && self.lt.is_none() && self.lte.is_none()
+    }
+
+    fn admits(&self, event: &Value) -> bool {
+        if self.is_open() {
+            return true;
+        }
+        let Some(at) = event["processed_at"].as_str().and_then(parse_time) else {
+            return false;
+        };
+        self.gt.is_none_or(|b| at > b)
+            && self.gte.is_none_or(|b| at >= b)
+            && self.lt.is_none_or(|b| at < b)
+            && self.lte.is_none_or(|b| at <= b)
+    }
+}
+
+/// An RFC 3339 time; a naive ISO time (what Python's `datetime.isoformat()` gives without a
+/// zone) is read as UTC.
+fn parse_time(raw: &str) -> Option<DateTime<Utc>> {
+    let raw = raw.trim();
+    if let Ok(at) = DateTime::parse_from_rfc3339(raw) {
+        return Some(at.with_timezone(&Utc));
+    }
+    chrono::NaiveDateTime::parse_from_str(raw, "%Y-%m-%dT%H:%M:%S%.f")
+        .ok()
+        .map(|naive| naive.and_utc())
 }
 
 /// `GET /v1/sessions/{id}/events/stream`: live events only (no replay), each frame with an

@@ -214,6 +214,7 @@ pub async fn update(
     JsonBody(body): JsonBody,
 ) -> ApiResult<Json<Value>> {
     validate::object(&body)?;
+    check_update_fields(&body)?;
     if body.get("vault_ids").is_some() {
         return Err(ApiError::invalid(
             "vault_ids: updating vault_ids is not supported",
@@ -236,6 +237,34 @@ pub async fn update(
         ext.push(changed, true);
     }
     Ok(Json(session.clone()))
+}
+
+/// The fields SDK 2.10.0's `SessionUpdateParams` declares; a create-only field such as
+/// `environment_id` is refused, as is any `agent` field but `tools` and `mcp_servers` (the
+/// only ones updatable mid-session).
+const UPDATABLE: [&str; 5] = ["agent", "budget", "metadata", "title", "vault_ids"];
+
+fn check_update_fields(body: &Value) -> ApiResult<()> {
+    let fields = body.as_object().into_iter().flat_map(|m| m.keys());
+    if let Some(field) = fields
+        .into_iter()
+        .find(|f| !UPDATABLE.contains(&f.as_str()))
+    {
+        return Err(ApiError::invalid(format!(
+            "{field}: cannot be changed after the session is created"
+        )));
+    }
+    let agent = body.get("agent").and_then(Value::as_object);
+    if let Some(field) = agent
+        .into_iter()
+        .flat_map(|m| m.keys())
+        .find(|f| !matches!(f.as_str(), "tools" | "mcp_servers"))
+    {
+        return Err(ApiError::invalid(format!(
+            "agent.{field}: only tools and mcp_servers are updatable mid-session"
+        )));
+    }
+    Ok(())
 }
 
 /// `GET /v1/sessions`: `agent_id`, `agent_version`, `statuses[]`, `include_archived`,

@@ -21,6 +21,11 @@ const SKILLS: [(&str, &str); 4] = [
 /// A fixed creation time, so responses are stable.
 const CREATED: &str = "2025-10-02T00:00:00Z";
 
+/// Whether `id` names one of the built-in skills.
+pub fn is_builtin(id: &str) -> bool {
+    SKILLS.iter().any(|(s, _)| *s == id)
+}
+
 fn skill(id: &str, name: &str) -> Value {
     json!({
         "id": id, "type": "skill", "display_name": name, "latest_version_id": "20251002",

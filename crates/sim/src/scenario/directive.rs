@@ -14,7 +14,9 @@ pub const MAX_FILES: usize = 1000;
 pub const MAX_SIZE: usize = 256 << 20;
 /// Size of the `large` output kind when `large=` is absent (32 MiB).
 pub const DEFAULT_LARGE: usize = 32 << 20;
-/// `seconds=` when absent, for `late-files` and `slow`.
+/// Upper bound of `events=`.
+pub const MAX_EVENTS: usize = 10_000;
+/// `seconds=` when absent, for `late-files`, `slow`, `idle-early` and `rescheduling`.
 pub const DEFAULT_SECONDS: f64 = 1.0;
 
 /// The scripts the scripted agent can play.
@@ -36,6 +38,22 @@ pub enum Scenario {
     LateFiles,
     /// Happy after `seconds` of running.
     Slow,
+    /// Happy, but `session.status_idle` is in the history `seconds` before a retrieve shows
+    /// the session idle (archive and delete meanwhile answer 409).
+    IdleEarly,
+    /// A `session.status_rescheduled` period of `seconds` (status `rescheduling`), then happy.
+    Rescheduling,
+    /// The model's answer is refused: idle with `refusal` and its `stop_details`.
+    Refusal,
+    /// A model request ends with `is_error: true` and a retrying `model_request_failed_error`,
+    /// then the retry succeeds: happy.
+    ModelError,
+    /// An MCP server rejects its credential until retries run out: a
+    /// `mcp_authentication_failed_error`, then idle with `retries_exhausted`.
+    McpError,
+    /// A vault credential's host is not allowed by the environment: a terminal
+    /// `credential_host_unreachable_error`, then `session.status_terminated`.
+    CredentialError,
 }
 
 /// A parsed directive.
@@ -54,6 +72,9 @@ pub struct Directive {
     pub name: Option<String>,
     /// `tools=`: in `terminated`, how many files the agent writes (tool uses) before failing.
     pub tools: usize,
+    /// `events=`: extra `agent.thinking` events of a happy turn, emitted in bursts of
+    /// [`EVENT_BURST`] with a pause between, so a poller sees pages that end mid-turn.
+    pub events: usize,
     /// `outputs=`: comma-separated kinds of extra files the happy path writes (see
     /// [`OutputKind`]), after the `files=` ones.
     pub outputs: Vec<OutputKind>,
@@ -142,6 +163,9 @@ pub fn planned_files(kind: OutputKind, large: usize) -> Vec<PlannedFile> {
     }
 }
 
+/// Events emitted without a pause by `events=`.
+pub const EVENT_BURST: usize = 50;
+
 impl Default for Directive {
     fn default() -> Self {
         Self {
@@ -151,6 +175,7 @@ impl Default for Directive {
             seconds: Duration::from_secs_f64(DEFAULT_SECONDS),
             name: None,
             tools: 0,
+            events: 0,
             outputs: Vec::new(),
             large: DEFAULT_LARGE,
         }
@@ -182,6 +207,12 @@ impl Directive {
                         "forever" => Scenario::Forever,
                         "late-files" | "late_files" => Scenario::LateFiles,
                         "slow" => Scenario::Slow,
+                        "idle-early" | "idle_early" => Scenario::IdleEarly,
+                        "rescheduling" => Scenario::Rescheduling,
+                        "refusal" => Scenario::Refusal,
+                        "model-error" | "model_error" => Scenario::ModelError,
+                        "mcp-error" | "mcp_error" => Scenario::McpError,
+                        "credential-error" | "credential_error" => Scenario::CredentialError,
                         _ => Scenario::Happy,
                     }
                 }
@@ -196,6 +227,11 @@ impl Directive {
                     }
                 }
                 "name" => directive.name = Some(percent_decode(value)),
+                "events" => {
+                    if let Ok(n) = value.parse::<usize>() {
+                        directive.events = n.min(MAX_EVENTS);
+                    }
+                }
                 "outputs" => {
                     directive.outputs = value.split(',').filter_map(OutputKind::parse).collect();
                 }

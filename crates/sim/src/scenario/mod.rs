@@ -16,13 +16,79 @@ use crate::error::{ApiError, ApiResult};
 use crate::state::SharedSim;
 use crate::store::{Kind, Store, Work};
 
-/// Event types a client may send.
-pub const SENDABLE: [&str; 4] = [
+/// Event types a client may send: the members of SDK 2.10.0's `BetaManagedAgentsEventParams`
+/// union (`types/beta/sessions/beta_managed_agents_event_params.py`).
+pub const SENDABLE: [&str; 7] = [
     "user.message",
     "user.interrupt",
     "user.tool_confirmation",
     "user.custom_tool_result",
+    "user.define_outcome",
+    "user.tool_result",
+    "system.message",
 ];
+
+/// Events a `system.message` may follow (its docstring: it must be the request's final event
+/// and immediately follow one of these).
+const SYSTEM_MESSAGE_FOLLOWS: [&str; 3] = [
+    "user.message",
+    "user.tool_result",
+    "user.custom_tool_result",
+];
+
+/// Most `max_iterations` of a `user.define_outcome` (default 3).
+const MAX_OUTCOME_ITERATIONS: i64 = 20;
+
+/// Checks the order rules of a request's events: at most one `system.message`, last, right
+/// after a user message or tool result.
+pub fn check_event_order(events: &[Value]) -> ApiResult<()> {
+    let kinds: Vec<&str> = events
+        .iter()
+        .map(|e| e.get("type").and_then(Value::as_str).unwrap_or_default())
+        .collect();
+    for (i, kind) in kinds.iter().enumerate() {
+        if *kind != "system.message" {
+            continue;
+        }
+        let last = i + 1 == kinds.len();
+        let follows = i > 0 && SYSTEM_MESSAGE_FOLLOWS.contains(&kinds[i - 1]);
+        if !last || !follows {
+            return Err(ApiError::invalid(format!(
+                "events.{i}: system.message must be the final event and immediately follow a \
+                 user.message, user.tool_result or user.custom_tool_result"
+            )));
+        }
+    }
+    Ok(())
+}
+
+fn check_text_blocks(kind: &str, event: &Value, text_only: bool) -> ApiResult<()> {
+    let blocks = event.get("content").and_then(Value::as_array);
+    let blocks = blocks.filter(|b| !b.is_empty());
+    let blocks = blocks
+        .ok_or_else(|| ApiError::invalid(format!("{kind}: content must be a non-empty list")))?;
+    for block in blocks {
+        match block.get("type").and_then(Value::as_str) {
+            None => {
+                return Err(ApiError::invalid(format!(
+                    "{kind}: every content block needs a type"
+                )));
+            }
+            Some("text") if block.get("text").and_then(Value::as_str).is_none() => {
+                return Err(ApiError::invalid(format!(
+                    "{kind}: content.text: Field required"
+                )));
+            }
+            Some(other) if text_only && other != "text" => {
+                return Err(ApiError::invalid(format!(
+                    "{kind}: content blocks must be text, not {other:?}"
+                )));
+            }
+            Some(_) => {}
+        }
+    }
+    Ok(())
+}
 
 /// Validates one user event against the allowed types.
 pub fn check_user_event(event: &Value, allowed: &[&str]) -> ApiResult<()> {
@@ -36,20 +102,12 @@ pub fn check_user_event(event: &Value, allowed: &[&str]) -> ApiResult<()> {
         )));
     }
     match kind {
-        "user.message" => {
-            let blocks = event.get("content").and_then(Value::as_array);
-            let blocks = blocks.filter(|b| !b.is_empty());
-            let blocks = blocks.ok_or_else(|| {
-                ApiError::invalid("user.message: content must be a non-empty list")
-            })?;
-            if blocks
-                .iter()
-                .any(|b| b.get("type").and_then(Value::as_str).is_none())
-            {
-                return Err(ApiError::invalid(
-                    "user.message: every content block needs a type",
-                ));
-            }
+        "user.message" => check_text_blocks(kind, event, false)?,
+        "system.message" => check_text_blocks(kind, event, true)?,
+        "user.tool_result" if event.get("tool_use_id").and_then(Value::as_str).is_none() => {
+            return Err(ApiError::invalid(
+                "user.tool_result: tool_use_id: Field required",
+            ));
         }
         "user.tool_confirmation" => {
             if event.get("tool_use_id").and_then(Value::as_str).is_none() {
@@ -76,16 +134,41 @@ pub fn check_user_event(event: &Value, allowed: &[&str]) -> ApiResult<()> {
                 "user.custom_tool_result: custom_tool_use_id: Field required",
             ));
         }
-        "user.define_outcome"
-            if event.get("description").is_none() || event.get("rubric").is_none() =>
-        {
-            return Err(ApiError::invalid(
-                "user.define_outcome: description and rubric are required",
-            ));
-        }
+        "user.define_outcome" => check_outcome(event)?,
         _ => {}
     }
     Ok(())
+}
+
+fn check_outcome(event: &Value) -> ApiResult<()> {
+    if event.get("description").and_then(Value::as_str).is_none() {
+        return Err(ApiError::invalid(
+            "user.define_outcome: description: Field required",
+        ));
+    }
+    let rubric = event.get("rubric");
+    let valid = match rubric.and_then(|r| r.get("type")).and_then(Value::as_str) {
+        Some("text") => rubric.and_then(|r| r["content"].as_str()).is_some(),
+        Some("file") => rubric.and_then(|r| r["file_id"].as_str()).is_some(),
+        _ => false,
+    };
+    if !valid {
+        return Err(ApiError::invalid(
+            "user.define_outcome: rubric must be {type: text, content} or {type: file, file_id}",
+        ));
+    }
+    match event.get("max_iterations") {
+        None | Some(Value::Null) => Ok(()),
+        Some(n)
+            if n.as_i64()
+                .is_some_and(|n| (1..=MAX_OUTCOME_ITERATIONS).contains(&n)) =>
+        {
+            Ok(())
+        }
+        Some(_) => Err(ApiError::invalid(format!(
+            "user.define_outcome: max_iterations must be an integer between 1 and {MAX_OUTCOME_ITERATIONS}"
+        ))),
+    }
 }
 
 fn message_text(event: &Value) -> String {
@@ -118,6 +201,7 @@ pub fn accept_events(
     for event in events {
         check_user_event(event, &SENDABLE)?;
     }
+    check_event_order(events)?;
     let (body, ext) = store.session_mut(id)?;
     for event in events {
         let kind = event["type"].as_str().unwrap_or_default();
@@ -140,15 +224,24 @@ pub fn accept_events(
             map.remove("id");
         }
         match kind.as_str() {
-            "user.message" => {
-                let echo = ext.push(echo, false);
+            "user.message" | "user.define_outcome" => {
+                // An outcome carries its server-made `outcome_id` and, unlike a queued
+                // message, is processed on receipt (its `processed_at` is required).
+                let outcome = kind == "user.define_outcome";
+                if outcome {
+                    echo["outcome_id"] = json!(crate::ids::new_id("outc"));
+                }
+                let echo = ext.push(echo, outcome);
                 let event_id = echo["id"].as_str().unwrap_or_default().to_owned();
-                ext.pending.push_back(Work::Message {
-                    event_id,
-                    text: message_text(event),
-                });
+                let text = match event.get("description").and_then(Value::as_str) {
+                    Some(description) => description.to_owned(),
+                    None => message_text(event),
+                };
+                ext.pending.push_back(Work::Message { event_id, text });
                 echoed.push(echo);
             }
+            // Context for the turn it accompanies: persisted, no work of its own.
+            "system.message" => echoed.push(ext.push(echo, true)),
             "user.interrupt" => {
                 echoed.push(ext.push(echo, true));
                 if let Some(turn) = &ext.turn {

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 use tokio::sync::Notify;
 
-use super::directive::{Directive, file_name, planned_files};
+use super::directive::{Directive, EVENT_BURST, file_name, planned_files};
 use crate::content::{Content, Generated};
 use crate::ids;
 use crate::state::SharedSim;
@@ -193,6 +193,17 @@ impl Ctx {
 
     /// Ends the turn: `session.usage`, then status idle with `stop_reason`.
     pub(super) fn idle(&self, stop_reason: Value) -> Step {
+        self.idle_with(stop_reason, Value::Null, true)
+    }
+
+    /// Ends the turn with `stop_details` (when not null); `set_status: false` leaves the
+    /// session `running` (the idle event is in the history before a retrieve shows it).
+    pub(super) fn idle_with(
+        &self,
+        stop_reason: Value,
+        stop_details: Value,
+        set_status: bool,
+    ) -> Step {
         let active = self.started.elapsed().as_secs_f64();
         self.with(|body, ext| {
             let stats = &mut body["stats"];
@@ -210,13 +221,35 @@ impl Ctx {
                 json!({ "type": "session.usage", "usage": body["usage"].clone() }),
                 true,
             );
+            if set_status {
+                body["status"] = json!("idle");
+                body["updated_at"] = json!(ids::now());
+            }
+            let mut event = json!({ "type": "session.status_idle", "stop_reason": stop_reason });
+            if !stop_details.is_null() {
+                event["stop_details"] = stop_details;
+            }
+            ext.push(event, true);
+        })
+    }
+
+    /// Shows the session idle on retrieve (after an [`Ctx::idle_with`] that did not).
+    pub(super) fn show_idle(&self) -> Step {
+        self.with(|body, _| {
             body["status"] = json!("idle");
             body["updated_at"] = json!(ids::now());
-            ext.push(
-                json!({ "type": "session.status_idle", "stop_reason": stop_reason }),
-                true,
-            );
         })
+    }
+
+    /// Emits `n` `agent.thinking` events in bursts of [`EVENT_BURST`], pausing between bursts.
+    pub(super) async fn think(&self, n: usize) -> Step {
+        for i in 0..n {
+            if i > 0 && i % EVENT_BURST == 0 {
+                self.pause().await?;
+            }
+            self.emit(json!({ "type": "agent.thinking" }))?;
+        }
+        Ok(())
     }
 
     /// Writes one output file through a `write` tool call; returns its id.
@@ -321,7 +354,19 @@ impl Ctx {
         directive: &Directive,
         late: Option<Duration>,
     ) -> Step<Outcome> {
+        self.finish_happy_showing(directive, late, true).await
+    }
+
+    /// [`Ctx::finish_happy`]; `show_idle: false` leaves the session `running` after the idle
+    /// event (the caller shows it idle later).
+    pub(super) async fn finish_happy_showing(
+        &self,
+        directive: &Directive,
+        late: Option<Duration>,
+        show_idle: bool,
+    ) -> Step<Outcome> {
         let mut made = Vec::new();
+        self.think(directive.events).await?;
         self.model_request(async |ctx: &Self| {
             ctx.message(&format!("Writing {} file(s).", directive.files))?;
             for _ in 0..directive.files {
@@ -335,7 +380,7 @@ impl Ctx {
         })
         .await?;
         self.message("Done.")?;
-        self.idle(json!({ "type": "end_turn" }))?;
+        self.idle_with(json!({ "type": "end_turn" }), Value::Null, show_idle)?;
         if let Some(late) = late {
             let visible = Instant::now() + late;
             let mut store = self.sim.store();
@@ -351,9 +396,22 @@ impl Ctx {
     }
 
     pub(super) fn error(&self, kind: &str, message: &str, retry: &str) -> Step<Value> {
-        self.emit(json!({
-            "type": "session.error",
-            "error": { "type": kind, "message": message, "retry_status": { "type": retry } },
-        }))
+        self.error_with(kind, message, retry, json!({}))
+    }
+
+    /// A `session.error` whose error object also carries `fields` (e.g. `mcp_server_name`).
+    pub(super) fn error_with(
+        &self,
+        kind: &str,
+        message: &str,
+        retry: &str,
+        fields: Value,
+    ) -> Step<Value> {
+        let mut error =
+            json!({ "type": kind, "message": message, "retry_status": { "type": retry } });
+        if let (Some(error), Some(fields)) = (error.as_object_mut(), fields.as_object()) {
+            error.extend(fields.clone());
+        }
+        self.emit(json!({ "type": "session.error", "error": error }))
     }
 }

@@ -75,6 +75,77 @@ pub(super) async fn turn(ctx: &Ctx, work: Work) -> Step<Outcome> {
             ctx.emit_status("terminated", json!({ "type": "session.status_terminated" }))?;
             Ok(Outcome::Terminated)
         }
+        Scenario::IdleEarly => {
+            ctx.finish_happy_showing(&directive, None, false).await?;
+            // Not interruptible: the status catches up whatever the client does.
+            tokio::time::sleep(directive.seconds).await;
+            ctx.show_idle()?;
+            Ok(Outcome::Idle)
+        }
+        Scenario::Rescheduling => {
+            ctx.emit_status(
+                "rescheduling",
+                json!({ "type": "session.status_rescheduled" }),
+            )?;
+            ctx.wait(directive.seconds).await?;
+            ctx.emit_status("running", json!({ "type": "session.status_running" }))?;
+            ctx.finish_happy(&directive, None).await
+        }
+        Scenario::Refusal => {
+            ctx.model_request(async |_: &Ctx| Ok(())).await?;
+            ctx.idle_with(
+                json!({ "type": "refusal" }),
+                json!({
+                    "type": "refusal", "category": "cyber",
+                    "explanation": "The request was declined by a safety classifier.",
+                }),
+                true,
+            )?;
+            Ok(Outcome::Idle)
+        }
+        Scenario::ModelError => {
+            let start = ctx.emit(json!({ "type": "span.model_request_start" }))?;
+            ctx.pause().await?;
+            ctx.emit(json!({
+                "type": "span.model_request_end", "model_request_start_id": start["id"],
+                "is_error": true,
+                "model_usage": {
+                    "input_tokens": 0, "output_tokens": 0,
+                    "cache_read_input_tokens": 0, "cache_creation_input_tokens": 0,
+                },
+            }))?;
+            ctx.error(
+                "model_request_failed_error",
+                "The model request failed",
+                "retrying",
+            )?;
+            ctx.pause().await?;
+            ctx.finish_happy(&directive, None).await
+        }
+        Scenario::McpError => {
+            for retry in ["retrying", "exhausted"] {
+                ctx.error_with(
+                    "mcp_authentication_failed_error",
+                    "Authentication to the MCP server failed",
+                    retry,
+                    json!({ "mcp_server_name": "crm" }),
+                )?;
+                ctx.pause().await?;
+            }
+            ctx.idle(json!({ "type": "retries_exhausted" }))?;
+            Ok(Outcome::Idle)
+        }
+        Scenario::CredentialError => {
+            ctx.error_with(
+                "credential_host_unreachable_error",
+                "A credential's allowed host is not permitted by the environment",
+                "terminal",
+                json!({ "credential_id": "vcrd_011Csim", "vault_id": "vlt_011Csim" }),
+            )?;
+            ctx.pause().await?;
+            ctx.emit_status("terminated", json!({ "type": "session.status_terminated" }))?;
+            Ok(Outcome::Terminated)
+        }
         Scenario::Forever => {
             ctx.emit(json!({ "type": "span.model_request_start" }))?;
             ctx.message("Working until interrupted.")?;
