@@ -29,6 +29,7 @@ mod ids;
 mod inspect;
 mod layers;
 mod pagination;
+mod pricing;
 mod scenario;
 mod server;
 mod state;

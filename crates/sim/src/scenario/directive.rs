@@ -12,6 +12,10 @@ pub const DEFAULT_SIZE: usize = 256;
 pub const MAX_FILES: usize = 1000;
 /// Upper bound of `size=` (16 MiB).
 pub const MAX_SIZE: usize = 16 << 20;
+/// `requests=` when absent, for `spend`.
+pub const DEFAULT_REQUESTS: usize = 100;
+/// Upper bound of `requests=`.
+pub const MAX_REQUESTS: usize = 10_000;
 /// `seconds=` when absent, for `late-files` and `slow`.
 pub const DEFAULT_SECONDS: f64 = 1.0;
 
@@ -34,6 +38,9 @@ pub enum Scenario {
     LateFiles,
     /// Happy after `seconds` of running.
     Slow,
+    /// `requests` model requests in a row (each priced at the model's list price), then idle
+    /// with `end_turn`; a session with a budget stops earlier with `budget_reached`.
+    Spend,
 }
 
 /// A parsed directive.
@@ -52,6 +59,8 @@ pub struct Directive {
     pub name: Option<String>,
     /// `tools=`: in `terminated`, how many files the agent writes (tool uses) before failing.
     pub tools: usize,
+    /// `requests=`: in `spend`, how many model requests the agent makes.
+    pub requests: usize,
 }
 
 impl Default for Directive {
@@ -63,6 +72,7 @@ impl Default for Directive {
             seconds: Duration::from_secs_f64(DEFAULT_SECONDS),
             name: None,
             tools: 0,
+            requests: DEFAULT_REQUESTS,
         }
     }
 }
@@ -92,6 +102,7 @@ impl Directive {
                         "forever" => Scenario::Forever,
                         "late-files" | "late_files" => Scenario::LateFiles,
                         "slow" => Scenario::Slow,
+                        "spend" => Scenario::Spend,
                         _ => Scenario::Happy,
                     }
                 }
@@ -109,6 +120,11 @@ impl Directive {
                 "tools" => {
                     if let Ok(n) = value.parse::<usize>() {
                         directive.tools = n.min(MAX_FILES);
+                    }
+                }
+                "requests" => {
+                    if let Ok(n) = value.parse::<usize>() {
+                        directive.requests = n.min(MAX_REQUESTS);
                     }
                 }
                 "seconds" => {

@@ -1,6 +1,7 @@
 //! Integration tests of the simulator over real HTTP.
 
 mod auth;
+mod budgets;
 mod faults;
 mod inspect;
 mod pagination;
