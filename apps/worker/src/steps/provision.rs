@@ -2,6 +2,7 @@
 
 use antpath_db::{events, lifecycle, resources};
 use antpath_provider::types::session::CreateSession;
+use antpath_provider::types::usage::BudgetLimit;
 use antpath_provider::types::vault::{CreateCredential, CreateVault, CredentialAuthParams};
 use antpath_template::model::McpAuth;
 use antpath_types::{AttemptId, Phase, ResourceKind, RunStatus};
@@ -167,6 +168,7 @@ pub async fn session(ctx: &Ctx) -> StepResult<Next> {
             params.title = Some(name);
             params.metadata = meta;
             params.vault_ids = vault.into_iter().collect();
+            params.budget = ctx.run.max_spend_usd.and_then(BudgetLimit::from_usd);
             Ok(client.create_session(&params).await?.id)
         },
     )

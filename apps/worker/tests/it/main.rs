@@ -8,4 +8,5 @@ mod lifecycle;
 mod recovery;
 mod secrets;
 mod sigkill;
+mod spend;
 mod support;
