@@ -14,9 +14,19 @@ use crate::support::Harness;
 
 /// Runs `directive` to its end with `max_spend_usd` snapshotted on the run, keeping the
 /// provider session (retain) so the test can read it afterwards.
-async fn run_capped(h: &Harness, directive: &str, max_spend_usd: Option<f64>) -> (RunId, RunStatus) {
+async fn run_capped(
+    h: &Harness,
+    directive: &str,
+    max_spend_usd: Option<f64>,
+) -> (RunId, RunStatus) {
     let run = h
-        .submit_with(h.workspace, h.template(), directive, "retain", BTreeMap::new())
+        .submit_with(
+            h.workspace,
+            h.template(),
+            directive,
+            "retain",
+            BTreeMap::new(),
+        )
         .await;
     // The limit as the bff snapshots it from the template's `limits.maxSpendUsd`; set before
     // any worker starts, so the queued run is read with it.
@@ -39,7 +49,8 @@ async fn provider_session(h: &Harness, run: RunId) -> Value {
         .fetch_one(&h.pool)
         .await
         .expect("session id");
-    let (status, body) = sim_call(h, reqwest::Method::GET, &format!("/v1/sessions/{id}"), None).await;
+    let (status, body) =
+        sim_call(h, reqwest::Method::GET, &format!("/v1/sessions/{id}"), None).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     body
 }
@@ -89,7 +100,8 @@ async fn a_run_that_spends_past_its_limit_fails_with_the_limit_as_reason_and_a_c
     pool: PgPool,
 ) {
     let h = Harness::new(pool).await;
-    let (run, status) = run_capped(&h, "antpath-sim: scenario=spend requests=200", Some(0.05)).await;
+    let (run, status) =
+        run_capped(&h, "antpath-sim: scenario=spend requests=200", Some(0.05)).await;
     assert_eq!(status, RunStatus::Failed);
 
     let session = provider_session(&h, run).await;
@@ -115,7 +127,8 @@ async fn a_run_that_spends_past_its_limit_fails_with_the_limit_as_reason_and_a_c
 
     // The API refuses lowering a budget to at or below what was spent, with its error shape.
     let path = format!("/v1/sessions/{}", session["id"].as_str().expect("id"));
-    let lower = json!({"budget": {"type": "limit", "max_list_cost": {"amount": "4", "currency": "USD"}}});
+    let lower =
+        json!({"budget": {"type": "limit", "max_list_cost": {"amount": "4", "currency": "USD"}}});
     let (status, body) = sim_call(&h, reqwest::Method::POST, &path, Some(lower)).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert_eq!(body["type"], "error");
@@ -134,8 +147,14 @@ async fn a_normal_run_reports_the_providers_tokens_cost_and_active_seconds(pool:
     assert!(session["budget"].is_null(), "no limit, no budget");
     let record = record(&h, run).await;
     let usage = &session["usage"];
-    assert_eq!(record.input_tokens, usage["input_tokens"].as_i64().expect("input"));
-    assert_eq!(record.output_tokens, usage["output_tokens"].as_i64().expect("output"));
+    assert_eq!(
+        record.input_tokens,
+        usage["input_tokens"].as_i64().expect("input")
+    );
+    assert_eq!(
+        record.output_tokens,
+        usage["output_tokens"].as_i64().expect("output")
+    );
     // 3 × 0.885 cents, reported as 3 cents.
     assert_eq!(usage["list_cost"]["amount"], "3");
     assert_eq!(record.list_cost_micro_usd, Some(30_000));
@@ -145,13 +164,17 @@ async fn a_normal_run_reports_the_providers_tokens_cost_and_active_seconds(pool:
     let (_, _, extra_input) = session_ledger(&h, run).await;
     assert_eq!(extra_input, 0);
     let ledger_input = h
-        .scalar_i64("select sum(input_tokens)::bigint from usage_ledger where run_id = $1", run)
+        .scalar_i64(
+            "select sum(input_tokens)::bigint from usage_ledger where run_id = $1",
+            run,
+        )
         .await;
     assert_eq!(ledger_input, record.input_tokens);
 
     // A budget cannot be added to a session created without one.
     let path = format!("/v1/sessions/{}", session["id"].as_str().expect("id"));
-    let add = json!({"budget": {"type": "limit", "max_list_cost": {"amount": "100", "currency": "USD"}}});
+    let add =
+        json!({"budget": {"type": "limit", "max_list_cost": {"amount": "100", "currency": "USD"}}});
     let (status, body) = sim_call(&h, reqwest::Method::POST, &path, Some(add)).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert_eq!(body["error"]["details"]["error_code"], "budget_create_only");

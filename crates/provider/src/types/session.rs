@@ -4,8 +4,8 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::usage::{BudgetLimit, SessionStats};
 pub use super::usage::SessionUsage;
+use super::usage::{BudgetLimit, SessionStats};
 use super::{Extra, HasMetadata, Metadata, open_str_enum};
 use crate::pagination::ListParams;
 

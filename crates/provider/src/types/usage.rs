@@ -207,9 +207,15 @@ mod tests {
             "server_tool_use": {"web_fetch_requests": 1, "web_search_requests": 2},
         }))
         .expect("usage");
-        assert_eq!(usage.cache_creation.as_ref().map(CacheCreationUsage::total), Some(4));
+        assert_eq!(
+            usage.cache_creation.as_ref().map(CacheCreationUsage::total),
+            Some(4)
+        );
         assert_eq!(usage.list_cost.and_then(|c| c.usd_micros()), Some(70_000));
         assert_eq!(usage.active_seconds, Some(1.5));
-        assert_eq!(usage.server_tool_use.and_then(|s| s.web_search_requests), Some(2));
+        assert_eq!(
+            usage.server_tool_use.and_then(|s| s.web_search_requests),
+            Some(2)
+        );
     }
 }

@@ -14,8 +14,8 @@ use tokio::sync::Notify;
 
 use super::directive::{Directive, file_content, file_name};
 use crate::state::SharedSim;
-use crate::{ids, pricing};
 use crate::store::{Ext, FileExt, Kind, SessionExt, Turn};
+use crate::{ids, pricing};
 
 /// Token counts reported per simulated model request.
 const INPUT_TOKENS: u64 = 1200;
