@@ -2,12 +2,11 @@
 
 use antpath_db::{events, lifecycle, resources};
 use antpath_provider::types::session::CreateSession;
-use antpath_provider::types::usage::BudgetLimit;
 use antpath_provider::types::vault::{CreateCredential, CreateVault, CredentialAuthParams};
 use antpath_template::model::McpAuth;
 use antpath_types::{AttemptId, Phase, ResourceKind, RunStatus};
 
-use super::{Ctx, Next};
+use super::{Ctx, Next, spend};
 use crate::error::{StepError, StepResult};
 use crate::journal::{Want, ensure};
 use crate::mapping;
@@ -155,6 +154,8 @@ pub async fn session(ctx: &Ctx) -> StepResult<Next> {
         ));
     };
     let vault = id_of("vault");
+    let budget = spend::session_budget(ctx.run.max_spend_usd, ctx.run.list_cost_micro_usd)
+        .map_err(StepError::Tenant)?;
     let client = &ctx.client;
     let session = ensure(
         ctx,
@@ -168,7 +169,7 @@ pub async fn session(ctx: &Ctx) -> StepResult<Next> {
             params.title = Some(name);
             params.metadata = meta;
             params.vault_ids = vault.into_iter().collect();
-            params.budget = ctx.run.max_spend_usd.and_then(BudgetLimit::from_usd);
+            params.budget = budget;
             Ok(client.create_session(&params).await?.id)
         },
     )

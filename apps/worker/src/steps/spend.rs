@@ -5,6 +5,7 @@
 use antpath_db::observation::{ProviderUsage, Tokens};
 use antpath_provider::types::event::{EventKind, SessionEvent};
 use antpath_provider::types::session::{Session, SessionUsage};
+use antpath_provider::types::usage::{BudgetKind, BudgetLimit, MonetaryAmount};
 
 /// The provider's cumulative usage of a session: the larger of each figure between the
 /// session's `usage` and the latest `session.usage` event among `fresh` (either may be the
@@ -59,6 +60,39 @@ fn larger(a: ProviderUsage, b: ProviderUsage) -> ProviderUsage {
     }
 }
 
+/// The budget of the run's next provider session: what is left of `max_spend_usd` after the
+/// list cost earlier attempts' sessions reported, in whole cents rounded down (so the attempts
+/// together never exceed the limit by more than the provider's own overshoot). `Ok(None)`
+/// without a limit; `Err` with the user's reason when less than a cent is left.
+pub fn session_budget(
+    max_spend_usd: Option<f64>,
+    spent_micro_usd: Option<i64>,
+) -> Result<Option<BudgetLimit>, String> {
+    let Some(limit) = max_spend_usd.filter(|l| l.is_finite() && *l > 0.0) else {
+        return Ok(None);
+    };
+    #[expect(
+        clippy::cast_precision_loss,
+        reason = "a run's cost in micro-dollars is far below 2^53"
+    )]
+    let spent = spent_micro_usd.unwrap_or(0).max(0) as f64 / 1_000_000.0;
+    // Rounded first so that a limit like $0.29 is 29 cents, not 28.999… floored to 28.
+    let left = ((limit - spent) * 100.0 * 1e6).round() / 1e6;
+    if left < 1.0 {
+        return Err(budget_reason(Some(limit)));
+    }
+    #[expect(
+        clippy::cast_possible_truncation,
+        clippy::cast_sign_loss,
+        reason = "a positive amount of cents bounded by the template's limit"
+    )]
+    let cents = left.floor() as u64;
+    Ok(Some(BudgetLimit {
+        kind: BudgetKind::Limit,
+        max_list_cost: MonetaryAmount::usd_cents(cents),
+    }))
+}
+
 /// What a user reads when a run stops at its spend limit.
 pub fn budget_reason(max_spend_usd: Option<f64>) -> String {
     match max_spend_usd {
@@ -108,6 +142,25 @@ mod tests {
         let s: Session =
             serde_json::from_value(json!({"id": "sesn_1", "status": "idle"})).expect("session");
         assert_eq!(provider_usage(&s, &[]), None);
+    }
+
+    #[test]
+    fn a_later_attempt_gets_only_what_is_left_of_the_limit() {
+        let cents = |b: Result<Option<BudgetLimit>, String>| {
+            b.expect("a budget").map(|b| b.max_list_cost.amount)
+        };
+        assert_eq!(cents(session_budget(None, Some(5))), None);
+        assert_eq!(cents(session_budget(Some(0.29), None)), Some("29".into()));
+        assert_eq!(
+            cents(session_budget(Some(0.5), Some(120_000))),
+            Some("38".into())
+        );
+        assert_eq!(
+            cents(session_budget(Some(0.5), Some(125_000))),
+            Some("37".into())
+        );
+        assert!(session_budget(Some(0.5), Some(495_000)).is_err());
+        assert!(session_budget(Some(0.5), Some(900_000)).is_err());
     }
 
     #[test]
