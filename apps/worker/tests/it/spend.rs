@@ -179,3 +179,67 @@ async fn a_normal_run_reports_the_providers_tokens_cost_and_active_seconds(pool:
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert_eq!(body["error"]["details"]["error_code"], "budget_create_only");
 }
+
+/// Submits `directive` capped at `max_spend_usd`, as if earlier attempts had already spent
+/// `spent_micro_usd`, and runs it to its end.
+async fn run_after_spending(
+    h: &Harness,
+    max_spend_usd: f64,
+    spent_micro_usd: i64,
+) -> (RunId, RunStatus) {
+    let run = h
+        .submit_with(
+            h.workspace,
+            h.template(),
+            "antpath-sim: scenario=spend requests=200",
+            "retain",
+            BTreeMap::new(),
+        )
+        .await;
+    sqlx::query("update runs set max_spend_usd = $2, list_cost_micro_usd = $3 where id = $1")
+        .bind(run.as_uuid())
+        .bind(max_spend_usd)
+        .bind(spent_micro_usd)
+        .execute(&h.pool)
+        .await
+        .expect("limit and earlier spend");
+    let worker = h.start("w1", FaultHook::none());
+    let status = h.wait_terminal(run).await;
+    worker.shutdown().await;
+    (run, status)
+}
+
+#[sqlx::test(migrator = "antpath_db::MIGRATOR")]
+async fn a_later_attempts_session_gets_only_what_is_left_of_the_limit(pool: PgPool) {
+    let h = Harness::new(pool).await;
+    let (run, status) = run_after_spending(&h, 0.05, 30_000).await;
+    assert_eq!(status, RunStatus::Failed);
+    let session = provider_session(&h, run).await;
+    assert_eq!(
+        session["budget"]["max_list_cost"],
+        json!({"amount": "2", "currency": "USD"})
+    );
+}
+
+#[sqlx::test(migrator = "antpath_db::MIGRATOR")]
+async fn a_run_with_less_than_a_cent_left_fails_without_a_new_session(pool: PgPool) {
+    let h = Harness::new(pool).await;
+    let (run, status) = run_after_spending(&h, 0.05, 49_000).await;
+    assert_eq!(status, RunStatus::Failed);
+    let record = record(&h, run).await;
+    assert_eq!(record.error_class.as_deref(), Some("tenant_permanent"));
+    assert_eq!(
+        record.error_message.as_deref(),
+        Some("The run reached its spend limit of $0.05; raise maxSpendUsd to let it do more.")
+    );
+    let sessions = h
+        .sim_resources()
+        .await
+        .into_iter()
+        .filter(|r| r["kind"] == "session")
+        .count();
+    assert_eq!(
+        sessions, 0,
+        "no session is created with nothing left to spend"
+    );
+}
