@@ -31,6 +31,11 @@ from anthropic.types.beta import (
     BetaManagedAgentsVault,
 )
 from anthropic.types.beta.sessions import BetaManagedAgentsSendSessionEvents, BetaManagedAgentsSessionEvent
+from anthropic.types.beta.sessions import (
+    BetaManagedAgentsDeleteSessionResource,
+    BetaManagedAgentsFileResource,
+    BetaManagedAgentsSessionResource,
+)
 from anthropic.types.beta.vaults import BetaManagedAgentsCredential, BetaManagedAgentsDeletedCredential
 
 EXPECTED_SDK = "2.10.0"
@@ -197,6 +202,77 @@ def budgets(beta: Any, agent_id: str, env_id: str) -> None:
     call(beta.sessions, BetaManagedAgentsDeletedSession, "sessions.delete", uncapped["id"])
 
 
+def refused(what: str, error: type, fn: Any, *args: Any, **kwargs: Any) -> dict:
+    """Calls `fn`, which must fail with `error` and the API's error envelope; returns the body."""
+    try:
+        fn(*args, **kwargs)
+    except error as err:
+        body = err.body if isinstance(err.body, dict) else {}
+        if body.get("type") != "error" or not body.get("error", {}).get("type"):
+            raise Mismatch(f"{what}: not the error envelope: {err.body}") from err
+        if not (err.request_id or "").startswith("req_"):
+            raise Mismatch(f"{what}: no request_id") from err
+        return body
+    raise Mismatch(f"{what}: was accepted")
+
+
+def uploads_and_resources(beta: Any, env_id: str, agent_id: str) -> None:
+    """`files.upload` (multipart), a session created with a file resource, the resources
+    sub-resource, the mounted copies listed by `scope_id` as not downloadable, and downloads
+    of them refused."""
+    upload = call(beta.files, BetaFileMetadata, "files.upload",
+                  file=("dir/input.csv", b"a,b\n1,2\n", "text/csv"), expires_in_seconds=3600)
+    if upload["filename"] != "input.csv" or upload["downloadable"] is not False or upload["scope"] is not None:
+        raise Mismatch(f"files.upload: {upload}")
+    if upload["size_bytes"] != 8 or upload["mime_type"] != "text/csv" or not upload["expires_at"]:
+        raise Mismatch(f"files.upload size/mime/expiry: {upload}")
+    unnamed = call(beta.files, BetaFileMetadata, "files.upload", file=("", b"{}", "application/json"))
+    if unnamed["filename"] != "unnamed.json":
+        raise Mismatch(f"an upload without a filename is named {unnamed['filename']!r}")
+    refused("files.upload expires_in_seconds=5", anthropic.BadRequestError, beta.files.upload,
+            file=("x.txt", b"x", "text/plain"), expires_in_seconds=5)
+    refused("files.download of an upload", anthropic.BadRequestError,
+            lambda: beta.files.download(upload["id"]).read())
+
+    session = call(beta.sessions, BetaManagedAgentsSession, "sessions.create", agent=agent_id,
+                   environment_id=env_id, resources=[{"type": "file", "file_id": upload["id"]}])
+    sid = session["id"]
+    mounts = session["resources"]
+    if len(mounts) != 1 or mounts[0]["type"] != "file" or not mounts[0]["mount_path"].startswith("/mnt/session/uploads/"):
+        raise Mismatch(f"sessions.create resources: {mounts}")
+    added = call(beta.sessions.resources, BetaManagedAgentsFileResource, "resources.add", sid,
+                 type="file", file_id=upload["id"], mount_path="/mnt/session/uploads/second.csv")
+    raw = beta.sessions.resources.with_raw_response.list(sid).http_response.json()
+    listed = page(raw, BetaManagedAgentsSessionResource, "resources.list")
+    if [r.id for r in listed] != [mounts[0]["id"], added["id"]]:
+        raise Mismatch(f"resources.list: {raw}")
+    call(beta.sessions.resources, BetaManagedAgentsSessionResource, "resources.retrieve", added["id"], session_id=sid)
+
+    copies = walk(beta.files, BetaFileMetadata, "files.list(mounted)", 1, scope_id=sid)
+    if sorted(c["id"] for c in copies) != sorted([mounts[0]["file_id"], added["file_id"]]):
+        raise Mismatch(f"mounted copies listed by scope_id: {copies}")
+    for copy in copies:
+        if copy["downloadable"] is not False or copy["scope"] != {"id": sid, "type": "session"}:
+            raise Mismatch(f"a mounted copy: {copy}")
+        if copy["filename"] != "input.csv" or copy["size_bytes"] != 8:
+            raise Mismatch(f"a mounted copy keeps the upload's name and size: {copy}")
+    body = refused("files.download of a mounted copy", anthropic.BadRequestError,
+                   lambda: beta.files.download(copies[0]["id"]).read())
+    if body["error"]["type"] != "invalid_request_error":
+        raise Mismatch(f"download refusal: {body}")
+
+    call(beta.sessions.resources, BetaManagedAgentsDeleteSessionResource, "resources.delete",
+         added["id"], session_id=sid)
+    left = walk(beta.files, BetaFileMetadata, "files.list(after unmount)", 10, scope_id=sid)
+    if [f["id"] for f in left] != [mounts[0]["file_id"]]:
+        raise Mismatch(f"files after unmount: {left}")
+    refused("resources.add of an unknown file", anthropic.NotFoundError, beta.sessions.resources.add,
+            sid, type="file", file_id="file_missing")
+    call(beta.sessions, BetaManagedAgentsDeletedSession, "sessions.delete", sid)
+    for file_id in (upload["id"], unnamed["id"]):
+        call(beta.files, BetaDeletedFile, "files.delete", file_id)
+
+
 def main(base_url: str) -> None:
     if anthropic.__version__ != EXPECTED_SDK:
         raise Mismatch(f"anthropic {anthropic.__version__} installed, {EXPECTED_SDK} expected")
@@ -280,6 +356,7 @@ def main(base_url: str) -> None:
         if meta["scope"] != {"id": sid, "type": "session"} or meta["downloadable"] is not True:
             raise Mismatch(f"file metadata scope/downloadable: {meta}")
 
+    uploads_and_resources(beta, env["id"], agent["id"])
     budgets(beta, agent["id"], env["id"])
 
     # Teardown in the documented order.

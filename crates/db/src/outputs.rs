@@ -163,7 +163,8 @@ pub struct CaptureFailure<'a> {
     /// The size the provider listed.
     pub size_bytes: Option<i64>,
     /// `workspace_quota_exceeded`, `download_failed`, `upload_failed`, `size_cap_exceeded`,
-    /// `size_mismatch`.
+    /// `size_mismatch`, `capture_abandoned`, or `not_downloadable` (a skip: the provider will
+    /// not serve the file).
     pub reason: &'a str,
     /// Scrubbed detail.
     pub message: Option<&'a str>,

@@ -1,7 +1,7 @@
 //! `antpath-sim`: an in-memory simulator of the Claude Managed Agents API.
 //!
 //! It serves the provider's `/v1/…` routes (environments, agents, vaults and credentials,
-//! sessions, events, files, a few skills look-ups) with the wire shapes of the official
+//! sessions and their resources, events, files with uploads, a few skills look-ups) with the wire shapes of the official
 //! `anthropic` Python SDK 2.10.0, runs a scripted agent per session, injects faults on demand
 //! and exposes inspection routes under `/__sim/…`. See `docs/provider.md` (section "The simulator").
 //!
@@ -20,9 +20,12 @@
 //! - [`spawn`]: binds `127.0.0.1:0` and serves in a background task; returns a [`SimHandle`].
 //! - [`SimHandle::base_url`], [`SimHandle::addr`], [`SimHandle::shutdown`].
 //! - [`serve`]: serves on a pre-bound listener until the process ends (used by the binary).
+//! - [`file_content`] / [`generated_bytes`]: the deterministic bytes of a scripted output, to
+//!   check a download's sha256.
 
 mod api;
 mod config;
+mod content;
 mod error;
 mod faults;
 mod ids;
@@ -43,6 +46,7 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 pub use config::{DEFAULT_KEY_PREFIX, FailRule, FaultConfig, FaultKind, SimConfig};
+pub use content::generated_bytes;
 pub use scenario::{file_content, file_name};
 
 /// A running simulator started by [`spawn`].

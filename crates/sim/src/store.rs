@@ -157,8 +157,8 @@ pub struct Turn {
 pub struct FileExt {
     /// The session the file is scoped to.
     pub session_id: Option<String>,
-    /// The bytes.
-    pub content: Bytes,
+    /// The bytes, held or generated on read.
+    pub content: crate::content::Content,
     /// sha256 of the bytes.
     pub sha256: String,
     /// When the file becomes visible in lists (late files); `None`: at once.
@@ -288,7 +288,7 @@ impl Store {
         let record = self.get_mut(kind, id)?;
         record.life = Life::Deleted;
         match &mut record.ext {
-            Ext::File(file) => file.content = Bytes::new(),
+            Ext::File(file) => file.content = crate::content::Content::Held(Bytes::new()),
             Ext::Session(session) => {
                 if let Some(turn) = session.turn.take().and_then(|t| t.abort) {
                     turn.abort();

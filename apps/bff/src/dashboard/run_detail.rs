@@ -266,6 +266,7 @@ fn skip_reason(reason: &str) -> &str {
         "download_failed" => "downloading it from the provider failed",
         "upload_failed" => "storing it failed",
         "capture_abandoned" => "capture gave up before reaching it",
+        "not_downloadable" => "the provider does not serve it (a copy of a mounted input)",
         other => other,
     }
 }
@@ -436,6 +437,16 @@ mod tests {
         assert_eq!(
             failure_line(&unknown),
             "big.bin (size unknown) — skipped: something_new"
+        );
+        let mounted = CaptureFailureRecord {
+            display_name: "résumé.csv".into(),
+            size_bytes: Some(64),
+            reason: "not_downloadable".into(),
+            ..unknown
+        };
+        assert_eq!(
+            failure_line(&mounted),
+            "résumé.csv (64 B) — skipped: the provider does not serve it (a copy of a mounted input)"
         );
     }
 

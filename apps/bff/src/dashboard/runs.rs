@@ -195,7 +195,7 @@ fn row(run: &RunRecord, outputs: i64) -> Markup {
     let took = duration(end.unwrap_or_else(Utc::now) - run.created_at);
     let tokens = run.input_tokens + run.output_tokens;
     html! {
-        tr {
+        tr data-run-id=(run.id) {
             td { (status_badge(run.status)) }
             td { a.mono href=(format!("/runs/{}", run.id)) { (run.id) } }
             td {

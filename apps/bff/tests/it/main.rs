@@ -9,6 +9,7 @@ mod http;
 mod input;
 mod openapi;
 mod outage;
+mod output_names;
 mod reads;
 mod requests;
 mod sign_in;

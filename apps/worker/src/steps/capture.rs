@@ -7,6 +7,11 @@
 //! its storage increment and ledger row in one transaction. Files already recorded (stored or
 //! failed) are skipped, so a retried capture never stores or counts a file twice.
 //!
+//! A file the provider marks `downloadable: false` (the session's copy of a mounted input) is
+//! not downloaded: it is recorded as skipped with the reason `not_downloadable`, which leaves
+//! the run's outcome alone. Two files of the same name are two files: each has its own
+//! provider id, hence its own output id and key, and both are kept under their own name.
+//!
 //! A file's object key is derived from the run and the provider's file id, so a capture cut
 //! off between the upload and its row overwrites the same object when it runs again: no
 //! orphan. A file that keeps failing is recorded as a capture failure once its tries are used
@@ -29,6 +34,9 @@ use tokio_util::io::StreamReader;
 use super::{Ctx, Next, end};
 use crate::error::{StepError, StepResult};
 use crate::throttle::CallKind;
+
+/// The capture record of a file the provider will not serve: a skip, not a failure.
+pub const NOT_DOWNLOADABLE: &str = "not_downloadable";
 
 /// Captures the session's files, then moves to cleanup.
 pub async fn capture(ctx: &Ctx) -> StepResult<Next> {
@@ -158,6 +166,11 @@ async fn fail(
 }
 
 async fn capture_file(ctx: &Ctx, file: &FileMetadata) -> StepResult<()> {
+    // Only an explicit `false` skips: a listing without the flag is tried, and the download
+    // answers.
+    if file.downloadable == Some(false) {
+        return fail(ctx, file, NOT_DOWNLOADABLE, None).await;
+    }
     let limits = &ctx.deps.config.limits;
     let size = i64::try_from(file.size_bytes).unwrap_or(i64::MAX);
     let (used, cap) = outputs::storage(&ctx.deps.pool, ctx.run.workspace_id).await?;

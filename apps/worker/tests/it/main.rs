@@ -5,6 +5,7 @@ mod cancel;
 mod concurrency;
 mod convergence;
 mod lifecycle;
+mod outputs;
 mod recovery;
 mod secrets;
 mod sigkill;

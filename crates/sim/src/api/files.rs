@@ -1,5 +1,9 @@
-//! `/v1/files`: list (by `scope_id`, page cursor), metadata, content, delete.
+//! `/v1/files`: upload (multipart), list (by `scope_id`, page cursor), metadata, content,
+//! delete.
 //!
+//! An upload is listed with no scope and `downloadable: false` (the API serves back only what
+//! sessions produce); mounting it into a session lists a session-scoped copy (see
+//! [`super::resources`]).
 //! No beta header is required (SDK 2.10.0 sends none on files). Files of a `late-files` turn
 //! are invisible, to every route, until their time comes.
 
@@ -9,17 +13,113 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
 use serde_json::{Value, json};
 
+use crate::content::Content;
 use crate::error::{ApiError, ApiResult};
 use crate::pagination::{ListQuery, PageSpec, paginate};
 use crate::state::SharedSim;
-use crate::store::{Ext, Kind, Record, Store};
+use crate::store::{Ext, FileExt, Kind, Record, Store};
+
+use super::multipart;
 
 /// Paging of the files list (SDK 2.10.0): `limit` 1–1000, default 20.
 const PAGE: PageSpec = PageSpec::simple(20, 1000);
 /// Most ids in one `ids[]` lookup.
 const MAX_IDS: usize = 100;
+/// Bounds of `expires_in_seconds` on upload (SDK 2.10.0 `file_upload_params.py`).
+const EXPIRES_IN: std::ops::RangeInclusive<i64> = 3600..=7_776_000;
+/// Largest upload the simulator accepts (64 MiB); it holds uploads in memory.
+pub const MAX_UPLOAD_BYTES: usize = 64 << 20;
+
+/// The extension `unnamed` gets for a known mime type.
+fn extension_for(mime: &str) -> &'static str {
+    match mime.split(';').next().unwrap_or_default().trim() {
+        "text/plain" => ".txt",
+        "text/csv" => ".csv",
+        "text/markdown" => ".md",
+        "application/json" => ".json",
+        "application/pdf" => ".pdf",
+        "image/png" => ".png",
+        "image/jpeg" => ".jpg",
+        _ => "",
+    }
+}
+
+/// The name an upload is stored under: the part's final path component, or `unnamed` with
+/// the extension of its mime type.
+fn upload_name(filename: Option<&str>, mime: &str) -> String {
+    let last = filename
+        .unwrap_or_default()
+        .rsplit(['/', '\\'])
+        .next()
+        .unwrap_or_default();
+    if last.is_empty() {
+        format!("unnamed{}", extension_for(mime))
+    } else {
+        last.to_owned()
+    }
+}
+
+/// `POST /v1/files`: a `multipart/form-data` body with a `file` part and an optional
+/// `expires_in_seconds` field.
+pub async fn upload(
+    State(sim): State<SharedSim>,
+    headers: axum::http::HeaderMap,
+    body: Bytes,
+) -> ApiResult<Json<Value>> {
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    let boundary = multipart::boundary(content_type).ok_or_else(|| {
+        ApiError::invalid("Content-Type: must be multipart/form-data with a boundary")
+    })?;
+    let parts = multipart::parse(&body, &boundary)
+        .ok_or_else(|| ApiError::invalid("could not parse the multipart/form-data body"))?;
+    let file = parts
+        .iter()
+        .find(|p| p.name == "file")
+        .ok_or_else(|| ApiError::invalid("file: Field required"))?;
+    let expires_in = match parts.iter().find(|p| p.name == "expires_in_seconds") {
+        None => None,
+        Some(part) => {
+            let text = std::str::from_utf8(&part.data).unwrap_or_default().trim();
+            let seconds = text.parse::<i64>().ok().filter(|s| EXPIRES_IN.contains(s));
+            Some(seconds.ok_or_else(|| {
+                ApiError::invalid("expires_in_seconds: must be an integer between 3600 and 7776000")
+            })?)
+        }
+    };
+    let mime = file
+        .content_type
+        .clone()
+        .filter(|m| !m.is_empty())
+        .unwrap_or_else(|| "application/octet-stream".to_owned());
+    let filename = upload_name(file.filename.as_deref(), &mime);
+    let created = chrono::Utc::now();
+    let expires_at = expires_in.map(|s| {
+        (created + chrono::Duration::seconds(s))
+            .to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
+    });
+    let content = Content::Held(file.data.clone());
+    let id = crate::ids::new_id("file");
+    let record = json!({
+        "id": id, "type": "file", "filename": filename, "mime_type": mime,
+        "size_bytes": content.size(), "downloadable": false,
+        "created_at": created.to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
+        "scope": null, "expires_at": expires_at,
+    });
+    let ext = FileExt {
+        session_id: None,
+        sha256: content.sha256_hex(),
+        content,
+        visible_at: None,
+    };
+    let body = sim.store().insert(Kind::File, id, record, Ext::File(ext));
+    Ok(Json(body))
+}
 
 fn visible(record: &Record, now: Instant) -> bool {
     match &record.ext {
@@ -104,7 +204,12 @@ pub async fn content(State(sim): State<SharedSim>, Path(id): Path<String>) -> Ap
         .unwrap_or("application/octet-stream");
     let mime =
         HeaderValue::from_str(mime).unwrap_or(HeaderValue::from_static("application/octet-stream"));
-    Ok(([(header::CONTENT_TYPE, mime)], file.content.clone()).into_response())
+    let length = HeaderValue::from(file.content.size());
+    let headers = [
+        (header::CONTENT_TYPE, mime),
+        (header::CONTENT_LENGTH, length),
+    ];
+    Ok((headers, file.content.body()).into_response())
 }
 
 /// `DELETE /v1/files/{id}`

@@ -6,6 +6,8 @@ mod agents;
 mod environments;
 mod events;
 mod files;
+mod multipart;
+mod resources;
 mod sessions;
 mod skills;
 mod vaults;
@@ -78,7 +80,24 @@ pub fn router(sim: SharedSim) -> Router {
             post(events::send).get(events::list),
         )
         .route("/v1/sessions/{id}/events/stream", get(events::stream))
-        .route("/v1/files", get(files::list))
+        .route(
+            "/v1/sessions/{id}/resources",
+            get(resources::list).post(resources::add),
+        )
+        .route(
+            "/v1/sessions/{id}/resources/{rid}",
+            get(resources::retrieve)
+                .post(resources::update)
+                .delete(resources::delete),
+        )
+        .route(
+            "/v1/files",
+            get(files::list)
+                .post(files::upload)
+                .layer(axum::extract::DefaultBodyLimit::max(
+                    files::MAX_UPLOAD_BYTES,
+                )),
+        )
         .route("/v1/files/{id}", get(files::retrieve).delete(files::delete))
         .route("/v1/files/{id}/content", get(files::content))
         .route("/v1/skills", get(skills::list))

@@ -13,7 +13,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::ids;
 use crate::pagination::{ListQuery, Order, PageSpec, paginate};
 use crate::state::SharedSim;
-use crate::store::{Ext, FileExt, Kind, Life, SessionExt, Store};
+use crate::store::{Ext, Kind, Life, SessionExt, Store};
 use crate::{pricing, scenario, validate};
 
 /// Paging of the sessions list: newest first, `order` accepted, `prev_page` returned.
@@ -94,37 +94,14 @@ fn mount_resources(
     for resource in resources.and_then(Value::as_array).into_iter().flatten() {
         match resource.get("type").and_then(Value::as_str) {
             Some("file") => {
-                let file_id = resource
-                    .get("file_id")
-                    .and_then(Value::as_str)
-                    .unwrap_or_default();
-                let source = store.get(Kind::File, file_id)?;
-                let (body, content, sha256) = match &source.ext {
-                    Ext::File(f) => (source.body.clone(), f.content.clone(), f.sha256.clone()),
-                    _ => return Err(ApiError::no_such("file", file_id)),
-                };
-                let copy_id = ids::new_id("file");
-                let mut copy = body;
-                copy["id"] = json!(copy_id);
-                copy["downloadable"] = json!(false);
-                copy["scope"] = json!({ "id": session_id, "type": "session" });
-                copy["created_at"] = json!(now);
-                let ext = FileExt {
-                    session_id: Some(session_id.to_owned()),
-                    content,
-                    sha256,
-                    visible_at: None,
-                };
-                store.insert(Kind::File, copy_id.clone(), copy, Ext::File(ext));
-                let mount = match resource.get("mount_path").and_then(Value::as_str) {
-                    Some(p) if p.starts_with("/mnt/session/uploads/") => p.to_owned(),
-                    Some(p) => format!("/mnt/session/uploads/{}", p.trim_start_matches('/')),
-                    None => format!("/mnt/session/uploads/{copy_id}"),
-                };
-                out.push(json!({
-                    "id": ids::new_id("sesrsc"), "type": "file", "file_id": copy_id, "mount_path": mount,
-                    "created_at": now, "updated_at": now,
-                }));
+                let file_id = resource.get("file_id").and_then(Value::as_str);
+                let mount_path = resource.get("mount_path").and_then(Value::as_str);
+                out.push(super::resources::mount_file(
+                    store,
+                    session_id,
+                    file_id.unwrap_or_default(),
+                    mount_path,
+                )?);
             }
             Some("github_repository") => {
                 let url = resource.get("url").and_then(Value::as_str);

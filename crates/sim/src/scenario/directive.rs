@@ -10,8 +10,10 @@ pub const DEFAULT_FILES: usize = 1;
 pub const DEFAULT_SIZE: usize = 256;
 /// Upper bound of `files=`, to keep a typo from exhausting memory.
 pub const MAX_FILES: usize = 1000;
-/// Upper bound of `size=` (16 MiB).
-pub const MAX_SIZE: usize = 16 << 20;
+/// Upper bound of `size=` and `large=` (256 MiB; generated content is streamed, never held).
+pub const MAX_SIZE: usize = 256 << 20;
+/// Size of the `large` output kind when `large=` is absent (32 MiB).
+pub const DEFAULT_LARGE: usize = 32 << 20;
 /// `requests=` when absent, for `spend`.
 pub const DEFAULT_REQUESTS: usize = 100;
 /// Upper bound of `requests=`.
@@ -61,6 +63,92 @@ pub struct Directive {
     pub tools: usize,
     /// `requests=`: in `spend`, how many model requests the agent makes.
     pub requests: usize,
+    /// `outputs=`: comma-separated kinds of extra files the happy path writes (see
+    /// [`OutputKind`]), after the `files=` ones.
+    pub outputs: Vec<OutputKind>,
+    /// `large=`: bytes of the `large` kind.
+    pub large: usize,
+}
+
+/// A kind of output that real sessions produce and naive clients get wrong.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OutputKind {
+    /// `reports/2026/q1.md`: a file in a subdirectory of the outputs.
+    Nested,
+    /// `résumé – 東京.txt`: accents, a dash and CJK.
+    Unicode,
+    /// Two `notes.txt` with different bytes.
+    Duplicates,
+    /// `empty.txt` of zero bytes.
+    Empty,
+    /// `large.bin` of `large=` bytes, generated and streamed.
+    Large,
+    /// `input.csv`, the session's non-downloadable copy of a mounted input.
+    Undownloadable,
+    /// Names that try to climb out of a directory: `../../etc/passwd`, absolute paths,
+    /// backslashes, NUL, `.`/`..`, a 300-byte name.
+    Hostile,
+}
+
+impl OutputKind {
+    fn parse(word: &str) -> Option<Self> {
+        Some(match word {
+            "nested" => Self::Nested,
+            "unicode" => Self::Unicode,
+            "duplicates" => Self::Duplicates,
+            "empty" => Self::Empty,
+            "large" => Self::Large,
+            "undownloadable" | "not_downloadable" => Self::Undownloadable,
+            "hostile" => Self::Hostile,
+            _ => return None,
+        })
+    }
+}
+
+/// One file an [`OutputKind`] adds: its name, size and whether it can be downloaded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlannedFile {
+    /// The name the provider lists.
+    pub filename: String,
+    /// Size in bytes.
+    pub size: usize,
+    /// `false` for the copy of a mounted input.
+    pub downloadable: bool,
+}
+
+/// The hostile names of [`OutputKind::Hostile`], each written as a file of 32 bytes.
+pub fn hostile_names() -> Vec<String> {
+    vec![
+        "../../etc/passwd".into(),
+        "a/../../b".into(),
+        "/etc/shadow".into(),
+        "..\\..\\windows\\win.ini".into(),
+        "nul\0byte.txt".into(),
+        ".".into(),
+        "..".into(),
+        format!("{}.txt", "x".repeat(300)),
+    ]
+}
+
+/// The files an output kind adds, in order.
+pub fn planned_files(kind: OutputKind, large: usize) -> Vec<PlannedFile> {
+    let file = |name: &str, size: usize| PlannedFile {
+        filename: name.to_owned(),
+        size,
+        downloadable: true,
+    };
+    match kind {
+        OutputKind::Nested => vec![file("reports/2026/q1.md", 256)],
+        OutputKind::Unicode => vec![file("résumé – 東京.txt", 256)],
+        OutputKind::Duplicates => vec![file("notes.txt", 100), file("notes.txt", 200)],
+        OutputKind::Empty => vec![file("empty.txt", 0)],
+        OutputKind::Large => vec![file("large.bin", large)],
+        OutputKind::Undownloadable => vec![PlannedFile {
+            downloadable: false,
+            ..file("input.csv", 64)
+        }],
+        OutputKind::Hostile => hostile_names().iter().map(|n| file(n, 32)).collect(),
+    }
 }
 
 impl Default for Directive {
@@ -73,6 +161,8 @@ impl Default for Directive {
             name: None,
             tools: 0,
             requests: DEFAULT_REQUESTS,
+            outputs: Vec::new(),
+            large: DEFAULT_LARGE,
         }
     }
 }
@@ -117,6 +207,14 @@ impl Directive {
                     }
                 }
                 "name" => directive.name = Some(percent_decode(value)),
+                "outputs" => {
+                    directive.outputs = value.split(',').filter_map(OutputKind::parse).collect();
+                }
+                "large" => {
+                    if let Ok(n) = value.parse::<usize>() {
+                        directive.large = n.min(MAX_SIZE);
+                    }
+                }
                 "tools" => {
                     if let Ok(n) = value.parse::<usize>() {
                         directive.tools = n.min(MAX_FILES);
@@ -170,8 +268,7 @@ fn percent_decode(value: &str) -> String {
 /// `antpath-sim <session_id> file <index>\n` repeated and cut to `size` bytes. Tests can
 /// recompute it to check the sha256 of downloaded bytes.
 pub fn file_content(session_id: &str, index: usize, size: usize) -> Vec<u8> {
-    let line = format!("antpath-sim {session_id} file {index}\n");
-    line.as_bytes().iter().copied().cycle().take(size).collect()
+    crate::content::generated_bytes(session_id, index, size)
 }
 
 /// The file name of output file `index`.
@@ -196,6 +293,16 @@ mod tests {
         assert_eq!(d.scenario, Scenario::LateFiles);
         assert_eq!((d.files, d.size), (3, 10));
         assert_eq!(d.seconds, Duration::from_millis(500));
+    }
+
+    #[test]
+    fn outputs_name_kinds_and_unknown_kinds_are_ignored() {
+        let d = Directive::parse("antpath-sim: files=0 outputs=nested,bogus,duplicates large=9");
+        assert_eq!(d.files, 0);
+        assert_eq!(d.outputs, vec![OutputKind::Nested, OutputKind::Duplicates]);
+        assert_eq!(d.large, 9);
+        assert_eq!(planned_files(OutputKind::Duplicates, 0).len(), 2);
+        assert!(!planned_files(OutputKind::Undownloadable, 0)[0].downloadable);
     }
 
     #[test]

@@ -8,14 +8,15 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use bytes::Bytes;
 use serde_json::{Value, json};
 use tokio::sync::Notify;
 
-use super::directive::{Directive, file_content, file_name};
+use super::directive::{Directive, file_name, planned_files};
+use crate::content::{Content, Generated};
+use crate::ids;
+use crate::pricing;
 use crate::state::SharedSim;
 use crate::store::{Ext, FileExt, Kind, SessionExt, Turn};
-use crate::{ids, pricing};
 
 /// Token counts reported per simulated model request.
 const INPUT_TOKENS: u64 = 1200;
@@ -243,42 +244,92 @@ impl Ctx {
         hidden: bool,
         name: Option<&str>,
     ) -> Step<String> {
-        let index = self.with(|_, ext| {
+        let index = self.next_index()?;
+        let filename = name.map_or_else(|| file_name(index), str::to_owned);
+        self.write_planned(index, &filename, size, hidden).await
+    }
+
+    fn next_index(&self) -> Step<usize> {
+        self.with(|_, ext| {
             ext.files_made += 1;
             ext.files_made - 1
-        })?;
-        let filename = name.map_or_else(|| file_name(index), str::to_owned);
+        })
+    }
+
+    /// Writes file `index` named `filename` through a `write` tool call; returns its id.
+    async fn write_planned(
+        &self,
+        index: usize,
+        filename: &str,
+        size: usize,
+        hidden: bool,
+    ) -> Step<String> {
         let tool_use = self.emit(json!({
             "type": "agent.tool_use", "name": "write",
             "input": { "file_path": format!("/mnt/session/outputs/{filename}"), "content": format!("<{size} bytes>") },
             "evaluated_permission": "allow",
         }))?;
         self.pause().await?;
-        let content = Bytes::from(file_content(&self.sid, index, size));
-        let id = ids::new_id("file");
-        let body = json!({
-            "id": id, "type": "file", "filename": filename, "mime_type": "text/plain",
-            "size_bytes": size, "created_at": ids::now(), "downloadable": true,
-            "scope": { "id": self.sid, "type": "session" }, "expires_at": null,
-        });
-        let ext = FileExt {
-            session_id: Some(self.sid.clone()),
-            sha256: ids::sha256_hex(&content),
-            content,
-            visible_at: hidden.then(|| Instant::now() + HIDDEN_FOR),
-        };
-        {
-            let mut store = self.sim.store();
-            store
-                .get(Kind::Session, &self.sid)
-                .map_err(|_| Stop::Gone)?;
-            store.insert(Kind::File, id.clone(), body, Ext::File(ext));
-        }
+        let id = self.place_file(index, filename, size, true, hidden)?;
         self.emit(json!({
             "type": "agent.tool_result", "tool_use_id": tool_use["id"], "is_error": false,
             "content": [{ "type": "text", "text": format!("wrote {size} bytes to {filename}") }],
         }))?;
         Ok(id)
+    }
+
+    /// Lists a session-scoped file of generated content (streamed on download, never held).
+    fn place_file(
+        &self,
+        index: usize,
+        filename: &str,
+        size: usize,
+        downloadable: bool,
+        hidden: bool,
+    ) -> Step<String> {
+        let content = Content::Generated(Generated {
+            seed: self.sid.clone(),
+            index,
+            size,
+        });
+        let sha256 = content.sha256_hex();
+        let id = ids::new_id("file");
+        let body = json!({
+            "id": id, "type": "file", "filename": filename, "mime_type": "text/plain",
+            "size_bytes": size, "created_at": ids::now(), "downloadable": downloadable,
+            "scope": { "id": self.sid, "type": "session" }, "expires_at": null,
+        });
+        let ext = FileExt {
+            session_id: Some(self.sid.clone()),
+            sha256,
+            content,
+            visible_at: hidden.then(|| Instant::now() + HIDDEN_FOR),
+        };
+        let mut store = self.sim.store();
+        store
+            .get(Kind::Session, &self.sid)
+            .map_err(|_| Stop::Gone)?;
+        store.insert(Kind::File, id.clone(), body, Ext::File(ext));
+        Ok(id)
+    }
+
+    /// Writes the files of the directive's `outputs=` kinds; the copy of a mounted input is
+    /// listed without a tool call, as the provider lists it.
+    async fn write_kinds(&self, directive: &Directive, hidden: bool) -> Step<Vec<String>> {
+        let mut made = Vec::new();
+        for kind in &directive.outputs {
+            for planned in planned_files(*kind, directive.large) {
+                let index = self.next_index()?;
+                let id = if planned.downloadable {
+                    self.write_planned(index, &planned.filename, planned.size, hidden)
+                        .await?
+                } else {
+                    self.place_file(index, &planned.filename, planned.size, false, hidden)?
+                };
+                made.push(id);
+            }
+        }
+        Ok(made)
     }
 
     /// The happy path after `session.status_running`: a model request writing the files,
@@ -297,6 +348,7 @@ impl Ctx {
                         .await?,
                 );
             }
+            made.extend(ctx.write_kinds(directive, late.is_some()).await?);
             Ok(())
         })
         .await?;

@@ -4,6 +4,7 @@ mod auth;
 mod budgets;
 mod faults;
 mod inspect;
+mod outputs;
 mod pagination;
 mod resources;
 mod scenarios;

@@ -96,3 +96,34 @@ fn a_content_disposition_cannot_break_out_of_its_header() {
         "{value}"
     );
 }
+
+#[test]
+fn every_hostile_output_name_gives_one_segment_under_the_run_prefix() {
+    let (ws, run) = (WorkspaceId::new(), RunId::new());
+    let long = format!("{}.txt", "x".repeat(300));
+    let names = [
+        "../../etc/passwd",
+        "a/../../b",
+        "/etc/shadow",
+        "C:\\Windows\\win.ini",
+        "..\\..\\up",
+        "nul\u{0}byte.txt",
+        ".",
+        "..",
+        "",
+        "/",
+        "reports/2026/q1.md",
+        "résumé – 東京.txt",
+        "\u{202E}txt.exe",
+        long.as_str(),
+    ];
+    for name in names {
+        let key = output_key(ws, run, OutputId::new(), name);
+        let parsed = ObjectKey::parse(key.as_str()).unwrap_or_else(|e| panic!("{name:?}: {e}"));
+        assert!(run_prefix(ws, run).contains(&parsed), "{name:?} → {key}");
+        let segments: Vec<&str> = key.as_str().split('/').collect();
+        assert_eq!(segments.len(), 4, "{name:?} → {key}");
+        assert!(!matches!(segments[3], "." | ".." | ""), "{name:?} → {key}");
+        assert!(segments[3].len() <= MAX_FILENAME_BYTES, "{name:?}");
+    }
+}
