@@ -134,6 +134,76 @@ def expected_content(session_id: str, index: int, size: int) -> bytes:
     return (line * (size // len(line) + 1))[:size]
 
 
+def budget_of(cents: str) -> dict:
+    """A session budget as the SDK's `BetaManagedAgentsBudgetLimitParam`."""
+    return {"type": "limit", "max_list_cost": {"amount": cents, "currency": "USD"}}
+
+
+def expect_bad_request(code: str, fn: Any, *args: Any, **kwargs: Any) -> None:
+    """Expects a 400 `invalid_request_error` whose `error.details.error_code` is `code`."""
+    try:
+        fn(*args, **kwargs)
+    except anthropic.BadRequestError as err:
+        body = err.body if isinstance(err.body, dict) else {}
+        error = body.get("error", {})
+        if body.get("type") != "error" or error.get("type") != "invalid_request_error":
+            raise Mismatch(f"{code}: 400 body is not the error envelope: {err.body}") from err
+        if (error.get("details") or {}).get("error_code") != code:
+            raise Mismatch(f"{code}: 400 carries {error.get('details')}") from err
+        return
+    raise Mismatch(f"{code}: the request was accepted")
+
+
+def budgets(beta: Any, agent_id: str, env_id: str) -> None:
+    """A session with a budget through the SDK: strict models, list cost in `usage` and in
+    `session.usage`, the `budget_reached` stop, and the budget updates the API rejects."""
+    session = call(beta.sessions, BetaManagedAgentsSession, "sessions.create",
+                   agent=agent_id, environment_id=env_id, budget=budget_of("3"))
+    sid = session["id"]
+    if session["budget"] != budget_of("3") or session["usage"].get("list_cost") != {"amount": "0", "currency": "USD"}:
+        raise Mismatch(f"sessions.create budget/list_cost: {session['budget']} {session['usage']}")
+    call(beta.sessions.events, BetaManagedAgentsSendSessionEvents, "events.send", sid,
+         events=[{"type": "user.message", "content": [
+             {"type": "text", "text": "Spend.\nantpath-sim: scenario=spend requests=50"}]}])
+    deadline = time.monotonic() + DEADLINE_S
+    while True:
+        events = walk(beta.sessions.events, BetaManagedAgentsSessionEvent, "events.list (budget)", 20,
+                      compare=False, session_id=sid)
+        idle = [e for e in events if e["type"] == "session.status_idle"]
+        if idle:
+            break
+        if time.monotonic() > deadline:
+            raise Mismatch("the budgeted session never went idle")
+        time.sleep(0.05)
+    if idle[-1]["stop_reason"] != {"type": "budget_reached"}:
+        raise Mismatch(f"budgeted turn ended with {idle[-1]['stop_reason']}")
+    snapshots = [e for e in events if e["type"] == "session.usage"]
+    if not snapshots or snapshots[-1].get("budget") != budget_of("3"):
+        raise Mismatch(f"session.usage lacks the budget: {snapshots[-1:]}")
+    settled = call(beta.sessions, BetaManagedAgentsSession, "sessions.retrieve", sid)
+    spent = int(settled["usage"]["list_cost"]["amount"])
+    if spent < 3 or settled["usage"].get("active_seconds") is None:
+        raise Mismatch(f"budgeted session usage: {settled['usage']}")
+    typed = beta.sessions.retrieve(sid)
+    if typed.budget is None or typed.budget.max_list_cost.amount != "3" or typed.usage.list_cost is None:
+        raise Mismatch(f"SDK model of the budgeted session: {typed.budget} {typed.usage}")
+    expect_bad_request("budget_not_raised", beta.sessions.update, sid, budget=budget_of(str(spent - 1)))
+    raised = call(beta.sessions, BetaManagedAgentsSession, "sessions.update", sid, budget=budget_of(str(spent + 10)))
+    if raised["budget"] != budget_of(str(spent + 10)):
+        raise Mismatch(f"sessions.update did not raise the budget: {raised['budget']}")
+    removed = call(beta.sessions, BetaManagedAgentsSession, "sessions.update", sid, budget=None)
+    if removed["budget"] is not None:
+        raise Mismatch(f"sessions.update did not remove the budget: {removed['budget']}")
+    expect_bad_request("budget_create_only", beta.sessions.update, sid, budget=budget_of("100"))
+    call(beta.sessions, BetaManagedAgentsDeletedSession, "sessions.delete", sid)
+
+    uncapped = call(beta.sessions, BetaManagedAgentsSession, "sessions.create", agent=agent_id, environment_id=env_id)
+    if uncapped["budget"] is not None:
+        raise Mismatch(f"an uncapped session has a budget: {uncapped['budget']}")
+    expect_bad_request("budget_create_only", beta.sessions.update, uncapped["id"], budget=budget_of("100"))
+    call(beta.sessions, BetaManagedAgentsDeletedSession, "sessions.delete", uncapped["id"])
+
+
 def refused(what: str, error: type, fn: Any, *args: Any, **kwargs: Any) -> dict:
     """Calls `fn`, which must fail with `error` and the API's error envelope; returns the body."""
     try:
@@ -290,6 +360,7 @@ def main(base_url: str) -> None:
 
     uploads_and_resources(beta, env["id"], agent["id"])
     observation_checks.run(beta, agent["id"], env["id"], call, page, Mismatch)
+    budgets(beta, agent["id"], env["id"])
 
     # Teardown in the documented order.
     call(beta.files, BetaDeletedFile, "files.delete", files[0]["id"])

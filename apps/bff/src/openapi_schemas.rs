@@ -113,7 +113,8 @@ pub fn schemas() -> Value {
             "error_message": nullable("string"),
             "usage": {"type": "object", "properties": {
                 "input_tokens": {"type": "integer"}, "output_tokens": {"type": "integer"},
-                "cache_read_tokens": {"type": "integer"}, "cache_creation_tokens": {"type": "integer"}}},
+                "cache_read_tokens": {"type": "integer"}, "cache_creation_tokens": {"type": "integer"},
+                "cost_usd": nullable("number"), "active_seconds": nullable("number")}},
             "limits": {"type": "object", "properties": {
                 "max_duration_seconds": {"type": "integer"}, "max_spend_usd": nullable("number")}},
             "created_at": time(), "updated_at": time(), "dispatched_at": nullable_time(),

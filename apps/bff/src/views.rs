@@ -13,7 +13,8 @@ use serde::Serialize;
 
 use crate::error::ApiError;
 
-/// Token usage of a run.
+/// Usage of a run: token totals (the provider's session totals once it reports them, else
+/// the sum of its model requests), and the provider-reported list cost and active seconds.
 #[derive(Debug, Serialize)]
 pub struct UsageView {
     /// Input tokens.
@@ -24,7 +25,15 @@ pub struct UsageView {
     pub cache_read_tokens: i64,
     /// Cache-creation tokens.
     pub cache_creation_tokens: i64,
+    /// List cost in US dollars as the provider reported it (whole cents, at public list
+    /// prices); `null` until it does.
+    pub cost_usd: Option<f64>,
+    /// Seconds the provider session had a thread running; `null` until reported.
+    pub active_seconds: Option<f64>,
 }
+
+/// Micro-dollars in a dollar.
+const MICROS_PER_USD: f64 = 1_000_000.0;
 
 /// The snapshotted limits of a run.
 #[derive(Debug, Serialize)]
@@ -136,6 +145,12 @@ impl From<RunRecord> for RunView {
                 output_tokens: r.output_tokens,
                 cache_read_tokens: r.cache_read_tokens,
                 cache_creation_tokens: r.cache_creation_tokens,
+                #[expect(
+                    clippy::cast_precision_loss,
+                    reason = "a run's cost in micro-dollars is far below 2^53"
+                )]
+                cost_usd: r.list_cost_micro_usd.map(|m| m as f64 / MICROS_PER_USD),
+                active_seconds: r.active_seconds,
             },
             limits: LimitsView {
                 max_duration_seconds: r.max_duration_seconds,

@@ -189,6 +189,10 @@ pub struct RunRow {
     pub template_snapshot: serde_json::Value,
     /// Duration cap from dispatch.
     pub max_duration_seconds: i32,
+    /// Spend limit in US dollars (the template's `maxSpendUsd`); the session's budget.
+    pub max_spend_usd: Option<f64>,
+    /// List cost the provider reported over earlier attempts, in micro-dollars.
+    pub list_cost_micro_usd: Option<i64>,
     /// The sealed inputs, until cleanup.
     pub execution_secret_id: Option<SecretId>,
     /// Provider attempts so far.
@@ -226,6 +230,7 @@ pub async fn load(db: impl PgExecutor<'_>, fence: Fence) -> Result<RunRow, DbErr
                   cleanup_policy as "cleanup_policy: ClaudeSessionCleanup",
                   cleanup_state as "cleanup_state: CleanupState", cleanup_rounds,
                   template_snapshot, max_duration_seconds,
+                  max_spend_usd::float8 as max_spend_usd, list_cost_micro_usd,
                   execution_secret_id as "execution_secret_id: SecretId", attempt_count,
                   max_attempts,
                   step_failures, provider_session_id, event_cursor, poll_interval_ms,

@@ -52,6 +52,10 @@ pub struct RunRecord {
     pub cache_read_tokens: i64,
     /// Cache-creation tokens used.
     pub cache_creation_tokens: i64,
+    /// List cost the provider reported, in micro-dollars; `None` until it does.
+    pub list_cost_micro_usd: Option<i64>,
+    /// Seconds the provider session had a thread running; `None` until reported.
+    pub active_seconds: Option<f64>,
     /// Snapshotted duration cap.
     pub max_duration_seconds: i32,
     /// Snapshotted spend budget.
@@ -90,8 +94,8 @@ pub async fn get(
                   cleanup_policy as "cleanup_policy: ClaudeSessionCleanup",
                   attempt_count, max_attempts, template_name, template_hash, request_hash, idempotency_key, error_class,
                   error_message, input_tokens, output_tokens, cache_read_tokens,
-                  cache_creation_tokens, max_duration_seconds,
-                  max_spend_usd::float8 as max_spend_usd, created_at, updated_at, dispatched_at,
+                  cache_creation_tokens, list_cost_micro_usd, active_seconds,
+                  max_duration_seconds, max_spend_usd::float8 as max_spend_usd, created_at, updated_at, dispatched_at,
                   ended_at, cancel_requested_at, pending_delete_at
            from runs where id = $1 and workspace_id = $2"#,
         id as RunId,
@@ -142,8 +146,8 @@ pub async fn list(
                   cleanup_policy as "cleanup_policy: ClaudeSessionCleanup",
                   attempt_count, max_attempts, template_name, template_hash, request_hash, idempotency_key, error_class,
                   error_message, input_tokens, output_tokens, cache_read_tokens,
-                  cache_creation_tokens, max_duration_seconds,
-                  max_spend_usd::float8 as max_spend_usd, created_at, updated_at, dispatched_at,
+                  cache_creation_tokens, list_cost_micro_usd, active_seconds,
+                  max_duration_seconds, max_spend_usd::float8 as max_spend_usd, created_at, updated_at, dispatched_at,
                   ended_at, cancel_requested_at, pending_delete_at
            from runs
            where workspace_id = $1

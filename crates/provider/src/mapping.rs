@@ -29,6 +29,10 @@ pub enum TurnOutcome {
     /// cannot give one, so the worker fails it as the tenant's (their template asked for an
     /// approval-required tool) unless it answers the ids itself.
     RequiresAction(Vec<String>),
+    /// `budget_reached`: the session's list cost reached its budget (the run's
+    /// `maxSpendUsd`). The provider pauses the session rather than ending it; a run fails it
+    /// as the tenant's, since only a larger limit would let it go on.
+    BudgetReached,
     /// The turn or the session failed.
     Failed {
         /// The class of the failure.
@@ -36,6 +40,17 @@ pub enum TurnOutcome {
         /// The stop reason, error type or status that said so.
         reason: String,
     },
+}
+
+impl TurnOutcome {
+    /// The error class of a failed outcome; `None` while in progress or on success.
+    pub fn class(&self) -> Option<ErrorClass> {
+        match self {
+            Self::InProgress | Self::Succeeded => None,
+            Self::RequiresAction(_) | Self::BudgetReached => Some(ErrorClass::TenantPermanent),
+            Self::Failed { class, .. } => Some(*class),
+        }
+    }
 }
 
 /// The class of a `session.error`, by its `type`.
@@ -70,7 +85,7 @@ pub fn outcome_of_stop(stop: &StopReason, last_error: Option<&SessionErrorObject
             Some(error) => failed(class_of_session_error(error), &error.error_type),
             None => failed(ErrorClass::TransientProvider, "retries_exhausted"),
         },
-        StopReason::BudgetReached(_) => failed(ErrorClass::TenantPermanent, "budget_reached"),
+        StopReason::BudgetReached(_) => TurnOutcome::BudgetReached,
         StopReason::Refusal(_) => failed(ErrorClass::TenantPermanent, "refusal"),
         StopReason::Other(_) => failed(ErrorClass::ProviderPermanent, stop.type_name()),
     }
@@ -151,6 +166,19 @@ mod tests {
                 class: ErrorClass::TenantPermanent,
                 reason: "mcp_authentication_failed_error".into()
             }
+        );
+    }
+
+    #[test]
+    fn a_budget_stop_is_its_own_outcome_and_the_tenants() {
+        let history = events(json!([
+            {"id": "e1", "type": "session.status_running"},
+            {"id": "e2", "type": "session.status_idle", "stop_reason": {"type": "budget_reached"}},
+        ]));
+        assert_eq!(turn_outcome(&history), TurnOutcome::BudgetReached);
+        assert_eq!(
+            TurnOutcome::BudgetReached.class(),
+            Some(ErrorClass::TenantPermanent)
         );
     }
 

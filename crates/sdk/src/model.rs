@@ -135,7 +135,7 @@ pub struct AbandonedResource {
 }
 
 /// Token usage of a run.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
 pub struct Usage {
     /// Input tokens.
     #[serde(default)]
@@ -149,6 +149,12 @@ pub struct Usage {
     /// Tokens written to the prompt cache.
     #[serde(default)]
     pub cache_creation_tokens: u64,
+    /// List cost in US dollars as the provider reported it; `None` until it does.
+    #[serde(default)]
+    pub cost_usd: Option<f64>,
+    /// Seconds the provider session had work running; `None` until reported.
+    #[serde(default)]
+    pub active_seconds: Option<f64>,
 }
 
 /// The effective limits of a run.

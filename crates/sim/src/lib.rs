@@ -33,6 +33,7 @@ mod inspect;
 mod layers;
 mod limits;
 mod pagination;
+mod pricing;
 mod scenario;
 mod server;
 mod state;

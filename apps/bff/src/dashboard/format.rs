@@ -35,6 +35,13 @@ pub fn thousands(n: i64) -> String {
     out
 }
 
+/// A cost in micro-dollars as dollars and cents, with thousands separators: `$1,234.56`
+/// (rounded to the nearest cent, which is what the provider reports).
+pub fn usd_micros(micros: i64) -> String {
+    let cents = (micros + 5_000) / 10_000;
+    format!("${}.{:02}", thousands(cents / 100), cents % 100)
+}
+
 /// A duration to the second: `45 s`, `3 min 05 s`, `2 h 04 min`; `—` when negative.
 pub fn duration(span: TimeDelta) -> String {
     let seconds = span.num_seconds();
@@ -84,6 +91,13 @@ pub fn words(word: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn costs_read_as_dollars_and_cents() {
+        assert_eq!(usd_micros(0), "$0.00");
+        assert_eq!(usd_micros(530_000), "$0.53");
+        assert_eq!(usd_micros(123_456_780_000), "$123,456.78");
+    }
 
     #[test]
     fn sizes_read_like_a_person_would_write_them() {

@@ -182,6 +182,12 @@ fn summary(run: &RunRecord) -> Markup {
             div { dt { "Output tokens" } dd.num #run-output-tokens { (thousands(run.output_tokens)) } }
             div { dt { "Cache read / written" } dd.num {
                 (thousands(run.cache_read_tokens)) " / " (thousands(run.cache_creation_tokens)) } }
+            @if let Some(cost) = run.list_cost_micro_usd {
+                div { dt { "Cost" } dd.num #run-cost { (format::usd_micros(cost)) } }
+            }
+            @if let Some(active) = run.active_seconds {
+                div { dt { "Active" } dd.num { (format!("{active:.1} s")) } }
+            }
             div { dt { "Duration cap" } dd { (format::duration(chrono::TimeDelta::seconds(run.max_duration_seconds.into()))) } }
             @if let Some(budget) = run.max_spend_usd {
                 div { dt { "Spend budget" } dd { "$" (format!("{budget:.2}")) } }

@@ -106,6 +106,7 @@ pub async fn list(
                     thead { tr {
                         th { "Status" } th { "Run" } th { "Template" } th { "Created" }
                         th.num { "Duration" } th.num { "Tokens" } th.num { "Outputs" }
+                        th.num { "Cost" }
                     } }
                     tbody {
                         @for run in &rows {
@@ -209,6 +210,7 @@ fn row(run: &RunRecord, outputs: i64) -> Markup {
                 (thousands(tokens))
             }
             td.num { (outputs) }
+            td.num { @if let Some(cost) = run.list_cost_micro_usd { (format::usd_micros(cost)) } @else { span.muted { "—" } } }
         }
     }
 }

@@ -2,6 +2,7 @@
 
 mod admin;
 mod auth;
+mod cost;
 mod custody;
 mod dashboard;
 mod http;

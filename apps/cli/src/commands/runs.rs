@@ -153,6 +153,12 @@ fn show_run(run: &Run, json: bool) {
         "tokens          {} in, {} out",
         usage.input_tokens, usage.output_tokens
     );
+    if let Some(cost) = usage.cost_usd {
+        println!("cost            ${cost:.2} (list price)");
+    }
+    if let Some(active) = usage.active_seconds {
+        println!("active          {active:.1} s");
+    }
 }
 
 async fn download(

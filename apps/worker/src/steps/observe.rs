@@ -14,7 +14,7 @@ use antpath_provider::types::session::SessionStatus;
 use antpath_types::{ErrorClass, RunStatus};
 use serde_json::{Value, json};
 
-use super::{Ctx, Next, attempts, end};
+use super::{Ctx, Next, attempts, end, spend};
 use crate::error::{StepError, StepResult};
 use crate::throttle::CallKind;
 
@@ -74,6 +74,9 @@ pub async fn observe(ctx: &Ctx) -> StepResult<Next> {
             observation::account_event(&mut tx, who, id, tokens).await?;
         }
     }
+    if let Some(usage) = spend::provider_usage(&session, &fresh) {
+        observation::account_session(&mut tx, who, attempt_id, usage).await?;
+    }
     let ended = matches!(
         session.status,
         SessionStatus::Idle | SessionStatus::Terminated
@@ -132,6 +135,13 @@ async fn decide(
         TurnOutcome::Failed { class, reason } if reason == "refusal" => {
             (RunStatus::Failed, Some((class, REFUSAL_REASON.to_owned())))
         }
+        TurnOutcome::BudgetReached => (
+            RunStatus::Failed,
+            Some((
+                ErrorClass::TenantPermanent,
+                spend::budget_reason(ctx.run.max_spend_usd),
+            )),
+        ),
         TurnOutcome::Failed { class, reason } => (
             RunStatus::Failed,
             Some((class, format!("the provider session failed: {reason}"))),

@@ -6,7 +6,7 @@ use antpath_provider::types::vault::{CreateCredential, CreateVault, CredentialAu
 use antpath_template::model::McpAuth;
 use antpath_types::{AttemptId, Phase, ResourceKind, RunStatus};
 
-use super::{Ctx, Next};
+use super::{Ctx, Next, spend};
 use crate::error::{StepError, StepResult};
 use crate::journal::{Want, ensure};
 use crate::mapping;
@@ -154,6 +154,8 @@ pub async fn session(ctx: &Ctx) -> StepResult<Next> {
         ));
     };
     let vault = id_of("vault");
+    let budget = spend::session_budget(ctx.run.max_spend_usd, ctx.run.list_cost_micro_usd)
+        .map_err(StepError::Tenant)?;
     let client = &ctx.client;
     let session = ensure(
         ctx,
@@ -167,6 +169,7 @@ pub async fn session(ctx: &Ctx) -> StepResult<Next> {
             params.title = Some(name);
             params.metadata = meta;
             params.vault_ids = vault.into_iter().collect();
+            params.budget = budget;
             Ok(client.create_session(&params).await?.id)
         },
     )

@@ -10,4 +10,5 @@ mod outputs;
 mod recovery;
 mod secrets;
 mod sigkill;
+mod spend;
 mod support;

@@ -157,12 +157,15 @@ pub struct SessionErrorEvent {
     pub error: SessionErrorObject,
 }
 
-/// `session.usage`.
+/// `session.usage`: a periodic snapshot of the session's cumulative usage and list cost.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct UsageEvent {
-    /// The cumulative usage snapshot, as JSON.
+    /// The cumulative usage at the snapshot time.
     #[serde(default)]
-    pub usage: Value,
+    pub usage: super::usage::SessionUsage,
+    /// The budget at the snapshot time; `None` when uncapped.
+    #[serde(default)]
+    pub budget: Option<super::usage::BudgetLimit>,
 }
 
 /// Token usage of one model request.

@@ -16,6 +16,7 @@ pub mod event;
 pub mod file;
 pub mod session;
 pub mod skill;
+pub mod usage;
 pub mod vault;
 
 /// Resource metadata: string keys to string values (at most 16 pairs on the provider).

@@ -4,6 +4,8 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+pub use super::usage::SessionUsage;
+use super::usage::{BudgetLimit, SessionStats};
 use super::{Extra, HasMetadata, Metadata, open_str_enum};
 use crate::pagination::ListParams;
 
@@ -40,6 +42,10 @@ pub struct CreateSession {
     /// Mounted files and repositories, as JSON.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub resources: Vec<Value>,
+    /// The hard spend ceiling; create-only (a session created without one can never get
+    /// one). Omitted for an uncapped session.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub budget: Option<BudgetLimit>,
 }
 
 impl CreateSession {
@@ -51,23 +57,6 @@ impl CreateSession {
             ..Self::default()
         }
     }
-}
-
-/// Cumulative token usage of a session (every field optional on the wire).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct SessionUsage {
-    /// Uncached input tokens.
-    #[serde(default)]
-    pub input_tokens: Option<u64>,
-    /// Output tokens.
-    #[serde(default)]
-    pub output_tokens: Option<u64>,
-    /// Input tokens read from cache.
-    #[serde(default)]
-    pub cache_read_input_tokens: Option<u64>,
-    /// Fields not modelled here (cache creation, list cost, server tool use).
-    #[serde(flatten)]
-    pub extra: Extra,
 }
 
 /// A session as the provider returns it.
@@ -95,12 +84,15 @@ pub struct Session {
     /// Mounted resources, as JSON.
     #[serde(default)]
     pub resources: Vec<Value>,
-    /// Cumulative usage.
+    /// The enforced spend ceiling; `None` when uncapped.
+    #[serde(default)]
+    pub budget: Option<BudgetLimit>,
+    /// Cumulative usage: tokens, list cost, active seconds, server tool use.
     #[serde(default)]
     pub usage: Option<SessionUsage>,
-    /// `{active_seconds, duration_seconds}`, as JSON.
+    /// Timing statistics.
     #[serde(default)]
-    pub stats: Option<Value>,
+    pub stats: Option<SessionStats>,
     /// Creation time.
     #[serde(default)]
     pub created_at: Option<DateTime<Utc>>,

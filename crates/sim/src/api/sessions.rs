@@ -14,7 +14,7 @@ use crate::ids;
 use crate::pagination::{ListQuery, Order, PageSpec, paginate};
 use crate::state::SharedSim;
 use crate::store::{Ext, Kind, Life, SessionExt, Store};
-use crate::{scenario, validate};
+use crate::{pricing, scenario, validate};
 
 /// Paging of the sessions list: newest first, `order` accepted, `prev_page` returned.
 const PAGE: PageSpec = PageSpec {
@@ -165,8 +165,16 @@ pub async fn create(
     for event in &initial {
         scenario::check_user_event(event, &["user.message", "user.define_outcome"])?;
     }
+    let budget = match body.get("budget") {
+        None | Some(Value::Null) => Value::Null,
+        Some(budget) => pricing::parse_budget(budget)?.0,
+    };
     let mut store = sim.store();
     let (_, agent) = resolve_agent(&store, body.get("agent"))?;
+    let model = pricing::model_of(&json!({ "agent": agent })).to_owned();
+    if !budget.is_null() && pricing::price_of(&model).is_none() {
+        return Err(pricing::not_budgetable(&model));
+    }
     store.usable(Kind::Environment, &environment_id)?;
     for vault in &vault_ids {
         store.usable(Kind::Vault, vault)?;
@@ -174,7 +182,7 @@ pub async fn create(
     let id = ids::new_id("sesn");
     let resources = mount_resources(&mut store, &id, body.get("resources"))?;
     let now = ids::now();
-    let session = json!({
+    let mut session = json!({
         "id": id, "type": "session", "status": "idle", "agent": agent,
         "environment_id": environment_id, "title": title, "metadata": metadata,
         "vault_ids": vault_ids, "resources": resources,
@@ -182,11 +190,14 @@ pub async fn create(
         "usage": {
             "input_tokens": 0, "output_tokens": 0, "cache_read_input_tokens": 0,
             "cache_creation": { "ephemeral_1h_input_tokens": 0, "ephemeral_5m_input_tokens": 0 },
+            "active_seconds": 0.0,
+            "server_tool_use": { "web_fetch_requests": 0, "web_search_requests": 0 },
         },
-        "budget": body.get("budget").cloned().unwrap_or(Value::Null),
+        "budget": budget,
         "outcome_evaluations": [], "deployment_id": null,
         "created_at": now, "updated_at": now, "archived_at": null,
     });
+    pricing::refresh_list_cost(&mut session);
     store.insert(
         Kind::Session,
         id.clone(),
@@ -207,7 +218,45 @@ pub async fn retrieve(
     Ok(Json(sim.store().get(Kind::Session, &id)?.body.clone()))
 }
 
-/// `POST /v1/sessions/{id}`: `title`, `metadata` patch; `vault_ids` is rejected.
+/// Applies a `budget` update as the API does: replace or remove (`null`) the budget of a
+/// session created with one; never add one (`budget_create_only`, also for a removed
+/// budget), never lower it to at or below the consumed list cost (`budget_not_raised`),
+/// never on a terminated session. Returns whether it changed.
+fn update_budget(session: &mut Value, update: &Value) -> ApiResult<bool> {
+    if session["status"] == "terminated" {
+        return Err(ApiError::invalid(
+            "budget: cannot be changed on a terminated session",
+        ));
+    }
+    if update.is_null() {
+        let had = !session["budget"].is_null();
+        session["budget"] = Value::Null;
+        return Ok(had);
+    }
+    let (budget, ceiling) = pricing::parse_budget(update)?;
+    if session["budget"].is_null() {
+        return Err(ApiError::invalid(
+            "budget: a budget can only be set when the session is created",
+        )
+        .with_code("budget_create_only"));
+    }
+    let model = pricing::model_of(session).to_owned();
+    let Some(spent) = pricing::exact_cost(session) else {
+        return Err(pricing::not_budgetable(&model));
+    };
+    if ceiling <= spent {
+        return Err(ApiError::invalid(
+            "budget.max_list_cost: must be above the session's consumed list cost",
+        )
+        .with_code("budget_not_raised"));
+    }
+    let changed = session["budget"] != budget;
+    session["budget"] = budget;
+    Ok(changed)
+}
+
+/// `POST /v1/sessions/{id}`: `title`, `metadata` patch, `budget` (see [`update_budget`]);
+/// `vault_ids` is rejected.
 pub async fn update(
     State(sim): State<SharedSim>,
     Path(id): Path<String>,
@@ -222,6 +271,17 @@ pub async fn update(
     }
     let mut store = sim.store();
     let (session, ext) = store.session_mut(&id)?;
+    // Checked first, on a copy, so a rejected budget leaves the session untouched.
+    let next_budget = match body.get("budget") {
+        Some(update) => {
+            let mut probe = json!({
+                "status": session["status"], "agent": session["agent"],
+                "usage": session["usage"], "budget": session["budget"],
+            });
+            update_budget(&mut probe, update)?.then(|| probe["budget"].take())
+        }
+        None => None,
+    };
     let mut changed = json!({ "type": "session.updated" });
     if let Some(title) = body.get("title")
         && *title != session["title"]
@@ -231,6 +291,10 @@ pub async fn update(
     }
     if validate::patch_metadata(&mut session["metadata"], &body, false)? {
         changed["metadata"] = session["metadata"].clone();
+    }
+    if let Some(budget) = next_budget {
+        session["budget"] = budget.clone();
+        changed["budget"] = budget;
     }
     if changed.as_object().is_some_and(|m| m.len() > 1) {
         session["updated_at"] = json!(ids::now());

@@ -16,6 +16,10 @@ pub const MAX_SIZE: usize = 256 << 20;
 pub const DEFAULT_LARGE: usize = 32 << 20;
 /// Upper bound of `events=`.
 pub const MAX_EVENTS: usize = 10_000;
+/// `requests=` when absent, for `spend`.
+pub const DEFAULT_REQUESTS: usize = 100;
+/// Upper bound of `requests=`.
+pub const MAX_REQUESTS: usize = 10_000;
 /// `seconds=` when absent, for `late-files`, `slow`, `idle-early` and `rescheduling`.
 pub const DEFAULT_SECONDS: f64 = 1.0;
 
@@ -54,6 +58,9 @@ pub enum Scenario {
     /// A vault credential's host is not allowed by the environment: a terminal
     /// `credential_host_unreachable_error`, then `session.status_terminated`.
     CredentialError,
+    /// `requests` model requests in a row (each priced at the model's list price), then idle
+    /// with `end_turn`; a session with a budget stops earlier with `budget_reached`.
+    Spend,
 }
 
 /// A parsed directive.
@@ -75,6 +82,8 @@ pub struct Directive {
     /// `events=`: extra `agent.thinking` events of a happy turn, emitted in bursts of
     /// [`EVENT_BURST`] with a pause between, so a poller sees pages that end mid-turn.
     pub events: usize,
+    /// `requests=`: in `spend`, how many model requests the agent makes.
+    pub requests: usize,
     /// `outputs=`: comma-separated kinds of extra files the happy path writes (see
     /// [`OutputKind`]), after the `files=` ones.
     pub outputs: Vec<OutputKind>,
@@ -176,6 +185,7 @@ impl Default for Directive {
             name: None,
             tools: 0,
             events: 0,
+            requests: DEFAULT_REQUESTS,
             outputs: Vec::new(),
             large: DEFAULT_LARGE,
         }
@@ -213,6 +223,7 @@ impl Directive {
                         "model-error" | "model_error" => Scenario::ModelError,
                         "mcp-error" | "mcp_error" => Scenario::McpError,
                         "credential-error" | "credential_error" => Scenario::CredentialError,
+                        "spend" => Scenario::Spend,
                         _ => Scenario::Happy,
                     }
                 }
@@ -243,6 +254,11 @@ impl Directive {
                 "tools" => {
                     if let Ok(n) = value.parse::<usize>() {
                         directive.tools = n.min(MAX_FILES);
+                    }
+                }
+                "requests" => {
+                    if let Ok(n) = value.parse::<usize>() {
+                        directive.requests = n.min(MAX_REQUESTS);
                     }
                 }
                 "seconds" => {

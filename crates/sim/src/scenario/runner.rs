@@ -14,6 +14,7 @@ use tokio::sync::Notify;
 use super::directive::{Directive, EVENT_BURST, file_name, planned_files};
 use crate::content::{Content, Generated};
 use crate::ids;
+use crate::pricing;
 use crate::state::SharedSim;
 use crate::store::{Ext, FileExt, Kind, SessionExt, Turn};
 
@@ -29,6 +30,8 @@ pub(super) enum Stop {
     Interrupted,
     /// The session was deleted.
     Gone,
+    /// The session's list cost reached its budget: no new model request is issued.
+    BudgetReached,
 }
 
 /// The result of one script step.
@@ -103,6 +106,11 @@ async fn run(mut ctx: Ctx) {
                     return;
                 }
             }
+            Err(Stop::BudgetReached) => {
+                if ctx.idle(json!({ "type": "budget_reached" })).is_err() {
+                    return;
+                }
+            }
             Err(Stop::Gone) => return,
         }
     }
@@ -157,7 +165,7 @@ impl Ctx {
         Err(Stop::Interrupted)
     }
 
-    /// Adds one model request's tokens to the session usage.
+    /// Adds one model request's tokens to the session usage and reprices it.
     pub(super) fn add_usage(&self) -> Step {
         self.with(|body, _| {
             let usage = &mut body["usage"];
@@ -167,10 +175,16 @@ impl Ctx {
             ] {
                 usage[field] = json!(usage[field].as_u64().unwrap_or(0) + n);
             }
+            pricing::refresh_list_cost(body);
         })
     }
 
+    /// One model request; refused (the turn stops with `budget_reached`) once the session's
+    /// list cost has reached its budget, as the API checks between requests.
     pub(super) async fn model_request(&self, body: impl AsyncFnOnce(&Self) -> Step) -> Step {
+        if self.with(|session, _| pricing::budget_reached(session))? {
+            return Err(Stop::BudgetReached);
+        }
         let start = self.emit(json!({ "type": "span.model_request_start" }))?;
         self.pause().await?;
         body(self).await?;
@@ -206,9 +220,10 @@ impl Ctx {
     ) -> Step {
         let active = self.started.elapsed().as_secs_f64();
         self.with(|body, ext| {
-            let stats = &mut body["stats"];
-            stats["active_seconds"] =
-                json!(stats["active_seconds"].as_f64().unwrap_or(0.0) + active);
+            for usage in ["stats", "usage"] {
+                let total = &mut body[usage]["active_seconds"];
+                *total = json!(total.as_f64().unwrap_or(0.0) + active);
+            }
             let created = body["created_at"]
                 .as_str()
                 .and_then(|c| chrono::DateTime::parse_from_rfc3339(c).ok());
@@ -218,7 +233,10 @@ impl Ctx {
                     json!(elapsed.num_milliseconds() as f64 / 1000.0);
             }
             ext.push(
-                json!({ "type": "session.usage", "usage": body["usage"].clone() }),
+                json!({
+                    "type": "session.usage", "usage": body["usage"].clone(),
+                    "budget": body["budget"].clone(),
+                }),
                 true,
             );
             if set_status {

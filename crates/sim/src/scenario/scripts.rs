@@ -31,6 +31,14 @@ pub(super) async fn turn(ctx: &Ctx, work: Work) -> Step<Outcome> {
             ctx.wait(directive.seconds).await?;
             ctx.finish_happy(&directive, None).await
         }
+        Scenario::Spend => {
+            for _ in 0..directive.requests {
+                ctx.model_request(async |ctx: &Ctx| ctx.message("Thinking.").map(drop))
+                    .await?;
+            }
+            ctx.idle(json!({ "type": "end_turn" }))?;
+            Ok(Outcome::Idle)
+        }
         Scenario::Transient => {
             ctx.emit(json!({ "type": "span.model_request_start" }))?;
             ctx.error("model_overloaded_error", "Overloaded", "retrying")?;

@@ -2,6 +2,7 @@
 
 mod auth;
 mod behaviours;
+mod budgets;
 mod faults;
 mod inspect;
 mod outputs;
