@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use antpath_config::Limits;
+use antpath_config::{LeakScan, Limits};
 use antpath_db::lifecycle::{self, Fence};
 use antpath_db::runs::{NewRun, SealedSecret};
 use antpath_db::workspaces::PlanCaps;
@@ -101,6 +101,7 @@ fn config(sim: &str, owner: &str, concurrency: usize, claim_poll: Duration) -> W
         provider_base_url: sim.into(),
         provider_timeout: Duration::from_secs(30),
         provider_retry: RetryPolicy::fast(3),
+        leak_scan: LeakScan::WhenInDoubt,
         tuning: Tuning {
             claim_poll,
             capture_settle: Duration::from_millis(200),

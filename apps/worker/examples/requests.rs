@@ -15,7 +15,7 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
-use antpath_config::Limits;
+use antpath_config::{LeakScan, Limits};
 use antpath_db::runs::{NewRun, SealedSecret};
 use antpath_db::workspaces::PlanCaps;
 use antpath_provider::RetryPolicy;
@@ -180,6 +180,7 @@ async fn main() {
         provider_base_url: sim.base_url(),
         provider_timeout: Duration::from_secs(30),
         provider_retry: RetryPolicy::fast(3),
+        leak_scan: LeakScan::WhenInDoubt,
         tuning: Tuning {
             capture_settle: Duration::from_millis(200),
             capture_relist: Duration::from_millis(50),

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use antpath_config::{Limits, Settings};
+use antpath_config::{LeakScan, Limits, Settings};
 use antpath_provider::RetryPolicy;
 
 /// Everything the worker reads from configuration.
@@ -20,6 +20,8 @@ pub struct WorkerConfig {
     pub provider_timeout: Duration,
     /// Retries of idempotent provider calls inside one step.
     pub provider_retry: RetryPolicy,
+    /// When cleanup scans the provider for resources the journal may miss.
+    pub leak_scan: LeakScan,
     /// Internal timings with safe defaults; tests shorten them.
     pub tuning: Tuning,
 }
@@ -74,6 +76,7 @@ impl WorkerConfig {
             provider_base_url: settings.provider.base_url.clone(),
             provider_timeout: Duration::from_millis(settings.provider.request_timeout_ms),
             provider_retry: RetryPolicy::default(),
+            leak_scan: settings.worker.leak_scan,
             tuning: Tuning {
                 claim_poll: Duration::from_millis(settings.worker.claim_poll_ms.max(10)),
                 ..Tuning::default()

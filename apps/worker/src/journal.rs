@@ -8,10 +8,14 @@
 //! 3. if the row existed without an id (an earlier holder died around the create), look the
 //!    resource up by its metadata and adopt it;
 //! 4. otherwise create it and record the id at once.
+//!
+//! Steps 3 and a failed 4 leave the journal possibly incomplete (the provider may hold a
+//! resource we never learned the id of), which is recorded as the run's provider doubt: its
+//! cleanup then scans the provider for the run's metadata ([`crate::steps::leaks`]).
 
 use std::future::Future;
 
-use antpath_db::{lifecycle, resources};
+use antpath_db::{lifecycle, provider_doubt, resources};
 use antpath_provider::ProviderError;
 use antpath_provider::pagination::ListParams;
 use antpath_provider::types::Metadata;
@@ -145,18 +149,29 @@ where
     if let Some(id) = row.provider_id {
         return Ok(id);
     }
-    if row.id != new_id
-        && let Some(id) = find(ctx, want.kind, &meta, want.vault_id).await?
-    {
-        tracing::info!(run.id = %run.id, resource = want.logical_key, "adopted a resource created before a crash");
-        resources::record_provider_id(&ctx.deps.pool, row.id, &id).await?;
-        ctx.progressed();
-        return Ok(id);
+    if row.id != new_id {
+        // An earlier holder journaled this resource and never recorded its id: whatever it
+        // did is known only to the provider, so cleanup will scan for leftovers.
+        provider_doubt::record(&ctx.deps.pool, run.id).await?;
+        if let Some(id) = find(ctx, want.kind, &meta, want.vault_id).await? {
+            tracing::info!(run.id = %run.id, resource = want.logical_key, "adopted a resource created before a crash");
+            resources::record_provider_id(&ctx.deps.pool, row.id, &id).await?;
+            ctx.progressed();
+            return Ok(id);
+        }
     }
     lifecycle::load(&ctx.deps.pool, ctx.fence).await?;
-    let id = ctx
+    let created = ctx
         .call(CallKind::Create, create(provider_name, meta))
-        .await?;
+        .await;
+    let id = match created {
+        Ok(id) => id,
+        Err(err) => {
+            // A failed create may still have happened (a lost response, a timeout): doubt.
+            provider_doubt::record(&ctx.deps.pool, run.id).await?;
+            return Err(err);
+        }
+    };
     ctx.point(&format!("created:{}", want.logical_key))?;
     resources::record_provider_id(&ctx.deps.pool, row.id, &id).await?;
     ctx.progressed();

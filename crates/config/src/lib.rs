@@ -17,7 +17,7 @@ mod validate;
 
 pub use limits::Limits;
 pub use settings::{
-    BffSettings, DatabaseSettings, EncryptionSettings, ProviderSettings, S3Settings, Settings,
-    StorageBackend, StorageSettings, SweeperSettings, WorkerSettings,
+    BffSettings, DatabaseSettings, EncryptionSettings, LeakScan, ProviderSettings, S3Settings,
+    Settings, StorageBackend, StorageSettings, SweeperSettings, WorkerSettings,
 };
 pub use validate::{ConfigError, Role};

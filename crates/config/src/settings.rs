@@ -115,6 +115,19 @@ pub struct WorkerSettings {
     /// early; polling is the source of truth, so this bounds the pickup delay of a run whose
     /// wake-up was lost and of a retry whose backoff ended.
     pub claim_poll_ms: u64,
+    /// When cleanup lists the provider for resources the journal may have missed.
+    pub leak_scan: LeakScan,
+}
+
+/// When cleanup scans the provider for a run's resources that its journal may not hold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LeakScan {
+    /// Only for runs where a create's outcome was unknown or a journal row had to be adopted:
+    /// otherwise the journal is complete by construction (the default).
+    WhenInDoubt,
+    /// For every run, at four list requests (and their pages) each.
+    Always,
 }
 
 impl Default for WorkerSettings {
@@ -124,6 +137,7 @@ impl Default for WorkerSettings {
             health_listen: "0.0.0.0:8081".into(),
             concurrency: 16,
             claim_poll_ms: 2000,
+            leak_scan: LeakScan::WhenInDoubt,
         }
     }
 }

@@ -20,6 +20,7 @@ pub mod members;
 pub mod observation;
 pub mod outputs;
 pub mod pool;
+pub mod provider_doubt;
 pub mod rate_limits;
 pub mod resources;
 pub mod run_history;

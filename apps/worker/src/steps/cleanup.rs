@@ -1,6 +1,7 @@
 //! `cleanup`: remove (or retain) the run's provider resources in order — session, agent,
-//! environment, credentials, vault — then scan the provider for anything else carrying the
-//! run's metadata ([`super::leaks`]), then destroy the run's sealed inputs.
+//! environment, credentials, vault — then, when the journal may be incomplete (the run's
+//! provider doubt, or `ANTPATH_WORKER__LEAK_SCAN=always`), scan the provider for anything else
+//! carrying the run's metadata ([`super::leaks`]), then destroy the run's sealed inputs.
 //!
 //! The run's status is already its outcome; cleanup only moves `cleanup_state`. Each action is
 //! a `cleanup_attempts` row and a 404 counts as done. A failed round is counted, its error kept
@@ -11,6 +12,7 @@
 
 use std::time::Duration;
 
+use antpath_config::LeakScan;
 use antpath_db::audit::{self, AuditEntry};
 use antpath_db::cleanup::{self, Attempt};
 use antpath_db::lifecycle::{self, Fence, RunRow};
@@ -40,7 +42,11 @@ pub async fn cleanup(ctx: &Ctx) -> StepResult<Next> {
     let round = ctx.run.cleanup_rounds + 1;
     let journaled = resources::for_run(&ctx.deps.pool, ctx.run.id).await?;
     let mut failure = clean_all(ctx, journaled, retain, round).await?;
-    if failure.is_none() {
+    let scan = match ctx.deps.config.leak_scan {
+        LeakScan::Always => true,
+        LeakScan::WhenInDoubt => ctx.run.provider_doubt_at.is_some(),
+    };
+    if failure.is_none() && scan {
         failure = match leaks::scan(ctx).await {
             Ok(found) if found.is_empty() => None,
             Ok(found) => clean_all(ctx, found, retain, round).await?,

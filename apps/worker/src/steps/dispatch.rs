@@ -1,10 +1,11 @@
 //! `dispatch`: render the prompt from the template snapshot and the sealed variables, and send
 //! it to the session exactly once.
 //!
-//! A holder that died after the send but before recording it must not send the prompt twice,
-//! so the step first asks the provider whether the session already has a `user.message`.
+//! A holder that died after the send but before recording it must not send the prompt twice.
+//! The attempt is marked right before the send; a dispatch that finds the mark asks the provider
+//! whether the session already has a `user.message`, and the first one, finding none, does not.
 
-use antpath_db::lifecycle;
+use antpath_db::{lifecycle, provider_doubt};
 use antpath_provider::types::event::EventListParams;
 use antpath_template::render_prompt;
 use antpath_types::{Phase, RunStatus};
@@ -20,15 +21,23 @@ pub async fn dispatch(ctx: &Ctx) -> StepResult<Next> {
         .provider_session_id
         .clone()
         .ok_or_else(|| StepError::Bug("dispatch without a session".into()))?;
-    let params = EventListParams {
-        limit: Some(1),
-        types: vec!["user.message".into()],
-        ..EventListParams::default()
+    // Mark the send as begun before making it: only a dispatch that finds the mark (an earlier
+    // holder may have sent and died) needs to ask the provider whether the prompt arrived.
+    let mut tx = ctx.deps.pool.begin().await?;
+    let maybe_sent = provider_doubt::begin_prompt_send(&mut tx, ctx.fence).await?;
+    tx.commit().await?;
+    let already_sent = maybe_sent && {
+        let params = EventListParams {
+            limit: Some(1),
+            types: vec!["user.message".into()],
+            ..EventListParams::default()
+        };
+        let existing = ctx
+            .call(CallKind::Read, ctx.client.list_events(&session, &params))
+            .await?;
+        !existing.data.is_empty()
     };
-    let existing = ctx
-        .call(CallKind::Read, ctx.client.list_events(&session, &params))
-        .await?;
-    if existing.data.is_empty() {
+    if !already_sent {
         let template = ctx.template()?;
         let prompt = render_prompt(&template.prompt, &ctx.inputs.variables).map_err(|errors| {
             let first = errors.first().map(ToString::to_string).unwrap_or_default();

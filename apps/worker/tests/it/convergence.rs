@@ -156,20 +156,15 @@ async fn a_cleanup_past_its_give_up_window_is_abandoned_with_its_leftovers_liste
     assert_eq!(audited, 1);
 }
 
-#[sqlx::test(migrator = "antpath_db::MIGRATOR")]
-async fn a_leaked_resource_without_a_journal_row_is_found_and_removed(pool: PgPool) {
-    let h = Harness::new(pool).await;
-    let run = h
-        .submit("antpath-sim: scenario=happy files=1 size=10")
-        .await;
-    // A resource carrying the run's metadata that no journal row knows (a create whose
-    // response and journal were both lost).
+/// Creates, outside the worker, an environment carrying `run`'s metadata that no journal row
+/// knows: what a create whose response and journal row were both lost leaves behind.
+async fn leak_an_environment(h: &Harness, run: RunId) {
     let leaked: serde_json::Value = reqwest::Client::new()
         .post(format!("{}/v1/environments", h.sim.base_url()))
         .header("x-api-key", CANARY)
         .header("anthropic-version", "2023-06-01")
         .header("anthropic-beta", "managed-agents-2026-04-01")
-        .json(&json!({"name": "leak", "metadata": {"antpath_run_id": run.to_string()}}))
+        .json(&json!({"name": format!("leak-{run}"), "metadata": {"antpath_run_id": run.to_string()}}))
         .send()
         .await
         .expect("create")
@@ -177,18 +172,70 @@ async fn a_leaked_resource_without_a_journal_row_is_found_and_removed(pool: PgPo
         .await
         .expect("json");
     assert!(leaked["id"].is_string(), "{leaked}");
+}
+
+async fn found_by_scan(h: &Harness, run: RunId) -> i64 {
+    h.scalar_i64(
+        "select count(*) from provider_resources where run_id = $1 and found_by_scan and state = 'deleted'",
+        run,
+    )
+    .await
+}
+
+#[sqlx::test(migrator = "antpath_db::MIGRATOR")]
+async fn a_run_whose_create_failed_scans_for_leaks_and_removes_one_without_a_journal_row(
+    pool: PgPool,
+) {
+    let h = Harness::new(pool).await;
+    let run = h
+        .submit("antpath-sim: scenario=happy files=1 size=10")
+        .await;
+    leak_an_environment(&h, run).await;
+    // The first environment create fails: its outcome is unknown, so the journal is in doubt.
+    h.set_faults(json!({"fail_next": [{
+        "count": 1, "method": "POST", "path_prefix": "/v1/environments", "fault": "server_error"}]}))
+        .await;
     let worker = h.start("w1", Default::default());
     assert_eq!(h.wait_terminal(run).await, RunStatus::Succeeded);
     worker.shutdown().await;
-    let found = h
-        .scalar_i64("select count(*) from provider_resources where run_id = $1 and found_by_scan and state = 'deleted'", run)
-        .await;
-    assert_eq!(found, 1, "the leak is journaled and removed");
+    assert_eq!(
+        found_by_scan(&h, run).await,
+        1,
+        "the leak is journaled and removed"
+    );
     assert!(
         h.live_resources().await.is_empty(),
         "{:?}",
         h.live_resources().await
     );
+}
+
+#[sqlx::test(migrator = "antpath_db::MIGRATOR")]
+async fn a_run_without_doubt_skips_the_scan_unless_the_operator_asks_for_it_always(pool: PgPool) {
+    let h = Harness::new(pool).await;
+    let trusted = h
+        .submit("antpath-sim: scenario=happy files=1 size=10")
+        .await;
+    leak_an_environment(&h, trusted).await;
+    let worker = h.start("w1", Default::default());
+    assert_eq!(h.wait_terminal(trusted).await, RunStatus::Succeeded);
+    worker.shutdown().await;
+    assert_eq!(
+        found_by_scan(&h, trusted).await,
+        0,
+        "every create answered and was journaled: no list of the provider"
+    );
+
+    let always = h
+        .submit("antpath-sim: scenario=happy files=1 size=10")
+        .await;
+    leak_an_environment(&h, always).await;
+    let mut config = h.config("w2");
+    config.leak_scan = antpath_config::LeakScan::Always;
+    let worker = h.start_with(config, Default::default());
+    assert_eq!(h.wait_terminal(always).await, RunStatus::Succeeded);
+    worker.shutdown().await;
+    assert_eq!(found_by_scan(&h, always).await, 1);
 }
 
 #[sqlx::test(migrator = "antpath_db::MIGRATOR")]

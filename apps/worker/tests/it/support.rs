@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use antpath_config::Limits;
+use antpath_config::{LeakScan, Limits};
 use antpath_db::runs::{NewRun, SealedSecret};
 use antpath_db::workspaces::PlanCaps;
 use antpath_db::{users, workspaces};
@@ -133,6 +133,7 @@ impl Harness {
             provider_base_url: self.sim.base_url(),
             provider_timeout: Duration::from_secs(10),
             provider_retry: RetryPolicy::fast(3),
+            leak_scan: LeakScan::WhenInDoubt,
             tuning: Tuning {
                 claim_poll: Duration::from_millis(100),
                 capture_settle: Duration::from_millis(1500),
