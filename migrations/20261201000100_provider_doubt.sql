@@ -11,4 +11,4 @@ alter table runs add column provider_doubt_at timestamptz;
 -- Set (fenced) right before an attempt's prompt is sent. The send cannot be deduplicated by the
 -- provider, so a later dispatch of the same attempt that finds this set asks the provider whether
 -- the prompt arrived; the first dispatch, finding it unset, needs no such read.
-alter table run_attempts add column prompt_send_started_at timestamptz;
+alter table run_attempts add column dispatch_started_at timestamptz;

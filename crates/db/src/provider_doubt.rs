@@ -1,6 +1,6 @@
 //! What the worker cannot be sure of about a run's provider side, so it checks instead of
 //! assuming: a journal that may be incomplete (`runs.provider_doubt_at`), and a prompt whose
-//! send may already have happened (`run_attempts.prompt_send_started_at`).
+//! send may already have happened (`run_attempts.dispatch_started_at`).
 
 use antpath_types::RunId;
 use sqlx::{PgConnection, PgExecutor};
@@ -28,15 +28,15 @@ pub async fn begin_prompt_send(tx: &mut PgConnection, run_fence: Fence) -> Resul
     fence(tx, run_fence).await?;
     let earlier = sqlx::query_scalar!(
         r#"with current as (
-               select a.id, a.prompt_send_started_at
+               select a.id, a.dispatch_started_at
                from run_attempts a join runs r on r.id = a.run_id
                where a.run_id = $1 and a.attempt_number = r.attempt_count
                for update of a)
            update run_attempts a
-           set prompt_send_started_at = coalesce(a.prompt_send_started_at, now())
+           set dispatch_started_at = coalesce(a.dispatch_started_at, now())
            from current
            where a.id = current.id
-           returning current.prompt_send_started_at is not null as "earlier!""#,
+           returning current.dispatch_started_at is not null as "earlier!""#,
         run_fence.run_id as RunId,
     )
     .fetch_optional(&mut *tx)
