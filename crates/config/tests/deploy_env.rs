@@ -32,7 +32,10 @@ impl KnownNames {
     fn from_settings() -> Self {
         let tree = serde_json::to_value(Settings::default()).expect("settings serialise");
         let mut known = Self {
-            exact: READ_OUTSIDE_SETTINGS.iter().map(|s| (*s).to_owned()).collect(),
+            exact: READ_OUTSIDE_SETTINGS
+                .iter()
+                .map(|s| (*s).to_owned())
+                .collect(),
             prefixes: Vec::new(),
         };
         let serde_json::Value::Object(top) = tree else {
@@ -124,7 +127,9 @@ fn kubernetes_containers() -> Vec<Container> {
         .iter()
         .flat_map(|path| {
             let file = path.file_name().unwrap().to_string_lossy().into_owned();
-            documents(path).into_iter().map(move |doc| (file.clone(), doc))
+            documents(path)
+                .into_iter()
+                .map(move |doc| (file.clone(), doc))
         })
         .collect();
     let mut config_maps = BTreeMap::new();
@@ -266,7 +271,9 @@ fn problems(containers: &[Container]) -> Vec<String> {
         }
         let Some(role) = role_of(&container.name) else {
             if container.env.keys().any(|k| k.starts_with("ANTPATH_")) {
-                problems.push(format!("{label} sets ANTPATH_ settings but runs no service"));
+                problems.push(format!(
+                    "{label} sets ANTPATH_ settings but runs no service"
+                ));
             }
             continue;
         };
@@ -336,20 +343,44 @@ fn a_misspelt_or_missing_setting_is_reported() {
         },
     ];
     let found = problems(&containers);
-    assert!(found.iter().any(|p| p.contains("ANTPATH_WORKER__CONCURENCY, which no service reads")));
-    assert!(found.iter().any(|p| p.contains("ANTPATH_DATABASE__URL (or DATABASE_URL) is required")));
-    assert!(found.iter().any(|p| p.contains("postgres (test) sets ANTPATH_ settings")));
-    assert!(found.iter().any(|p| p.contains("no container runs the bff role")));
+    assert!(
+        found
+            .iter()
+            .any(|p| p.contains("ANTPATH_WORKER__CONCURENCY, which no service reads"))
+    );
+    assert!(
+        found
+            .iter()
+            .any(|p| p.contains("ANTPATH_DATABASE__URL (or DATABASE_URL) is required"))
+    );
+    assert!(
+        found
+            .iter()
+            .any(|p| p.contains("postgres (test) sets ANTPATH_ settings"))
+    );
+    assert!(
+        found
+            .iter()
+            .any(|p| p.contains("no container runs the bff role"))
+    );
 }
 
 #[test]
 fn the_kubernetes_manifests_set_only_read_settings_and_all_required_ones() {
     let found = problems(&kubernetes_containers());
-    assert!(found.is_empty(), "deploy/kubernetes:\n  {}", found.join("\n  "));
+    assert!(
+        found.is_empty(),
+        "deploy/kubernetes:\n  {}",
+        found.join("\n  ")
+    );
 }
 
 #[test]
 fn the_compose_file_sets_only_read_settings_and_all_required_ones() {
     let found = problems(&compose_services());
-    assert!(found.is_empty(), "deploy/compose:\n  {}", found.join("\n  "));
+    assert!(
+        found.is_empty(),
+        "deploy/compose:\n  {}",
+        found.join("\n  ")
+    );
 }
