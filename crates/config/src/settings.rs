@@ -8,6 +8,9 @@ use serde::{Deserialize, Serialize};
 use crate::{ConfigError, Limits};
 
 /// Everything any service may read. Each service validates the parts it needs.
+///
+/// It serialises too (secrets as `[REDACTED]`): the field paths of the defaults are the
+/// environment names the services read, which `tests/deploy_env.rs` checks `deploy/` against.
 #[derive(Debug, Clone, Serialize, Deserialize, Default)]
 #[serde(default)]
 pub struct Settings {
