@@ -5,10 +5,10 @@
 //! `docs/configuration.md`; keep the two in step.
 
 use antpath_types::ClaudeSessionCleanup;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 /// Limits applied by the bff, the worker and the sweeper.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default)]
 pub struct Limits {
     /// Longest a run may take, dispatch to end of work (seconds). Default 1 hour.

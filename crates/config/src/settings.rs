@@ -3,12 +3,15 @@
 use std::collections::BTreeMap;
 
 use antpath_redact::Secret;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use crate::{ConfigError, Limits};
 
 /// Everything any service may read. Each service validates the parts it needs.
-#[derive(Debug, Clone, Deserialize, Default)]
+///
+/// It serialises too (secrets as `[REDACTED]`): the field paths of the defaults are the
+/// environment names the services read, which `tests/deploy_env.rs` checks `deploy/` against.
+#[derive(Debug, Clone, Serialize, Deserialize, Default)]
 #[serde(default)]
 pub struct Settings {
     /// Postgres.
@@ -30,7 +33,7 @@ pub struct Settings {
 }
 
 /// Postgres connection settings.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default)]
 pub struct DatabaseSettings {
     /// `postgres://user:pass@host/db`. Required by every role.
@@ -52,7 +55,7 @@ impl Default for DatabaseSettings {
 }
 
 /// HTTP API settings.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default)]
 pub struct BffSettings {
     /// Listen address.
@@ -101,7 +104,7 @@ impl Default for BffSettings {
 }
 
 /// Worker settings.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default)]
 pub struct WorkerSettings {
     /// This replica's identity, recorded as the lease owner (the pod name on Kubernetes).
@@ -120,7 +123,7 @@ pub struct WorkerSettings {
 }
 
 /// When cleanup scans the provider for a run's resources that its journal may not hold.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum LeakScan {
     /// Only for runs where a create's outcome was unknown or a journal row had to be adopted:
@@ -143,7 +146,7 @@ impl Default for WorkerSettings {
 }
 
 /// Sweeper settings.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default)]
 pub struct SweeperSettings {
     /// Rows handled per batch.
@@ -173,7 +176,7 @@ impl Default for SweeperSettings {
 }
 
 /// The provider API.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default)]
 pub struct ProviderSettings {
     /// Base URL, without `/v1`.
@@ -192,7 +195,7 @@ impl Default for ProviderSettings {
 }
 
 /// Keys for sealing per-run secrets.
-#[derive(Debug, Clone, Deserialize, Default)]
+#[derive(Debug, Clone, Serialize, Deserialize, Default)]
 #[serde(default)]
 pub struct EncryptionSettings {
     /// The key id new bundles are sealed with. Required by bff and worker.
@@ -202,7 +205,7 @@ pub struct EncryptionSettings {
 }
 
 /// Which object store holds outputs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "lowercase")]
 pub enum StorageBackend {
     /// A local directory (the embedded default).
@@ -213,7 +216,7 @@ pub enum StorageBackend {
 }
 
 /// Object storage settings.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default)]
 pub struct StorageSettings {
     /// The backend.
@@ -238,7 +241,7 @@ impl Default for StorageSettings {
 }
 
 /// An S3-compatible store.
-#[derive(Debug, Clone, Deserialize, Default)]
+#[derive(Debug, Clone, Serialize, Deserialize, Default)]
 #[serde(default)]
 pub struct S3Settings {
     /// Endpoint URL; unset means AWS.
