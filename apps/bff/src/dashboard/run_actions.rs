@@ -88,10 +88,7 @@ pub async fn cancel(
     form: CsrfForm<Confirm>,
 ) -> Result<Redirect, PageError> {
     let signed_in = form.0;
-    let id: RunId = parse_id(&id, "run")?;
-    if !signed_in.may(Action::MutateRuns) {
-        return Err(PageError::not_allowed("cancel runs"));
-    }
+    let id = run_it_may_change(&signed_in, &id, "cancel runs")?;
     actions::runs::cancel(&state, actor(&signed_in), id).await?;
     Ok(Redirect::to(&format!("/runs/{id}")))
 }
@@ -124,10 +121,17 @@ pub async fn delete(
     form: CsrfForm<Confirm>,
 ) -> Result<Redirect, PageError> {
     let signed_in = form.0;
-    let id: RunId = parse_id(&id, "run")?;
-    if !signed_in.may(Action::MutateRuns) {
-        return Err(PageError::not_allowed("delete runs"));
-    }
+    let id = run_it_may_change(&signed_in, &id, "delete runs")?;
     actions::runs::delete(&state, actor(&signed_in), id).await?;
     Ok(Redirect::to("/runs"))
+}
+
+/// The run a POST names, once the signed-in person's role may change runs (`what` names the
+/// action in the refusal).
+fn run_it_may_change(signed_in: &SignedIn, id: &str, what: &str) -> Result<RunId, PageError> {
+    let id: RunId = parse_id(id, "run")?;
+    if !signed_in.may(Action::MutateRuns) {
+        return Err(PageError::not_allowed(what));
+    }
+    Ok(id)
 }
