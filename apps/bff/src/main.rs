@@ -84,6 +84,13 @@ enum AdminCommand {
         /// The workspace (`ws_…`).
         workspace: WorkspaceId,
     },
+    /// Re-seal every live run's secrets bundle under the active encryption key, in batches,
+    /// and say which old key ids are still referenced and which can be removed.
+    RotateVaultKey {
+        /// Bundles re-sealed per transaction.
+        #[arg(long, default_value_t = 100)]
+        batch: i64,
+    },
 }
 
 #[tokio::main]
@@ -136,6 +143,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 }
             }
         }
+        Command::Admin(AdminCommand::RotateVaultKey { .. }) => {
+            problems.extend(settings.encryption_problems());
+            None
+        }
         _ => None,
     };
     if !problems.is_empty() {
@@ -153,6 +164,17 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Admin(command) => run_admin(&settings, &pool, command, pepper).await,
     }
+}
+
+/// The vault key ring of the settings, for `rotate-vault-key`.
+fn keyring(settings: &Settings) -> anyhow::Result<antpath_vault::KeyRing> {
+    let active = settings
+        .encryption
+        .active_key_id
+        .as_deref()
+        .context("ANTPATH_ENCRYPTION__ACTIVE_KEY_ID is required to rotate the vault key")?;
+    antpath_vault::KeyRing::new(active, &settings.encryption.keys)
+        .context("while loading the encryption keys")
 }
 
 fn connect(settings: &Settings) -> anyhow::Result<PgPool> {
@@ -233,6 +255,11 @@ async fn run_admin(
         AdminCommand::DeleteWorkspace { workspace } => {
             let view = admin::delete_workspace(pool, workspace).await?;
             println!("{}", serde_json::to_string_pretty(&view)?);
+        }
+        AdminCommand::RotateVaultKey { batch } => {
+            let ring = keyring(settings)?;
+            let rotation = antpath_bff::rotation::rotate_vault_key(pool, &ring, batch).await?;
+            println!("{}", rotation.report());
         }
     }
     Ok(())

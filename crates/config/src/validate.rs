@@ -149,21 +149,33 @@ impl Settings {
         }
     }
 
+    /// The problems of the vault key ring: the active key id and its key are required, and
+    /// every configured key (the old ones kept for opening too) must be base64 of 32 bytes.
+    /// `rotate-vault-key` needs exactly this part of the settings.
+    pub fn encryption_problems(&self) -> Vec<String> {
+        let mut problems = Vec::new();
+        self.check_encryption(&mut problems);
+        problems
+    }
+
     fn check_encryption(&self, problems: &mut Vec<String>) {
+        for (id, key) in &self.encryption.keys {
+            if decoded_len(key) != Some(32) {
+                problems.push(format!(
+                    "ANTPATH_ENCRYPTION__KEYS__{} must be base64 of exactly 32 bytes",
+                    id.to_uppercase()
+                ));
+            }
+        }
         let Some(active) = self.encryption.active_key_id.as_deref() else {
             problems.push("ANTPATH_ENCRYPTION__ACTIVE_KEY_ID is required".into());
             return;
         };
-        match self.encryption.keys.get(active) {
-            None => problems.push(format!(
+        if !self.encryption.keys.contains_key(active) {
+            problems.push(format!(
                 "ANTPATH_ENCRYPTION__KEYS__{} is required (the active key; base64 of 32 bytes)",
                 active.to_uppercase()
-            )),
-            Some(key) if decoded_len(key) != Some(32) => problems.push(format!(
-                "ANTPATH_ENCRYPTION__KEYS__{} must be base64 of exactly 32 bytes",
-                active.to_uppercase()
-            )),
-            Some(_) => {}
+            ));
         }
     }
 
