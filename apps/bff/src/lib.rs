@@ -33,6 +33,7 @@ pub mod openapi;
 mod openapi_schemas;
 pub mod pages;
 pub mod password;
+pub mod pepper;
 pub mod request_id;
 pub mod rotation;
 pub mod routes;

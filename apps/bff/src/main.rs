@@ -84,6 +84,10 @@ enum AdminCommand {
         /// The workspace (`ws_…`).
         workspace: WorkspaceId,
     },
+    /// Say how many live tokens and sessions each old token pepper still hashes, and which old
+    /// peppers can be removed. Tokens move to the active pepper when they are next used;
+    /// sessions end at their absolute expiry.
+    RotatePepper,
     /// Re-seal every live run's secrets bundle under the active encryption key, in batches,
     /// and say which old key ids are still referenced and which can be removed.
     RotateVaultKey {
@@ -134,8 +138,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         .map(|e| e.problems)
         .unwrap_or_default();
     let pepper = match &command {
-        Command::Admin(AdminCommand::CreateToken { .. }) => {
-            match admin::require_pepper(&settings) {
+        Command::Admin(AdminCommand::CreateToken { .. } | AdminCommand::RotatePepper) => {
+            match admin::require_peppers(&settings) {
                 Ok(pepper) => Some(pepper),
                 Err(err) => {
                     problems.extend(err.problems);
@@ -195,7 +199,7 @@ async fn run_admin(
     settings: &Settings,
     pool: &PgPool,
     command: AdminCommand,
-    pepper: Option<Secret<String>>,
+    pepper: Option<antpath_bff::pepper::Peppers>,
 ) -> anyhow::Result<()> {
     match command {
         AdminCommand::CreateWorkspace { name } => {
@@ -255,6 +259,11 @@ async fn run_admin(
         AdminCommand::DeleteWorkspace { workspace } => {
             let view = admin::delete_workspace(pool, workspace).await?;
             println!("{}", serde_json::to_string_pretty(&view)?);
+        }
+        AdminCommand::RotatePepper => {
+            let peppers = pepper.context("the token peppers are required")?;
+            let report = antpath_bff::rotation::pepper_report(pool, &peppers).await?;
+            println!("{}", report.report());
         }
         AdminCommand::RotateVaultKey { batch } => {
             let ring = keyring(settings)?;

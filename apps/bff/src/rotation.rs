@@ -1,5 +1,6 @@
 //! `antpath-bff admin rotate-vault-key`: re-seals every live run's secrets bundle under the
-//! active key, then reports which key ids bundles still reference.
+//! active key, then reports which key ids bundles still reference. And `rotate-pepper`, which
+//! reports which token peppers live tokens and sessions still use ([`pepper_report`]).
 //!
 //! Each batch is one transaction: lock up to `batch` bundles not under the active key with
 //! `FOR UPDATE SKIP LOCKED`, open and re-seal each in memory (no network call while the
@@ -15,6 +16,8 @@ use antpath_db::PgPool;
 use antpath_db::key_rotation::{self, KeyUse};
 use antpath_db::runs::SealedSecret;
 use antpath_vault::KeyRing;
+
+use crate::pepper::Peppers;
 use anyhow::Context as _;
 
 /// What one rotation did and what is left.
@@ -99,6 +102,76 @@ pub async fn rotate_vault_key(
         active_key_id: active,
         resealed,
         remaining,
+        retirable,
+    })
+}
+
+/// Which peppers live tokens and sessions still use.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PepperRotation {
+    /// The pepper new hashes are made with.
+    pub active_pepper_id: String,
+    /// Live tokens per pepper id.
+    pub tokens: BTreeMap<String, i64>,
+    /// Live sessions per pepper id.
+    pub sessions: BTreeMap<String, i64>,
+    /// Configured pepper ids other than the active one that no live token or session uses.
+    pub retirable: Vec<String>,
+}
+
+impl PepperRotation {
+    /// The report, one line per old pepper id, naming those that can be retired.
+    pub fn report(&self) -> String {
+        let mut lines = vec![format!(
+            "new tokens and sessions use the active pepper `{}`",
+            self.active_pepper_id
+        )];
+        let old: std::collections::BTreeSet<&String> = self
+            .tokens
+            .keys()
+            .chain(self.sessions.keys())
+            .filter(|id| **id != self.active_pepper_id)
+            .collect();
+        for id in old {
+            lines.push(format!(
+                "pepper `{id}` is still used by {} token(s) (re-hashed when next used, or revoke them) and {} session(s) (ended by their absolute expiry)",
+                self.tokens.get(id).copied().unwrap_or(0),
+                self.sessions.get(id).copied().unwrap_or(0),
+            ));
+        }
+        for id in &self.retirable {
+            lines.push(format!(
+                "pepper `{id}` is used by nothing and can be retired"
+            ));
+        }
+        lines.join("\n")
+    }
+}
+
+/// Counts live tokens and sessions per pepper id.
+pub async fn pepper_report(pool: &PgPool, peppers: &Peppers) -> anyhow::Result<PepperRotation> {
+    let tokens: BTreeMap<String, i64> = antpath_db::tokens::live_by_pepper(pool)
+        .await
+        .context("while counting tokens per pepper")?
+        .into_iter()
+        .map(|row| (row.pepper_id, row.rows))
+        .collect();
+    let sessions: BTreeMap<String, i64> = antpath_db::web_sessions::live_by_pepper(pool)
+        .await
+        .context("while counting sessions per pepper")?
+        .into_iter()
+        .map(|row| (row.pepper_id, row.rows))
+        .collect();
+    let active = peppers.active_id().to_owned();
+    let retirable = peppers
+        .ids()
+        .filter(|id| *id != active && !tokens.contains_key(*id) && !sessions.contains_key(*id))
+        .map(str::to_owned)
+        .collect();
+    Ok(PepperRotation {
+        active_pepper_id: active,
+        tokens,
+        sessions,
         retirable,
     })
 }

@@ -17,6 +17,7 @@ mod validate;
 
 pub use limits::Limits;
 pub use settings::{
+    LEGACY_PEPPER_ID,
     BffSettings, DatabaseSettings, EncryptionSettings, LeakScan, ProviderSettings, S3Settings,
     Settings, StorageBackend, StorageSettings, SweeperSettings, WorkerSettings,
 };
