@@ -85,7 +85,9 @@ impl Peppers {
 
     /// Every configured pepper with its id, the active one first.
     pub fn iter(&self) -> impl Iterator<Item = (&str, &Secret<String>)> {
-        self.ordered.iter().map(|(id, pepper)| (id.as_str(), pepper))
+        self.ordered
+            .iter()
+            .map(|(id, pepper)| (id.as_str(), pepper))
     }
 }
 

@@ -220,10 +220,13 @@ pub async fn authenticate(
     let hashes: Vec<Vec<u8>> = state
         .peppers
         .iter()
-        .map(|(_, pepper)| crate::pepper::labelled_hash(pepper, "session", value.as_bytes()).to_vec())
+        .map(|(_, pepper)| {
+            crate::pepper::labelled_hash(pepper, "session", value.as_bytes()).to_vec()
+        })
         .collect();
     let idle = i64::try_from(state.sessions.idle.as_secs()).unwrap_or(i64::MAX);
-    let Some(found) = antpath_db::web_sessions::find_valid(&state.pool, &hashes, idle).await? else {
+    let Some(found) = antpath_db::web_sessions::find_valid(&state.pool, &hashes, idle).await?
+    else {
         return Ok(None);
     };
     let Some(pepper) = matching_pepper(state, &hashes, &found.pepper_id, &found.session_hash)

@@ -17,8 +17,8 @@ mod validate;
 
 pub use limits::Limits;
 pub use settings::{
-    LEGACY_PEPPER_ID,
-    BffSettings, DatabaseSettings, EncryptionSettings, LeakScan, ProviderSettings, S3Settings,
-    Settings, StorageBackend, StorageSettings, SweeperSettings, WorkerSettings,
+    BffSettings, DatabaseSettings, EncryptionSettings, LEGACY_PEPPER_ID, LeakScan,
+    ProviderSettings, S3Settings, Settings, StorageBackend, StorageSettings, SweeperSettings,
+    WorkerSettings,
 };
 pub use validate::{ConfigError, Role};

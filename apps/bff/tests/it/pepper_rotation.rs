@@ -30,8 +30,8 @@ fn retired(pool: &PgPool) -> TestApp {
     app.settings
         .validate(antpath_config::Role::Bff)
         .expect("p2 alone is a valid configuration");
-    app.state = AppState::from_settings(&app.settings, pool.clone(), "http://127.0.0.1:9")
-        .expect("state");
+    app.state =
+        AppState::from_settings(&app.settings, pool.clone(), "http://127.0.0.1:9").expect("state");
     app.router = antpath_bff::router(app.state.clone());
     app
 }
@@ -61,7 +61,9 @@ async fn a_token_under_the_old_pepper_works_is_rehashed_on_use_and_then_the_old_
     assert_eq!(report.tokens.get("legacy"), Some(&1));
     assert!(report.retirable.is_empty(), "{report:?}");
     assert!(
-        report.report().contains("pepper `legacy` is still used by 1 token(s)"),
+        report
+            .report()
+            .contains("pepper `legacy` is still used by 1 token(s)"),
         "{}",
         report.report()
     );
@@ -125,7 +127,10 @@ async fn a_session_signed_in_under_the_old_pepper_keeps_working_after_rotation(p
         .await
         .expect("report");
     assert_eq!(report.sessions.get("legacy"), Some(&1));
-    assert!(report.retirable.is_empty(), "the session still needs the legacy pepper");
+    assert!(
+        report.retirable.is_empty(),
+        "the session still needs the legacy pepper"
+    );
 
     // A session signed in after the rotation is under p2.
     let (_, second) = new.person(tenant.workspace, Role::Member).await;

@@ -57,9 +57,11 @@ async fn a_key_rotated_in_the_middle_of_active_runs_leaves_every_run_completing(
     let rolled = ring("k2", &["k1", "k2"]);
     h.keys = rolled.clone();
     let worker = h.start("w1", FaultHook::none());
-    eventually("every run to be started", Duration::from_secs(20), || async {
-        started(&h, &runs).await == runs.len()
-    })
+    eventually(
+        "every run to be started",
+        Duration::from_secs(20),
+        || async { started(&h, &runs).await == runs.len() },
+    )
     .await;
     // A new submission during the roll is sealed under k2 already.
     runs.push(h.submit("antpath-sim: scenario=slow seconds=1").await);
