@@ -123,7 +123,7 @@ async fn run(url: &str) -> anyhow::Result<()> {
     let scopes = vec!["runs:read".to_owned(), "runs:write".to_owned()];
     let (_, token) = admin::create_token(
         &setup,
-        &Secret::new(PEPPER.into()),
+        &antpath_bff::pepper::Peppers::single(Secret::new(PEPPER.into())),
         NewApiToken {
             workspace,
             user,

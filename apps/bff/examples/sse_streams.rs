@@ -161,7 +161,7 @@ async fn run(url: &str, streams: usize) -> anyhow::Result<()> {
     .await?;
     let (_, token) = admin::create_token(
         &pool,
-        &antpath_redact::Secret::new(PEPPER.to_owned()),
+        &antpath_bff::pepper::Peppers::single(antpath_redact::Secret::new(PEPPER.to_owned())),
         NewApiToken {
             workspace,
             user,

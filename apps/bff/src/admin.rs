@@ -12,10 +12,8 @@ use anyhow::{Context as _, bail};
 
 use crate::auth::{Scope, generate_token, scope_list};
 use crate::password;
+use crate::pepper::Peppers;
 use crate::routes::workspace::{self, WorkspaceView};
-
-/// Shortest accepted pepper, as the config crate requires for the bff.
-const MIN_PEPPER_BYTES: usize = 32;
 
 /// Creates a workspace with the plan caps from `limits`.
 pub async fn create_workspace(
@@ -109,7 +107,7 @@ pub struct NewApiToken<'a> {
 /// Creates a token; returns its id and its value (shown once).
 pub async fn create_token(
     pool: &PgPool,
-    pepper: &Secret<String>,
+    peppers: &Peppers,
     token: NewApiToken<'_>,
 ) -> anyhow::Result<(TokenId, Secret<String>)> {
     if token.scopes.is_empty() {
@@ -118,7 +116,7 @@ pub async fn create_token(
     if let Some(bad) = token.scopes.iter().find(|s| s.parse::<Scope>().is_err()) {
         bail!("unknown scope `{bad}`; expected {}", scope_list());
     }
-    let value = generate_token(pepper);
+    let value = generate_token(peppers.active());
     let id = TokenId::new();
     antpath_db::tokens::insert(
         pool,
@@ -129,6 +127,7 @@ pub async fn create_token(
             name: token.name,
             token_hash: &value.hash,
             token_prefix: &value.prefix,
+            pepper_id: peppers.active_id(),
             scopes: &token.scopes,
         },
     )
@@ -151,14 +150,14 @@ pub async fn delete_workspace(pool: &PgPool, id: WorkspaceId) -> anyhow::Result<
     .with_context(|| format!("there is no workspace {id}"))
 }
 
-/// The pepper `create-token` needs, or a configuration error naming it.
-pub fn require_pepper(settings: &Settings) -> Result<Secret<String>, ConfigError> {
-    match &settings.bff.token_pepper {
-        Some(pepper) if pepper.expose_secret().len() >= MIN_PEPPER_BYTES => Ok(pepper.clone()),
-        _ => Err(ConfigError {
-            problems: vec![format!(
-                "ANTPATH_BFF__TOKEN_PEPPER is required (at least {MIN_PEPPER_BYTES} random bytes) to create tokens"
-            )],
-        }),
+/// The peppers `create-token` and `rotate-pepper` need, or a configuration error naming every
+/// problem with them.
+pub fn require_peppers(settings: &Settings) -> Result<Peppers, ConfigError> {
+    let problems = settings.pepper_problems();
+    if !problems.is_empty() {
+        return Err(ConfigError { problems });
     }
+    Peppers::from_settings(settings).map_err(|err| ConfigError {
+        problems: vec![format!("{err:#}")],
+    })
 }

@@ -2,7 +2,8 @@
 //!
 //! A token is `ant_` followed by 43 base62 characters encoding 32 random bytes (256 bits). Only
 //! its HMAC-SHA256 under the server pepper is stored, so a database leak yields nothing usable,
-//! and lookup is one indexed equality ([`antpath_db::tokens::find_active_by_hash`]).
+//! and lookup is one indexed equality ([`antpath_db::tokens::find_active_by_hashes`]; one hash per configured pepper, see
+//! [`crate::pepper`]).
 //!
 //! Every failure (no header, malformed, unknown, revoked, expired) is the same 401. For any
 //! presented credential of sane length the HMAC and the lookup are always done, so a malformed
@@ -193,12 +194,41 @@ async fn from_token(parts: &Parts, state: &AppState) -> Result<Auth, ApiError> {
         return Err(ApiError::Unauthenticated);
     }
     // Hash and look up even a malformed value, so its timing matches an unknown token's.
-    let hash = hash_token(&state.token_pepper, presented);
-    let found = antpath_db::tokens::find_active_by_hash(&state.pool, &hash).await?;
+    // Its hash under every configured pepper, the active one first (as many hashes as
+    // peppers, whatever is presented), looked up in one query.
+    let hashes: Vec<Vec<u8>> = state
+        .peppers
+        .iter()
+        .map(|(_, pepper)| hash_token(pepper, presented).to_vec())
+        .collect();
+    let found = antpath_db::tokens::find_active_by_hashes(&state.pool, &hashes).await?;
     let identity = match found {
-        Some(identity) if is_well_formed(presented) => identity,
+        Some(identity)
+            if is_well_formed(presented)
+                && crate::session::matching_pepper(
+                    state,
+                    &hashes,
+                    &identity.pepper_id,
+                    &identity.token_hash,
+                )
+                .is_some() =>
+        {
+            identity
+        }
         _ => return Err(ApiError::Unauthenticated),
     };
+    if identity.pepper_id != state.peppers.active_id() {
+        // Hashed under an old pepper: move it to the active one, so the old pepper can retire.
+        antpath_db::tokens::rehash(
+            &state.pool,
+            identity.id,
+            &identity.pepper_id,
+            &hashes[0],
+            state.peppers.active_id(),
+        )
+        .await?;
+        tracing::info!(token.id = %identity.id, "re-hashed a token under the active pepper");
+    }
     let stale = identity
         .last_used_at
         .is_none_or(|at| chrono::Utc::now() - at > chrono::TimeDelta::minutes(1));
@@ -242,7 +272,7 @@ async fn from_session(parts: &Parts, state: &AppState) -> Result<Auth, ApiError>
             .get(CSRF_HEADER)
             .and_then(|v| v.to_str().ok())
             .unwrap_or_default();
-        if !crate::session::csrf_matches(state, signed_in.session_id, presented) {
+        if !crate::session::csrf_matches(&signed_in, presented) {
             return Err(ApiError::Forbidden(
                 "A request made with a session cookie needs the session's CSRF token in the X-CSRF-Token header.".into(),
             ));

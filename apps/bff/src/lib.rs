@@ -7,7 +7,8 @@
 //!   the vault key ring and inserts run and ciphertext in one transaction.
 //! - [`actions`]: cancel, delete, signed links and token changes, shared by the JSON routes
 //!   and the [`dashboard`]'s server-rendered pages.
-//! - [`admin`]: the bootstrap commands (workspace, user, membership, token, disable).
+//! - [`admin`]: the bootstrap commands (workspace, user, membership, token, disable);
+//!   [`rotation`]: re-sealing secrets bundles under the active vault key.
 //! - [`session`], [`sign_in`], [`password`]: dashboard sign-in (argon2id), server-side
 //!   sessions with CSRF-protected forms, and the [`pages`] shell with its security headers.
 //! - [`openapi`]: the machine-readable contract, [`metrics`]: Prometheus text.
@@ -32,7 +33,9 @@ pub mod openapi;
 mod openapi_schemas;
 pub mod pages;
 pub mod password;
+pub mod pepper;
 pub mod request_id;
+pub mod rotation;
 pub mod routes;
 mod serve;
 pub mod session;

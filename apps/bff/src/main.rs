@@ -84,6 +84,17 @@ enum AdminCommand {
         /// The workspace (`ws_…`).
         workspace: WorkspaceId,
     },
+    /// Say how many live tokens and sessions each old token pepper still hashes, and which old
+    /// peppers can be removed. Tokens move to the active pepper when they are next used;
+    /// sessions end at their absolute expiry.
+    RotatePepper,
+    /// Re-seal every live run's secrets bundle under the active encryption key, in batches,
+    /// and say which old key ids are still referenced and which can be removed.
+    RotateVaultKey {
+        /// Bundles re-sealed per transaction.
+        #[arg(long, default_value_t = 100)]
+        batch: i64,
+    },
 }
 
 #[tokio::main]
@@ -127,14 +138,18 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         .map(|e| e.problems)
         .unwrap_or_default();
     let pepper = match &command {
-        Command::Admin(AdminCommand::CreateToken { .. }) => {
-            match admin::require_pepper(&settings) {
+        Command::Admin(AdminCommand::CreateToken { .. } | AdminCommand::RotatePepper) => {
+            match admin::require_peppers(&settings) {
                 Ok(pepper) => Some(pepper),
                 Err(err) => {
                     problems.extend(err.problems);
                     None
                 }
             }
+        }
+        Command::Admin(AdminCommand::RotateVaultKey { .. }) => {
+            problems.extend(settings.encryption_problems());
+            None
         }
         _ => None,
     };
@@ -155,6 +170,17 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     }
 }
 
+/// The vault key ring of the settings, for `rotate-vault-key`.
+fn keyring(settings: &Settings) -> anyhow::Result<antpath_vault::KeyRing> {
+    let active = settings
+        .encryption
+        .active_key_id
+        .as_deref()
+        .context("ANTPATH_ENCRYPTION__ACTIVE_KEY_ID is required to rotate the vault key")?;
+    antpath_vault::KeyRing::new(active, &settings.encryption.keys)
+        .context("while loading the encryption keys")
+}
+
 fn connect(settings: &Settings) -> anyhow::Result<PgPool> {
     antpath_runtime::connect_pool(settings, None).context("while configuring the database pool")
 }
@@ -173,7 +199,7 @@ async fn run_admin(
     settings: &Settings,
     pool: &PgPool,
     command: AdminCommand,
-    pepper: Option<Secret<String>>,
+    pepper: Option<antpath_bff::pepper::Peppers>,
 ) -> anyhow::Result<()> {
     match command {
         AdminCommand::CreateWorkspace { name } => {
@@ -233,6 +259,16 @@ async fn run_admin(
         AdminCommand::DeleteWorkspace { workspace } => {
             let view = admin::delete_workspace(pool, workspace).await?;
             println!("{}", serde_json::to_string_pretty(&view)?);
+        }
+        AdminCommand::RotatePepper => {
+            let peppers = pepper.context("the token peppers are required")?;
+            let report = antpath_bff::rotation::pepper_report(pool, &peppers).await?;
+            println!("{}", report.report());
+        }
+        AdminCommand::RotateVaultKey { batch } => {
+            let ring = keyring(settings)?;
+            let rotation = antpath_bff::rotation::rotate_vault_key(pool, &ring, batch).await?;
+            println!("{}", rotation.report());
         }
     }
     Ok(())

@@ -7,7 +7,8 @@
 //!   the idle window, its user enabled and its `token_version` current
 //!   ([`antpath_db::web_sessions::find_valid`]); every request checks it, so disabling a user
 //!   or bumping their version ends their sessions on the next request.
-//! - The CSRF token of a session is the HMAC of its id under the pepper: nothing to store, and
+//! - The CSRF token of a session is the HMAC of its id under the pepper the session was signed
+//!   in under (`web_sessions.pepper_id`; see [`crate::pepper`]): nothing to store, and
 //!   unguessable without the pepper. Forms carry it as the field `csrf`; the JSON routes,
 //!   when called with a session cookie instead of a token, want it in `X-CSRF-Token`.
 
@@ -16,10 +17,8 @@ use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, Method, header};
 use axum::response::{IntoResponse, Redirect, Response};
-use hmac::{Hmac, Mac};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
-use sha2::Sha256;
 use uuid::Uuid;
 
 use crate::error::ApiError;
@@ -148,26 +147,49 @@ pub fn encode_query_value(text: &str) -> String {
     out
 }
 
-/// The HMAC-SHA256 of `label` and `value` under the pepper.
+/// The HMAC-SHA256 of `label` and `value` under the active pepper (new session cookies,
+/// sign-in bucket names).
 pub(crate) fn keyed_hash(state: &AppState, label: &str, value: &[u8]) -> [u8; 32] {
-    let mut mac = Hmac::<Sha256>::new_from_slice(state.token_pepper.expose_secret().as_bytes())
-        .expect("HMAC accepts keys of any length");
-    mac.update(label.as_bytes());
-    mac.update(b"\0");
-    mac.update(value);
-    mac.finalize().into_bytes().into()
+    crate::pepper::labelled_hash(state.peppers.active(), label, value)
 }
 
-/// The CSRF token of a session.
+/// The CSRF token of a session signed in under the active pepper. A session keeps the pepper
+/// it was signed in under ([`SignedIn::csrf_token`] is derived with that one), so rotating the
+/// pepper does not expire the forms of open pages.
 pub fn csrf_token(state: &AppState, session_id: Uuid) -> String {
-    hex::encode(keyed_hash(state, "csrf", session_id.as_bytes()))
+    csrf_token_under(state.peppers.active(), session_id)
 }
 
-/// Whether `presented` is the session's CSRF token (compared in constant time).
-pub fn csrf_matches(state: &AppState, session_id: Uuid, presented: &str) -> bool {
-    let expected = csrf_token(state, session_id);
+fn csrf_token_under(pepper: &antpath_redact::Secret<String>, session_id: Uuid) -> String {
+    hex::encode(crate::pepper::labelled_hash(
+        pepper,
+        "csrf",
+        session_id.as_bytes(),
+    ))
+}
+
+/// Whether `presented` is the signed-in session's CSRF token, in constant time.
+pub fn csrf_matches(signed_in: &SignedIn, presented: &str) -> bool {
+    let expected = &signed_in.csrf_token;
     expected.len() == presented.len()
         && subtle::ConstantTimeEq::ct_eq(expected.as_bytes(), presented.as_bytes()).into()
+}
+
+/// The pepper a found row says made its hash, if that pepper is configured and its hash of
+/// the presented value is the stored one (`hashes` are in [`crate::pepper::Peppers::iter`]
+/// order).
+pub(crate) fn matching_pepper<'s>(
+    state: &'s AppState,
+    hashes: &[Vec<u8>],
+    pepper_id: &str,
+    stored: &[u8],
+) -> Option<&'s antpath_redact::Secret<String>> {
+    state
+        .peppers
+        .iter()
+        .zip(hashes)
+        .find(|((id, _), hash)| *id == pepper_id && hash.as_slice() == stored)
+        .map(|((_, pepper), _)| pepper)
 }
 
 /// The value of the cookie `name`, if the request carries it.
@@ -193,9 +215,22 @@ pub async fn authenticate(
     if value.len() > 128 {
         return Ok(None);
     }
-    let hash = keyed_hash(state, "session", value.as_bytes());
+    // The cookie's hash under every configured pepper, the active one first: a session signed
+    // in before a pepper rotation keeps working until it expires.
+    let hashes: Vec<Vec<u8>> = state
+        .peppers
+        .iter()
+        .map(|(_, pepper)| {
+            crate::pepper::labelled_hash(pepper, "session", value.as_bytes()).to_vec()
+        })
+        .collect();
     let idle = i64::try_from(state.sessions.idle.as_secs()).unwrap_or(i64::MAX);
-    let Some(found) = antpath_db::web_sessions::find_valid(&state.pool, &hash, idle).await? else {
+    let Some(found) = antpath_db::web_sessions::find_valid(&state.pool, &hashes, idle).await?
+    else {
+        return Ok(None);
+    };
+    let Some(pepper) = matching_pepper(state, &hashes, &found.pepper_id, &found.session_hash)
+    else {
         return Ok(None);
     };
     if (chrono::Utc::now() - found.last_seen_at).num_seconds() >= TOUCH_EVERY_SECONDS {
@@ -224,7 +259,7 @@ pub async fn authenticate(
         email: found.email,
         workspace: current,
         workspaces,
-        csrf_token: csrf_token(state, found.id),
+        csrf_token: csrf_token_under(pepper, found.id),
     }))
 }
 
@@ -281,7 +316,7 @@ impl<T: DeserializeOwned> FromRequest<AppState> for CsrfForm<T> {
         let field: CsrfField = serde_urlencoded::from_bytes(&bytes)
             .map_err(|_| ApiError::BadRequest("The form could not be read.".into()))?;
         let presented = field.csrf.unwrap_or_default();
-        if !csrf_matches(state, signed_in.session_id, &presented) {
+        if !csrf_matches(&signed_in, &presented) {
             tracing::warn!(user.id = %signed_in.user_id, "a form without this session's CSRF token was refused");
             return Err(PageRejection::Csrf);
         }

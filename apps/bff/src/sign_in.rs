@@ -198,6 +198,7 @@ pub async fn submit(
             id: Uuid::now_v7(),
             user_id: user.id,
             session_hash: &session_hash,
+            pepper_id: state.peppers.active_id(),
             token_version: user.token_version,
             expires_at,
         },

@@ -6,7 +6,6 @@ use std::time::Duration;
 
 use antpath_config::{Limits, Settings};
 use antpath_db::PgPool;
-use antpath_redact::Secret;
 use antpath_storage::{ObjectStore, StorageConfig};
 use antpath_vault::KeyRing;
 use anyhow::Context as _;
@@ -14,6 +13,7 @@ use axum::http::HeaderName;
 
 use crate::feed::RunFeed;
 use crate::metrics::Metrics;
+use crate::pepper::Peppers;
 
 /// Cheap-to-clone handle on [`Inner`].
 #[derive(Clone, Debug)]
@@ -26,8 +26,8 @@ pub struct Inner {
     pub pool: PgPool,
     /// Seals run inputs.
     pub keyring: KeyRing,
-    /// The key of the API-token HMAC.
-    pub token_pepper: Secret<String>,
+    /// The keys of the API-token, session and CSRF HMACs, by id (the active one first).
+    pub peppers: Peppers,
     /// Where outputs are stored.
     pub store: ObjectStore,
     /// Plan defaults and rate limits.
@@ -82,11 +82,8 @@ impl AppState {
             .context("while reading the active encryption key id")?;
         let keyring = KeyRing::new(active, &settings.encryption.keys)
             .context("while loading the encryption keys")?;
-        let token_pepper = settings
-            .bff
-            .token_pepper
-            .clone()
-            .context("while reading the token pepper")?;
+        let peppers =
+            Peppers::from_settings(settings).context("while reading the token peppers")?;
         let base_url = settings
             .bff
             .public_base_url
@@ -104,7 +101,7 @@ impl AppState {
         Ok(Self(Arc::new(Inner {
             pool,
             keyring,
-            token_pepper,
+            peppers,
             store,
             limits: settings.limits.clone(),
             max_body_bytes: settings.bff.max_body_bytes,

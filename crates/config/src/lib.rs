@@ -17,7 +17,8 @@ mod validate;
 
 pub use limits::Limits;
 pub use settings::{
-    BffSettings, DatabaseSettings, EncryptionSettings, LeakScan, ProviderSettings, S3Settings,
-    Settings, StorageBackend, StorageSettings, SweeperSettings, WorkerSettings,
+    BffSettings, DatabaseSettings, EncryptionSettings, LEGACY_PEPPER_ID, LeakScan,
+    ProviderSettings, S3Settings, Settings, StorageBackend, StorageSettings, SweeperSettings,
+    WorkerSettings,
 };
 pub use validate::{ConfigError, Role};

@@ -62,8 +62,16 @@ pub struct BffSettings {
     pub listen: String,
     /// The URL clients reach this service at; signed links are built on it.
     pub public_base_url: Option<String>,
-    /// Server pepper of the API-token keyed hash (at least 32 bytes). Required by the bff.
+    /// Server pepper of the API-token and session keyed hashes (at least 32 bytes), known by
+    /// the id [`LEGACY_PEPPER_ID`]. The bff needs it or [`Self::token_peppers`].
     pub token_pepper: Option<Secret<String>>,
+    /// Peppers by id (each at least 32 bytes), for rotation: new hashes use
+    /// [`Self::active_pepper_id`]; the others keep existing tokens and sessions working until
+    /// `antpath-bff admin rotate-pepper` says nothing uses them.
+    pub token_peppers: BTreeMap<String, Secret<String>>,
+    /// The pepper id new hashes are made with. Required when `token_peppers` is set; without
+    /// it the single `token_pepper` is active.
+    pub active_pepper_id: Option<String>,
     /// Largest accepted request body, in bytes.
     pub max_body_bytes: usize,
     /// How long a connection may take to send a request's headers, in milliseconds, before
@@ -86,12 +94,42 @@ pub struct BffSettings {
     pub stream_heartbeat_ms: u64,
 }
 
+/// The id under which the single `ANTPATH_BFF__TOKEN_PEPPER` is known, and which every hash
+/// made before peppers had ids records.
+pub const LEGACY_PEPPER_ID: &str = "legacy";
+
+impl BffSettings {
+    /// Every configured pepper by id: the `token_peppers`, plus `token_pepper` as
+    /// [`LEGACY_PEPPER_ID`] when it is set.
+    pub fn peppers(&self) -> BTreeMap<String, Secret<String>> {
+        let mut peppers = self.token_peppers.clone();
+        if let Some(legacy) = &self.token_pepper {
+            peppers
+                .entry(LEGACY_PEPPER_ID.to_owned())
+                .or_insert_with(|| legacy.clone());
+        }
+        peppers
+    }
+
+    /// The id new hashes are made with: `active_pepper_id`, or the legacy id when only the
+    /// single pepper is configured.
+    pub fn active_pepper(&self) -> Option<String> {
+        match (&self.active_pepper_id, &self.token_pepper) {
+            (Some(id), _) => Some(id.clone()),
+            (None, Some(_)) if self.token_peppers.is_empty() => Some(LEGACY_PEPPER_ID.to_owned()),
+            (None, _) => None,
+        }
+    }
+}
+
 impl Default for BffSettings {
     fn default() -> Self {
         Self {
             listen: "0.0.0.0:8080".into(),
             public_base_url: None,
             token_pepper: None,
+            token_peppers: BTreeMap::new(),
+            active_pepper_id: None,
             max_body_bytes: 1024 * 1024,
             header_read_timeout_ms: 10_000,
             body_read_timeout_ms: 30_000,

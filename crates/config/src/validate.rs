@@ -75,11 +75,7 @@ impl Settings {
         }
         match role {
             Role::Bff => {
-                require_key(
-                    &mut problems,
-                    "ANTPATH_BFF__TOKEN_PEPPER",
-                    self.bff.token_pepper.as_ref(),
-                );
+                problems.extend(self.pepper_problems());
                 self.check_encryption(&mut problems);
                 self.check_storage(&mut problems);
                 for (name, value) in [
@@ -149,21 +145,78 @@ impl Settings {
         }
     }
 
+    /// The problems of the token peppers: at least one pepper, each at least 32 bytes, an
+    /// active id that names one of them, and no `TOKEN_PEPPERS__LEGACY` next to the legacy
+    /// `TOKEN_PEPPER`. `create-token` and `rotate-pepper` need exactly this part.
+    pub fn pepper_problems(&self) -> Vec<String> {
+        let mut problems = Vec::new();
+        let bff = &self.bff;
+        if bff.token_pepper.is_none() && bff.token_peppers.is_empty() {
+            problems.push(format!(
+                "ANTPATH_BFF__TOKEN_PEPPER (or ANTPATH_BFF__TOKEN_PEPPERS__<ID> with ANTPATH_BFF__ACTIVE_PEPPER_ID) is required (at least {MIN_KEY_BYTES} random bytes)"
+            ));
+            return problems;
+        }
+        if bff.token_pepper.is_some() {
+            require_key(
+                &mut problems,
+                "ANTPATH_BFF__TOKEN_PEPPER",
+                bff.token_pepper.as_ref(),
+            );
+        }
+        if bff.token_pepper.is_some() && bff.token_peppers.contains_key(crate::LEGACY_PEPPER_ID) {
+            problems.push(format!(
+                "ANTPATH_BFF__TOKEN_PEPPERS__{} conflicts with ANTPATH_BFF__TOKEN_PEPPER, which is the pepper `{}`: set only one",
+                crate::LEGACY_PEPPER_ID.to_uppercase(),
+                crate::LEGACY_PEPPER_ID
+            ));
+        }
+        for (id, pepper) in &bff.token_peppers {
+            require_key(
+                &mut problems,
+                &format!("ANTPATH_BFF__TOKEN_PEPPERS__{}", id.to_uppercase()),
+                Some(pepper),
+            );
+        }
+        match bff.active_pepper() {
+            None => problems.push(
+                "ANTPATH_BFF__ACTIVE_PEPPER_ID is required when ANTPATH_BFF__TOKEN_PEPPERS__<ID> is set".into(),
+            ),
+            Some(active) if !bff.peppers().contains_key(&active) => problems.push(format!(
+                "ANTPATH_BFF__ACTIVE_PEPPER_ID names `{active}`, which is not a configured pepper"
+            )),
+            Some(_) => {}
+        }
+        problems
+    }
+
+    /// The problems of the vault key ring: the active key id and its key are required, and
+    /// every configured key (the old ones kept for opening too) must be base64 of 32 bytes.
+    /// `rotate-vault-key` needs exactly this part of the settings.
+    pub fn encryption_problems(&self) -> Vec<String> {
+        let mut problems = Vec::new();
+        self.check_encryption(&mut problems);
+        problems
+    }
+
     fn check_encryption(&self, problems: &mut Vec<String>) {
+        for (id, key) in &self.encryption.keys {
+            if decoded_len(key) != Some(32) {
+                problems.push(format!(
+                    "ANTPATH_ENCRYPTION__KEYS__{} must be base64 of exactly 32 bytes",
+                    id.to_uppercase()
+                ));
+            }
+        }
         let Some(active) = self.encryption.active_key_id.as_deref() else {
             problems.push("ANTPATH_ENCRYPTION__ACTIVE_KEY_ID is required".into());
             return;
         };
-        match self.encryption.keys.get(active) {
-            None => problems.push(format!(
+        if !self.encryption.keys.contains_key(active) {
+            problems.push(format!(
                 "ANTPATH_ENCRYPTION__KEYS__{} is required (the active key; base64 of 32 bytes)",
                 active.to_uppercase()
-            )),
-            Some(key) if decoded_len(key) != Some(32) => problems.push(format!(
-                "ANTPATH_ENCRYPTION__KEYS__{} must be base64 of exactly 32 bytes",
-                active.to_uppercase()
-            )),
-            Some(_) => {}
+            ));
         }
     }
 

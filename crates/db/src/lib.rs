@@ -15,6 +15,7 @@
 pub mod audit;
 pub mod cleanup;
 pub mod events;
+pub mod key_rotation;
 pub mod lifecycle;
 pub mod members;
 pub mod observation;

@@ -18,6 +18,9 @@ pub struct NewWebSession<'a> {
     pub user_id: UserId,
     /// HMAC-SHA256 of the cookie's value under the server pepper (32 bytes).
     pub session_hash: &'a [u8],
+    /// The id of the pepper that made `session_hash` (the active one at sign-in); the
+    /// session's CSRF token is derived under the same pepper.
+    pub pepper_id: &'a str,
     /// The user's `token_version` at sign-in.
     pub token_version: i32,
     /// The absolute expiry.
@@ -37,6 +40,10 @@ pub struct WebSessionRecord {
     pub workspace_id: Option<WorkspaceId>,
     /// When the session was last seen, to decide whether to refresh it.
     pub last_seen_at: DateTime<Utc>,
+    /// The stored hash that matched.
+    pub session_hash: Vec<u8>,
+    /// The pepper that made it, which also derives the session's CSRF token.
+    pub pepper_id: String,
 }
 
 /// Stores a new session.
@@ -46,39 +53,44 @@ pub async fn insert(
     session: &NewWebSession<'_>,
 ) -> Result<(), sqlx::Error> {
     sqlx::query!(
-        "insert into web_sessions (id, app_user_id, session_hash, token_version, expires_at)
-         values ($1, $2, $3, $4, $5)",
+        "insert into web_sessions
+            (id, app_user_id, session_hash, token_version, expires_at, pepper_id)
+         values ($1, $2, $3, $4, $5, $6)",
         session.id,
         session.user_id as UserId,
         session.session_hash,
         session.token_version,
         session.expires_at,
+        session.pepper_id,
     )
     .execute(db)
     .await?;
     Ok(())
 }
 
-/// Finds a valid session by its hash; `idle_seconds` is the idle window. One indexed lookup.
+/// Finds a valid session by its hash; `idle_seconds` is the idle window. `session_hashes` are
+/// the cookie's hashes under each configured pepper: one indexed lookup each, in one query.
 #[tracing::instrument(skip_all)]
 pub async fn find_valid(
     db: impl PgExecutor<'_>,
-    session_hash: &[u8],
+    session_hashes: &[Vec<u8>],
     idle_seconds: i64,
 ) -> Result<Option<WebSessionRecord>, sqlx::Error> {
     sqlx::query_as!(
         WebSessionRecord,
         r#"select s.id, s.app_user_id as "user_id: UserId", u.email,
-                  s.workspace_id as "workspace_id: WorkspaceId", s.last_seen_at
+                  s.workspace_id as "workspace_id: WorkspaceId", s.last_seen_at,
+                  s.session_hash, s.pepper_id
            from web_sessions s
            join app_users u on u.id = s.app_user_id
-           where s.session_hash = $1
+           where s.session_hash = any($1)
              and s.revoked_at is null
              and s.expires_at > now()
              and s.last_seen_at > now() - make_interval(secs => $2)
              and u.disabled_at is null
-             and u.token_version = s.token_version"#,
-        session_hash,
+             and u.token_version = s.token_version
+           limit 1"#,
+        session_hashes,
         idle_seconds as f64,
     )
     .fetch_optional(db)
@@ -124,4 +136,19 @@ pub async fn revoke(db: impl PgExecutor<'_>, id: Uuid) -> Result<(), sqlx::Error
     .execute(db)
     .await?;
     Ok(())
+}
+
+/// Live (unrevoked, unexpired) sessions per pepper id.
+#[tracing::instrument(skip_all)]
+pub async fn live_by_pepper(
+    db: impl PgExecutor<'_>,
+) -> Result<Vec<crate::tokens::PepperUse>, sqlx::Error> {
+    sqlx::query_as!(
+        crate::tokens::PepperUse,
+        r#"select pepper_id, count(*) as "rows!" from web_sessions
+           where revoked_at is null and expires_at > now()
+           group by pepper_id order by pepper_id"#
+    )
+    .fetch_all(db)
+    .await
 }

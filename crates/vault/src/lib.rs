@@ -5,8 +5,10 @@
 //! AES-256-GCM under a *key-encryption key* from configuration, named by a key id. Both seals use
 //! the run id as associated data, so a sealed bundle moved to another run's row fails to open.
 //!
-//! Rotation: new bundles use the active key id; old ids stay configured until every bundle
-//! sealed under them has been destroyed (bundles live only as long as their run).
+//! Rotation: new bundles use the active key id; opening uses the key id stored with the bundle,
+//! so old ids stay configured until no bundle references them — either because every bundle
+//! sealed under them was destroyed with its run, or because `antpath-bff admin
+//! rotate-vault-key` re-sealed them under the active key ([`KeyRing::reseal`]).
 //!
 //! The plaintext only ever exists as a [`Secret`], and only inside [`KeyRing::seal`] and the
 //! caller of [`KeyRing::open`].
@@ -87,6 +89,23 @@ impl KeyRing {
             active: active.to_owned(),
             keys: decoded,
         })
+    }
+
+    /// The id new bundles are sealed under.
+    pub fn active_key_id(&self) -> &str {
+        &self.active
+    }
+
+    /// Every configured key id, the active one included.
+    pub fn key_ids(&self) -> impl Iterator<Item = &str> {
+        self.keys.keys().map(String::as_str)
+    }
+
+    /// Re-seals a bundle under the active key (a fresh data key too), for `run_id`. The
+    /// plaintext exists only inside this call.
+    pub fn reseal(&self, run_id: RunId, sealed: &Sealed) -> Result<Sealed, VaultError> {
+        let plaintext = self.open(run_id, sealed)?;
+        self.seal(run_id, &plaintext)
     }
 
     /// Seals `plaintext` for `run_id` under a fresh data key.
@@ -241,6 +260,27 @@ mod tests {
                 .expect("seal")
                 .key_id,
             "k2"
+        );
+    }
+
+    #[test]
+    fn resealing_moves_a_bundle_to_the_active_key_and_the_old_key_can_go() {
+        let run = RunId::new();
+        let old = ring("k1")
+            .seal(run, &Secret::new("bundle".into()))
+            .expect("seal");
+        let resealed = ring("k2").reseal(run, &old).expect("reseal");
+        assert_eq!(resealed.key_id, "k2");
+        let mut only_new = BTreeMap::new();
+        only_new.insert("k2".to_owned(), Secret::new(base64_of([9u8; 32])));
+        let retired = KeyRing::new("k2", &only_new).expect("ring");
+        assert_eq!(
+            retired.open(run, &resealed).expect("open").expose_secret(),
+            "bundle"
+        );
+        assert_eq!(
+            retired.open(run, &old),
+            Err(VaultError::UnknownKey("k1".into()))
         );
     }
 

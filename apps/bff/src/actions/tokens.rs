@@ -86,7 +86,7 @@ pub async fn create(
 ) -> Result<Created, ApiError> {
     let (name, scopes) = validate(request, may_grant)?;
     rate_limit(state, Bucket::TokenChanges, actor.workspace_id).await?;
-    let value = generate_token(&state.token_pepper);
+    let value = generate_token(state.peppers.active());
     let id = TokenId::new();
     let mut tx = state.pool.begin().await?;
     tokens::insert(
@@ -98,6 +98,7 @@ pub async fn create(
             name,
             token_hash: &value.hash,
             token_prefix: &value.prefix,
+            pepper_id: state.peppers.active_id(),
             scopes: &scopes,
         },
     )

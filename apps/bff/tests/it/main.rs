@@ -10,6 +10,7 @@ mod input;
 mod openapi;
 mod outage;
 mod output_names;
+mod pepper_rotation;
 mod reads;
 mod requests;
 mod sign_in;

@@ -147,7 +147,7 @@ impl TestApp {
     ) -> (TokenId, String) {
         let (id, value) = admin::create_token(
             &self.pool,
-            &Secret::new(PEPPER.to_owned()),
+            &self.state.peppers,
             NewApiToken {
                 workspace,
                 user,

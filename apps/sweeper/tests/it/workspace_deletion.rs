@@ -122,7 +122,7 @@ async fn a_deleted_workspace_is_drained_then_purged_down_to_its_tombstone_and_au
     assert_eq!(report.workspaces_draining, 1, "{report}");
     assert_eq!(deletion_state(&pool, &leaving).await, "draining");
     assert!(
-        tokens::find_active_by_hash(&pool, &leaving.token_hash)
+        tokens::find_active_by_hashes(&pool, &[leaving.token_hash.to_vec()])
             .await
             .expect("lookup")
             .is_some(),
@@ -163,7 +163,7 @@ async fn a_deleted_workspace_is_drained_then_purged_down_to_its_tombstone_and_au
     }
     assert_eq!(used_bytes(&pool, leaving.workspace).await, 0);
     assert!(
-        tokens::find_active_by_hash(&pool, &leaving.token_hash)
+        tokens::find_active_by_hashes(&pool, &[leaving.token_hash.to_vec()])
             .await
             .expect("lookup")
             .is_none(),
@@ -190,7 +190,7 @@ async fn a_deleted_workspace_is_drained_then_purged_down_to_its_tombstone_and_au
     assert_eq!(used_bytes(&pool, staying.workspace).await, 7);
     assert_eq!(count(&pool, "runs", "id", neighbour.as_uuid()).await, 1);
     assert!(
-        tokens::find_active_by_hash(&pool, &staying.token_hash)
+        tokens::find_active_by_hashes(&pool, &[staying.token_hash.to_vec()])
             .await
             .expect("lookup")
             .is_some()

@@ -8,6 +8,7 @@ mod lifecycle;
 mod observation;
 mod outputs;
 mod recovery;
+mod rotation;
 mod secrets;
 mod sigkill;
 mod spend;

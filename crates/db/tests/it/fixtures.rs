@@ -55,6 +55,7 @@ pub async fn tenant(pool: &PgPool) -> Tenant {
             name: "ci",
             token_hash: &hash,
             token_prefix: "ant_test",
+            pepper_id: "legacy",
             scopes: &["runs:read".to_owned(), "runs:write".to_owned()],
         },
     )
