@@ -90,7 +90,20 @@ impl RunJob {
             run.phase = %run.phase,
         );
         antpath_telemetry::propagation::continue_trace(&span, run.trace_parent.as_deref());
-        self.step_in(fence, run).instrument(span).await
+        let phase = run.phase;
+        let started = std::time::Instant::now();
+        let result = self.step_in(fence, run).instrument(span).await;
+        self.deps
+            .metrics
+            .observe_step(phase.as_str(), started.elapsed());
+        if let Err(Failure {
+            err: StepError::LeaseLost,
+            ..
+        }) = &result
+        {
+            self.deps.metrics.lease_lost();
+        }
+        result
     }
 
     async fn step_in(&self, fence: Fence, run: RunRow) -> Result<Next, Failure> {
@@ -147,12 +160,14 @@ impl RunJob {
             match &err {
                 StepError::LeaseLost | StepError::Crash => return Ok(()),
                 StepError::Throttled(wait) => {
+                    self.deps.metrics.throttle_wait("ours");
                     lifecycle::retry_later(pool, fence, wait.as_secs_f64(), StepTally::Waited)
                         .await?;
                     return Ok(());
                 }
                 StepError::Provider(p) if p.status() == Some(429) => {
                     // The provider asks us to slow down: wait as long as it says, uncounted.
+                    self.deps.metrics.throttle_wait("provider");
                     let wait = retry_delay(&err, limits.poll_base_ms, 1);
                     lifecycle::retry_later(pool, fence, wait.as_secs_f64(), StepTally::Waited)
                         .await?;

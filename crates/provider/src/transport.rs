@@ -2,7 +2,7 @@
 //! retry policy, logging every response's `request-id` and turning error statuses into
 //! [`ProviderError`]s.
 
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -16,6 +16,10 @@ use crate::config::ClientConfig;
 use crate::error::ProviderError;
 use crate::rate_limit::{RateLimitInfo, parse_retry_after};
 use crate::retry::{Idempotency, RetryPolicy};
+
+/// Told of every HTTP exchange: the route template (`/v1/sessions/{id}`) and the response
+/// status, or `None` when no response came. The worker counts provider calls with it.
+pub type CallObserver = Arc<dyn Fn(&'static str, Option<u16>) + Send + Sync>;
 
 /// A client of the Managed Agents API. Cheap to clone: clones share one connection pool and one
 /// rate-limit record.
@@ -31,6 +35,7 @@ struct Inner {
     retry: RetryPolicy,
     request_timeout: Duration,
     last_rate_limit: Mutex<Option<RateLimitInfo>>,
+    observer: OnceLock<CallObserver>,
 }
 
 impl std::fmt::Debug for ProviderClient {
@@ -113,6 +118,12 @@ impl Call {
 }
 
 impl ProviderClient {
+    /// Has `observer` told of every HTTP exchange of this client (and its clones). Only the
+    /// first observer set is kept.
+    pub fn set_call_observer(&self, observer: CallObserver) {
+        let _ = self.inner.observer.set(observer);
+    }
+
     /// Builds a client. Fails only on an unusable base URL or header value.
     pub fn new(config: ClientConfig) -> Result<Self, ProviderError> {
         let mut base = Url::parse(config.base_url.trim_end_matches('/'))
@@ -151,6 +162,7 @@ impl ProviderClient {
                 retry: config.retry,
                 request_timeout: config.request_timeout,
                 last_rate_limit: Mutex::new(None),
+                observer: OnceLock::new(),
             }),
         })
     }
@@ -279,10 +291,11 @@ impl ProviderClient {
         if timed {
             request = request.timeout(self.inner.request_timeout);
         }
-        let response = request
-            .send()
-            .await
-            .map_err(|e| (ProviderError::from_reqwest(&e), None))?;
+        let sent = request.send().await;
+        if let Some(observer) = self.inner.observer.get() {
+            observer(call.route, sent.as_ref().ok().map(|r| r.status().as_u16()));
+        }
+        let response = sent.map_err(|e| (ProviderError::from_reqwest(&e), None))?;
         let status = response.status();
         let headers = response.headers();
         let request_id = request_id_of(headers);

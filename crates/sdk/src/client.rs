@@ -309,7 +309,11 @@ mod trace_tests {
 
     #[test]
     fn a_malformed_traceparent_is_refused_at_build() {
-        for bad in ["", "00-abc-def-01", "00-00000000000000000000000000000000-0000000000000001-01"] {
+        for bad in [
+            "",
+            "00-abc-def-01",
+            "00-00000000000000000000000000000000-0000000000000001-01",
+        ] {
             let built = Client::builder("tok").traceparent(bad).build();
             assert!(matches!(built, Err(Error::Config(_))), "{bad}");
         }

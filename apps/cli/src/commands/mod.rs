@@ -33,11 +33,9 @@ pub fn client(global: &Global) -> Result<Client, Failure> {
         )
         .build()
         .map_err(|e| match e {
-            antpath_sdk::Error::Config(message) => {
-                Failure::usage(format!(
-                    "{message}; check ANTPATH_BASE_URL or --base-url, and TRACEPARENT"
-                ))
-            }
+            antpath_sdk::Error::Config(message) => Failure::usage(format!(
+                "{message}; check ANTPATH_BASE_URL or --base-url, and TRACEPARENT"
+            )),
             other => Failure::Sdk(other),
         })
 }

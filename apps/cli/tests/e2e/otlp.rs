@@ -84,7 +84,8 @@ async fn serve(stream: TcpStream, sink: Arc<Mutex<Vec<Span>>>) {
                 .unwrap_or_else(PoisonError::into_inner)
                 .extend(flatten(request));
         }
-        let reply = "HTTP/1.1 200 OK\r\ncontent-type: application/x-protobuf\r\ncontent-length: 0\r\n\r\n";
+        let reply =
+            "HTTP/1.1 200 OK\r\ncontent-type: application/x-protobuf\r\ncontent-length: 0\r\n\r\n";
         if stream.get_mut().write_all(reply.as_bytes()).await.is_err() {
             return;
         }
@@ -113,7 +114,12 @@ fn flatten(request: ExportTraceServiceRequest) -> Vec<Span> {
                     attributes: span
                         .attributes
                         .iter()
-                        .map(|kv| (kv.key.clone(), kv.value.as_ref().map(text).unwrap_or_default()))
+                        .map(|kv| {
+                            (
+                                kv.key.clone(),
+                                kv.value.as_ref().map(text).unwrap_or_default(),
+                            )
+                        })
                         .collect(),
                 });
             }

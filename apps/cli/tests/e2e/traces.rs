@@ -75,8 +75,18 @@ async fn one_trace_from_the_clients_traceparent_holds_the_submission_every_step_
         .iter()
         .filter_map(|s| s.attributes.get("run.phase").map(String::as_str))
         .collect();
-    for phase in ["provision", "session", "dispatch", "observe", "capture", "cleanup"] {
-        assert!(phases.contains(phase), "no {phase} step span; saw {phases:?}");
+    for phase in [
+        "provision",
+        "session",
+        "dispatch",
+        "observe",
+        "capture",
+        "cleanup",
+    ] {
+        assert!(
+            phases.contains(phase),
+            "no {phase} step span; saw {phases:?}"
+        );
     }
     for step in &steps {
         assert_eq!(
@@ -99,10 +109,7 @@ async fn one_trace_from_the_clients_traceparent_holds_the_submission_every_step_
         }
         None
     };
-    let provider_calls: Vec<&Span> = spans
-        .iter()
-        .filter(|s| s.name == "provider.call")
-        .collect();
+    let provider_calls: Vec<&Span> = spans.iter().filter(|s| s.name == "provider.call").collect();
     assert!(
         provider_calls.len() >= 5,
         "expected the provider calls of every phase; saw {names:?}"

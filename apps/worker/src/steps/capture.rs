@@ -217,6 +217,7 @@ async fn capture_file(ctx: &Ctx, file: &FileMetadata) -> StepResult<()> {
         }
         Err(err) => return fail(ctx, file, "upload_failed", Some(err.to_string())).await,
     };
+    ctx.deps.metrics.captured(put.size_bytes);
     if put.size_bytes != file.size_bytes {
         remove(ctx, &key).await;
         return fail(ctx, file, "size_mismatch", None).await;
