@@ -53,13 +53,17 @@ async fn one_trace_from_the_clients_traceparent_holds_the_submission_every_step_
         .iter()
         .map(|s| (s.service.as_str(), s.name.as_str()))
         .collect();
-    let request = find(&spans, "antpath-bff", "request", &names);
+    let submission = find(&spans, "antpath-bff", "submit_run", &names);
+    let request = spans
+        .iter()
+        .find(|s| s.span_id == submission.parent_span_id)
+        .expect("the submission's parent span was exported");
+    assert_eq!(request.name, "request");
+    assert_eq!(request.service, "antpath-bff");
     assert_eq!(
         request.parent_span_id, "a1b2c3d4e5f60718",
         "the bff's request span is a child of the client's span"
     );
-    let submission = find(&spans, "antpath-bff", "submit_run", &names);
-    assert_eq!(submission.parent_span_id, request.span_id);
     assert_eq!(submission.attributes.get("run.id"), Some(&run_id));
     let workspace = submission
         .attributes
