@@ -21,6 +21,18 @@ use crate::retry::{Idempotency, RetryPolicy};
 /// status, or `None` when no response came. The worker counts provider calls with it.
 pub type CallObserver = Arc<dyn Fn(&'static str, Option<u16>) + Send + Sync>;
 
+/// Whose calls a client makes, put on every `provider.call` span so each span of a trace names
+/// its run on its own (ids only).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CallerIds {
+    /// The run, as text.
+    pub run_id: String,
+    /// The run's provider attempt number.
+    pub attempt: i64,
+    /// The run's workspace, as text.
+    pub workspace_id: String,
+}
+
 /// A client of the Managed Agents API. Cheap to clone: clones share one connection pool and one
 /// rate-limit record.
 #[derive(Clone)]
@@ -36,6 +48,7 @@ struct Inner {
     request_timeout: Duration,
     last_rate_limit: Mutex<Option<RateLimitInfo>>,
     observer: OnceLock<CallObserver>,
+    caller: OnceLock<CallerIds>,
 }
 
 impl std::fmt::Debug for ProviderClient {
@@ -124,6 +137,12 @@ impl ProviderClient {
         let _ = self.inner.observer.set(observer);
     }
 
+    /// Names the caller on every `provider.call` span of this client (and its clones). Only
+    /// the first value set is kept.
+    pub fn set_caller(&self, caller: CallerIds) {
+        let _ = self.inner.caller.set(caller);
+    }
+
     /// Builds a client. Fails only on an unusable base URL or header value.
     pub fn new(config: ClientConfig) -> Result<Self, ProviderError> {
         let mut base = Url::parse(config.base_url.trim_end_matches('/'))
@@ -163,6 +182,7 @@ impl ProviderClient {
                 request_timeout: config.request_timeout,
                 last_rate_limit: Mutex::new(None),
                 observer: OnceLock::new(),
+                caller: OnceLock::new(),
             }),
         })
     }
@@ -221,6 +241,9 @@ impl ProviderClient {
             http.status = Empty,
             provider.request_id = Empty,
             provider.attempts = Empty,
+            run.id = Empty,
+            attempt = Empty,
+            workspace.id = Empty,
         )
     )]
     async fn execute<T, F, Fut>(
@@ -233,6 +256,12 @@ impl ProviderClient {
         F: Fn(Response) -> Fut,
         Fut: Future<Output = Result<T, ProviderError>>,
     {
+        if let Some(caller) = self.inner.caller.get() {
+            let span = Span::current();
+            span.record("run.id", caller.run_id.as_str());
+            span.record("attempt", caller.attempt);
+            span.record("workspace.id", caller.workspace_id.as_str());
+        }
         let url = self.url(&call);
         let policy = self.inner.retry;
         let mut attempt = 1;

@@ -124,17 +124,27 @@ async fn one_trace_from_the_clients_traceparent_holds_the_submission_every_step_
             "provider call outside a step: {call:?}"
         );
         assert!(call.attributes.contains_key("provider.route"), "{call:?}");
+        assert_eq!(call.attributes.get("run.id"), Some(&run_id), "{call:?}");
+        assert_eq!(call.attributes.get("workspace.id"), Some(&workspace));
+        assert!(call.attributes.contains_key("attempt"), "{call:?}");
     }
-    let storage_writes: Vec<&Span> = spans
-        .iter()
-        .filter(|s| s.name == "put_stream" && s.attributes.contains_key("storage.backend"))
-        .collect();
+    let writes: Vec<&Span> = spans.iter().filter(|s| s.name == "storage.write").collect();
     assert!(
-        storage_writes
+        writes
             .iter()
             .any(|w| step_of(w).as_deref() == Some("capture")),
         "no storage write under the capture step; saw {names:?}"
     );
+    for write in &writes {
+        assert_eq!(write.attributes.get("run.id"), Some(&run_id));
+        assert_eq!(write.attributes.get("workspace.id"), Some(&workspace));
+        assert!(write.attributes.contains_key("attempt"), "{write:?}");
+        assert!(
+            spans.iter().any(|s| s.parent_span_id == write.span_id
+                && s.attributes.contains_key("storage.backend")),
+            "the store's own span sits under the write: {write:?}"
+        );
+    }
 }
 
 /// The spans of our trace, once the run's worker spans have all arrived.
