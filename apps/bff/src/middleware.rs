@@ -2,6 +2,9 @@
 //! conversion of axum's own plain-text rejections (unknown route, wrong method, path parse)
 //! into the API's error shape.
 //!
+//! The request span continues the caller's W3C `traceparent`, when it sent one, so the API's
+//! spans (and, through the context stored on a submitted run, the worker's) join its trace.
+//!
 //! The access log names the matched route template, never the raw path or query string:
 //! signed storage links carry their signature in the query.
 
@@ -35,6 +38,13 @@ pub async fn observe(State(state): State<AppState>, request: Request, next: Next
         http.route = %route,
         http.status_code = tracing::field::Empty,
         workspace.id = tracing::field::Empty,
+    );
+    antpath_telemetry::propagation::continue_trace(
+        &span,
+        request
+            .headers()
+            .get(antpath_telemetry::propagation::TRACEPARENT)
+            .and_then(|v| v.to_str().ok()),
     );
     let response = request_id::scope(id.clone(), async {
         let response = next.run(request).await;

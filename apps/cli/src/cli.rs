@@ -43,6 +43,10 @@ pub struct Global {
     /// Print one JSON document on stdout instead of text, for scripts.
     #[arg(long, global = true)]
     pub json: bool,
+    /// The W3C trace context this command's requests join (`TRACEPARENT`, the environment
+    /// carrier OpenTelemetry tools use). Without it each command roots a trace of its own.
+    #[arg(long, global = true, env = "TRACEPARENT")]
+    pub traceparent: Option<String>,
 }
 
 /// The commands.

@@ -61,7 +61,7 @@ pub fn start(deps: Deps, health_listener: Option<TcpListener>) -> std::io::Resul
     let metrics = Arc::clone(&deps.metrics);
     let deps = Arc::new(deps);
     let claimer = Claimer::new(
-        Arc::new(RunStore::new(pool.clone())),
+        Arc::new(RunStore::new(pool.clone(), Arc::clone(&metrics))),
         Arc::new(RunJob::new(Arc::clone(&deps))),
         claimer_config,
     )

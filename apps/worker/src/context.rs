@@ -93,6 +93,16 @@ impl Ctx {
                 .with_request_timeout(deps.config.provider_timeout),
         )
         .map_err(|err| StepError::Bug(err.to_string()))?;
+        client.set_caller(antpath_provider::CallerIds {
+            run_id: run.id.to_string(),
+            attempt: i64::from(run.attempt_count),
+            workspace_id: run.workspace_id.to_string(),
+        });
+        let metrics = Arc::clone(&deps.metrics);
+        client.set_call_observer(Arc::new(move |route, status| {
+            let status = status.map_or_else(|| "error".to_owned(), |s| s.to_string());
+            metrics.observe_provider_call(route, &status);
+        }));
         Ok(Self {
             deps,
             fence,

@@ -8,6 +8,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use tracing::Instrument as _;
+
 use antpath_db::lifecycle::{self, Fence, RunRow, StepTally};
 use antpath_lease::{Job, JobContext, JobEnd, Lease};
 use antpath_types::{ErrorClass, Phase, RunId, RunStatus};
@@ -70,15 +72,45 @@ struct Failure {
 }
 
 impl RunJob {
-    #[tracing::instrument(skip_all, fields(run.id = %fence.run_id))]
+    /// Loads the run and runs its next step inside a `step` span that continues the trace of
+    /// the run's submission and carries the run, attempt and workspace ids, so every provider
+    /// call and storage write of the step lands in the client's trace.
     async fn step(&self, fence: Fence) -> Result<Next, Failure> {
+        let run = lifecycle::load(&self.deps.pool, fence)
+            .await
+            .map_err(|e| Failure {
+                err: e.into(),
+                progressed: false,
+            })?;
+        let span = tracing::info_span!(
+            "step",
+            run.id = %run.id,
+            attempt = run.attempt_count,
+            workspace.id = %run.workspace_id,
+            run.phase = %run.phase,
+        );
+        antpath_telemetry::propagation::continue_trace(&span, run.trace_parent.as_deref());
+        let phase = run.phase;
+        let started = std::time::Instant::now();
+        let result = self.step_in(fence, run).instrument(span).await;
+        self.deps
+            .metrics
+            .observe_step(phase.as_str(), started.elapsed());
+        if let Err(Failure {
+            err: StepError::LeaseLost,
+            ..
+        }) = &result
+        {
+            self.deps.metrics.lease_lost();
+        }
+        result
+    }
+
+    async fn step_in(&self, fence: Fence, run: RunRow) -> Result<Next, Failure> {
         let plain = |err| Failure {
             err,
             progressed: false,
         };
-        let run = lifecycle::load(&self.deps.pool, fence)
-            .await
-            .map_err(|e| plain(e.into()))?;
         let ctx = match Ctx::open(Arc::clone(&self.deps), fence, run.clone()).await {
             Ok(ctx) => ctx,
             Err(StepError::Bug(message)) => {
@@ -128,12 +160,14 @@ impl RunJob {
             match &err {
                 StepError::LeaseLost | StepError::Crash => return Ok(()),
                 StepError::Throttled(wait) => {
+                    self.deps.metrics.throttle_wait("ours");
                     lifecycle::retry_later(pool, fence, wait.as_secs_f64(), StepTally::Waited)
                         .await?;
                     return Ok(());
                 }
                 StepError::Provider(p) if p.status() == Some(429) => {
                     // The provider asks us to slow down: wait as long as it says, uncounted.
+                    self.deps.metrics.throttle_wait("provider");
                     let wait = retry_delay(&err, limits.poll_base_ms, 1);
                     lifecycle::retry_later(pool, fence, wait.as_secs_f64(), StepTally::Waited)
                         .await?;

@@ -1,6 +1,7 @@
 //! [`RunStore`]: the run table as an [`antpath_lease::LeaseStore`].
 
-use std::time::Duration;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use antpath_db::lifecycle::{self, Fence};
 use antpath_lease::{Lease, LeaseStore};
@@ -8,16 +9,19 @@ use antpath_types::RunId;
 use chrono::{DateTime, Utc};
 use sqlx::PgPool;
 
+use crate::metrics::WorkerMetrics;
+
 /// Claims, renews and releases run leases with the db crate's fenced queries.
 #[derive(Debug, Clone)]
 pub struct RunStore {
     pool: PgPool,
+    metrics: Arc<WorkerMetrics>,
 }
 
 impl RunStore {
-    /// A store over `pool`.
-    pub fn new(pool: PgPool) -> Self {
-        Self { pool }
+    /// A store over `pool`, counting claims and their latency in `metrics`.
+    pub fn new(pool: PgPool, metrics: Arc<WorkerMetrics>) -> Self {
+        Self { pool, metrics }
     }
 }
 
@@ -39,7 +43,9 @@ impl LeaseStore for RunStore {
         ttl: Duration,
     ) -> Result<Vec<Lease<RunId>>, sqlx::Error> {
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let started = Instant::now();
         let claimed = lifecycle::claim_due(&self.pool, owner, limit, ttl.as_secs_f64()).await?;
+        self.metrics.observe_claim(claimed.len(), started.elapsed());
         Ok(claimed
             .into_iter()
             .map(|c| Lease {

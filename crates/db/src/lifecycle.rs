@@ -217,6 +217,8 @@ pub struct RunRow {
     pub pending_delete_at: Option<DateTime<Utc>>,
     /// When the worker first could not be sure its journal holds every provider resource.
     pub provider_doubt_at: Option<DateTime<Utc>>,
+    /// The submission's W3C trace context, which step spans continue.
+    pub trace_parent: Option<String>,
     /// The database's clock at read time (steps compare deadlines with it, not the host's).
     pub now: DateTime<Utc>,
 }
@@ -237,7 +239,7 @@ pub async fn load(db: impl PgExecutor<'_>, fence: Fence) -> Result<RunRow, DbErr
                   max_attempts,
                   step_failures, provider_session_id, event_cursor, poll_interval_ms,
                   dispatched_at, work_ended_at, cancel_requested_at, pending_delete_at,
-                  provider_doubt_at, now() as "now!"
+                  provider_doubt_at, trace_parent, now() as "now!"
            from runs where id = $1 and lease_token = $2 and lease_expires_at > now()"#,
         fence.run_id as RunId,
         fence.token,

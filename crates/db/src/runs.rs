@@ -80,6 +80,24 @@ pub struct NewRun {
     pub max_attempts: i32,
 }
 
+/// Records the W3C trace context of the run's submission (a `traceparent`: ids only, nothing
+/// secret), which the worker's step spans continue.
+#[tracing::instrument(skip_all, fields(run.id = %run_id))]
+pub async fn record_trace_parent(
+    db: impl sqlx::PgExecutor<'_>,
+    run_id: RunId,
+    trace_parent: &str,
+) -> Result<(), DbError> {
+    sqlx::query!(
+        "update runs set trace_parent = $2 where id = $1",
+        run_id as RunId,
+        trace_parent,
+    )
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
 /// The outcome of [`insert_idempotent`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Inserted {

@@ -34,4 +34,4 @@ pub use error::{ProviderError, TransportKind};
 pub use pagination::{ListParams, Page};
 pub use rate_limit::RateLimitInfo;
 pub use retry::RetryPolicy;
-pub use transport::ProviderClient;
+pub use transport::{CallObserver, CallerIds, ProviderClient};

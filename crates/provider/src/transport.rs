@@ -2,7 +2,7 @@
 //! retry policy, logging every response's `request-id` and turning error statuses into
 //! [`ProviderError`]s.
 
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -16,6 +16,22 @@ use crate::config::ClientConfig;
 use crate::error::ProviderError;
 use crate::rate_limit::{RateLimitInfo, parse_retry_after};
 use crate::retry::{Idempotency, RetryPolicy};
+
+/// Told of every HTTP exchange: the route template (`/v1/sessions/{id}`) and the response
+/// status, or `None` when no response came. The worker counts provider calls with it.
+pub type CallObserver = Arc<dyn Fn(&'static str, Option<u16>) + Send + Sync>;
+
+/// Whose calls a client makes, put on every `provider.call` span so each span of a trace names
+/// its run on its own (ids only).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CallerIds {
+    /// The run, as text.
+    pub run_id: String,
+    /// The run's provider attempt number.
+    pub attempt: i64,
+    /// The run's workspace, as text.
+    pub workspace_id: String,
+}
 
 /// A client of the Managed Agents API. Cheap to clone: clones share one connection pool and one
 /// rate-limit record.
@@ -31,6 +47,8 @@ struct Inner {
     retry: RetryPolicy,
     request_timeout: Duration,
     last_rate_limit: Mutex<Option<RateLimitInfo>>,
+    observer: OnceLock<CallObserver>,
+    caller: OnceLock<CallerIds>,
 }
 
 impl std::fmt::Debug for ProviderClient {
@@ -113,6 +131,18 @@ impl Call {
 }
 
 impl ProviderClient {
+    /// Has `observer` told of every HTTP exchange of this client (and its clones). Only the
+    /// first observer set is kept.
+    pub fn set_call_observer(&self, observer: CallObserver) {
+        let _ = self.inner.observer.set(observer);
+    }
+
+    /// Names the caller on every `provider.call` span of this client (and its clones). Only
+    /// the first value set is kept.
+    pub fn set_caller(&self, caller: CallerIds) {
+        let _ = self.inner.caller.set(caller);
+    }
+
     /// Builds a client. Fails only on an unusable base URL or header value.
     pub fn new(config: ClientConfig) -> Result<Self, ProviderError> {
         let mut base = Url::parse(config.base_url.trim_end_matches('/'))
@@ -151,6 +181,8 @@ impl ProviderClient {
                 retry: config.retry,
                 request_timeout: config.request_timeout,
                 last_rate_limit: Mutex::new(None),
+                observer: OnceLock::new(),
+                caller: OnceLock::new(),
             }),
         })
     }
@@ -209,6 +241,9 @@ impl ProviderClient {
             http.status = Empty,
             provider.request_id = Empty,
             provider.attempts = Empty,
+            run.id = Empty,
+            attempt = Empty,
+            workspace.id = Empty,
         )
     )]
     async fn execute<T, F, Fut>(
@@ -221,6 +256,12 @@ impl ProviderClient {
         F: Fn(Response) -> Fut,
         Fut: Future<Output = Result<T, ProviderError>>,
     {
+        if let Some(caller) = self.inner.caller.get() {
+            let span = Span::current();
+            span.record("run.id", caller.run_id.as_str());
+            span.record("attempt", caller.attempt);
+            span.record("workspace.id", caller.workspace_id.as_str());
+        }
         let url = self.url(&call);
         let policy = self.inner.retry;
         let mut attempt = 1;
@@ -279,10 +320,11 @@ impl ProviderClient {
         if timed {
             request = request.timeout(self.inner.request_timeout);
         }
-        let response = request
-            .send()
-            .await
-            .map_err(|e| (ProviderError::from_reqwest(&e), None))?;
+        let sent = request.send().await;
+        if let Some(observer) = self.inner.observer.get() {
+            observer(call.route, sent.as_ref().ok().map(|r| r.status().as_u16()));
+        }
+        let response = sent.map_err(|e| (ProviderError::from_reqwest(&e), None))?;
         let status = response.status();
         let headers = response.headers();
         let request_id = request_id_of(headers);

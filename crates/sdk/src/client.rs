@@ -3,6 +3,10 @@
 //! The client holds the API token as a [`Secret`]; it is put into the `Authorization` header
 //! of each attempt and nowhere else (no `Debug`, no error, no signed download URL). Cloning a
 //! client is cheap and shares the connection pool.
+//!
+//! Every request carries a W3C `traceparent` so the server's spans join the caller's trace: the
+//! one given to [`ClientBuilder::traceparent`] (the CLI roots one trace per command), or else a
+//! fresh one per request.
 
 use std::fmt;
 use std::sync::Arc;
@@ -35,6 +39,7 @@ pub(crate) struct Inner {
     token: Secret<String>,
     pub(crate) retry: RetryPolicy,
     pub(crate) timeout: Duration,
+    traceparent: Option<String>,
 }
 
 impl fmt::Debug for Client {
@@ -56,6 +61,7 @@ pub struct ClientBuilder {
     connect_timeout: Duration,
     retry: RetryPolicy,
     user_agent: String,
+    traceparent: Option<String>,
 }
 
 impl ClientBuilder {
@@ -89,6 +95,14 @@ impl ClientBuilder {
         self
     }
 
+    /// The W3C `traceparent` every request of this client carries, so all of them belong to
+    /// the caller's trace (`00-<32 hex trace id>-<16 hex parent id>-<2 hex flags>`). Without
+    /// one, each request roots a trace of its own.
+    pub fn traceparent(mut self, traceparent: impl Into<String>) -> Self {
+        self.traceparent = Some(traceparent.into());
+        self
+    }
+
     /// Builds the client, checking the token and base URL.
     pub fn build(self) -> Result<Client> {
         if self.token.expose_secret().trim().is_empty() {
@@ -107,6 +121,13 @@ impl ClientBuilder {
             .user_agent(self.user_agent)
             .build()
             .map_err(|e| Error::Config(format!("the HTTP client could not start: {e}")))?;
+        if let Some(traceparent) = &self.traceparent
+            && !is_traceparent(traceparent)
+        {
+            return Err(Error::Config(format!(
+                "`{traceparent}` is not a W3C traceparent"
+            )));
+        }
         Ok(Client {
             inner: Arc::new(Inner {
                 http,
@@ -114,6 +135,7 @@ impl ClientBuilder {
                 token: self.token,
                 retry: self.retry,
                 timeout: self.timeout,
+                traceparent: self.traceparent,
             }),
         })
     }
@@ -175,6 +197,7 @@ impl Client {
             connect_timeout: Duration::from_secs(10),
             retry: RetryPolicy::default(),
             user_agent: format!("antpath-sdk-rust/{}", env!("CARGO_PKG_VERSION")),
+            traceparent: None,
         }
     }
 
@@ -220,12 +243,19 @@ impl Client {
         }
     }
 
-    /// A request to `path` of the API carrying the token, with no time-out of its own.
+    /// A request to `path` of the API carrying the token and a `traceparent`, with no
+    /// time-out of its own.
     pub(crate) fn request(&self, method: Method, path: &str) -> reqwest::RequestBuilder {
+        let traceparent = self
+            .inner
+            .traceparent
+            .clone()
+            .unwrap_or_else(new_traceparent);
         self.inner
             .http
             .request(method, format!("{}{path}", self.inner.base_url))
             .bearer_auth(self.inner.token.expose_secret())
+            .header(TRACEPARENT, traceparent)
     }
 
     pub(crate) fn transport_error(&self, error: &reqwest::Error) -> Error {
@@ -237,6 +267,58 @@ impl Client {
                 reason: describe_transport(error),
             }
         }
+    }
+}
+
+/// The W3C trace-context header.
+const TRACEPARENT: &str = "traceparent";
+
+/// A fresh sampled `traceparent` rooting a new trace (random trace and parent ids).
+pub fn new_traceparent() -> String {
+    let trace = uuid::Uuid::new_v4().simple().to_string();
+    let parent = uuid::Uuid::new_v4().simple().to_string();
+    format!("00-{trace}-{}-01", &parent[..16])
+}
+
+/// Whether `value` has the shape of a version-00 `traceparent` with non-zero ids.
+fn is_traceparent(value: &str) -> bool {
+    let parts: Vec<&str> = value.split('-').collect();
+    let hex = |s: &str, len: usize| {
+        s.len() == len
+            && s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+            && s.bytes().any(|b| b != b'0')
+    };
+    parts.len() == 4
+        && parts[0] == "00"
+        && hex(parts[1], 32)
+        && hex(parts[2], 16)
+        && parts[3].len() == 2
+        && parts[3].bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+#[cfg(test)]
+mod trace_tests {
+    use super::*;
+
+    #[test]
+    fn a_generated_traceparent_has_the_w3c_shape_and_is_new_each_time() {
+        let a = new_traceparent();
+        assert!(is_traceparent(&a), "{a}");
+        assert_ne!(a, new_traceparent());
+    }
+
+    #[test]
+    fn a_malformed_traceparent_is_refused_at_build() {
+        for bad in [
+            "",
+            "00-abc-def-01",
+            "00-00000000000000000000000000000000-0000000000000001-01",
+        ] {
+            let built = Client::builder("tok").traceparent(bad).build();
+            assert!(matches!(built, Err(Error::Config(_))), "{bad}");
+        }
+        let good = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+        assert!(Client::builder("tok").traceparent(good).build().is_ok());
     }
 }
 

@@ -49,7 +49,7 @@ pub use antpath_types::{
     ApiErrorType, ClaudeSessionCleanup, CleanupState, ErrorDetail, OutputId, RunId, RunStatus,
     TokenId,
 };
-pub use client::{Client, ClientBuilder, DEFAULT_BASE_URL, DEFAULT_TIMEOUT};
+pub use client::{Client, ClientBuilder, DEFAULT_BASE_URL, DEFAULT_TIMEOUT, new_traceparent};
 pub use download::DownloadedFile;
 pub use error::{ApiFailure, Error, Result};
 pub use file_names::{local_file_name, local_file_names};

@@ -14,6 +14,7 @@
 //! [`testing`] has the pieces tests use: a silent-unless-asked subscriber and a writer that
 //! captures log output for canary checks.
 
+pub mod propagation;
 pub mod testing;
 
 use opentelemetry::trace::TracerProvider as _;

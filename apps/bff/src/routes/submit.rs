@@ -36,7 +36,13 @@ const MAX_IDEMPOTENCY_KEY_CHARS: usize = 255;
 /// so suggest a short, polite pause.
 const QUOTA_RETRY_AFTER: Duration = Duration::from_secs(10);
 
-/// Handles a submission; see the module docs.
+/// Handles a submission; see the module docs. Its span (`submit_run`, a child of the request
+/// span and so of the client's trace) is the parent the worker's step spans continue.
+#[tracing::instrument(
+    name = "submit_run",
+    skip_all,
+    fields(run.id = tracing::field::Empty, workspace.id = %auth.workspace_id, attempt = 0)
+)]
 pub async fn submit(
     State(state): State<AppState>,
     auth: Auth,
@@ -68,6 +74,7 @@ pub async fn submit(
     rate_limit(&state, Bucket::Submit, auth.workspace_id).await?;
 
     let run_id = RunId::new();
+    tracing::Span::current().record("run.id", tracing::field::display(run_id));
     let sealed = state
         .keyring
         .seal(
@@ -137,6 +144,11 @@ pub async fn submit(
         Inserted::Created(id) => (StatusCode::CREATED, id),
         Inserted::Existing(id) => (StatusCode::OK, id),
     };
+    if status == StatusCode::CREATED
+        && let Some(trace_parent) = antpath_telemetry::propagation::current_traceparent()
+    {
+        runs::record_trace_parent(&mut *tx, id, &trace_parent).await?;
+    }
     let record = run_reads::get(&mut *tx, auth.workspace_id, id)
         .await?
         .ok_or_else(|| anyhow::anyhow!("the inserted run is not readable"))?;

@@ -13,7 +13,8 @@ use serde::Serialize;
 use crate::cli::Global;
 use crate::failure::Failure;
 
-/// The API client from the global options; the token is required.
+/// The API client from the global options; the token is required. All the command's requests
+/// carry one `traceparent`: the caller's, or one rooted for this command.
 pub fn client(global: &Global) -> Result<Client, Failure> {
     let token = global
         .api_token
@@ -23,11 +24,18 @@ pub fn client(global: &Global) -> Result<Client, Failure> {
     Client::builder(token)
         .base_url(&global.base_url)
         .user_agent_suffix(concat!("antpath-cli/", env!("CARGO_PKG_VERSION")))
+        .traceparent(
+            global
+                .traceparent
+                .clone()
+                .filter(|t| !t.trim().is_empty())
+                .unwrap_or_else(antpath_sdk::new_traceparent),
+        )
         .build()
         .map_err(|e| match e {
-            antpath_sdk::Error::Config(message) => {
-                Failure::usage(format!("{message}; check ANTPATH_BASE_URL or --base-url"))
-            }
+            antpath_sdk::Error::Config(message) => Failure::usage(format!(
+                "{message}; check ANTPATH_BASE_URL or --base-url, and TRACEPARENT"
+            )),
             other => Failure::Sdk(other),
         })
 }

@@ -5,7 +5,9 @@
 //! Each test brings up its own stack (own state folder, own database) and tears it down, so
 //! tests are independent under any runner.
 
+mod otlp;
 mod stack;
+mod traces;
 
 use serde_json::Value;
 use sha2::{Digest, Sha256};

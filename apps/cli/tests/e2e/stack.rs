@@ -44,6 +44,11 @@ pub struct Stack {
 
 impl Stack {
     pub async fn up() -> Self {
+        Self::up_with_env(&[]).await
+    }
+
+    /// A stack whose services also get `env` (such as an OTLP endpoint).
+    pub async fn up_with_env(env: &[(&str, &str)]) -> Self {
         for service in [
             "antpath-bff",
             "antpath-worker",
@@ -75,6 +80,7 @@ impl Stack {
             .env("ANTPATH_DEV_DIR", dir.path())
             .env("ANTPATH_DEV_BIN_DIR", bin_dir())
             .env("DATABASE_URL", format!("{server}/{database}"))
+            .envs(env.iter().copied())
             .output()
             .expect("antpath dev up");
         let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
@@ -97,6 +103,10 @@ impl Stack {
             dir,
             database,
         }
+    }
+
+    pub fn token(&self) -> &str {
+        &self.token
     }
 
     pub fn dir(&self) -> &Path {
@@ -129,8 +139,14 @@ impl Stack {
     }
 
     pub fn cli_with_token(&self, token: &str, args: &[&str]) -> Outcome {
+        self.cli_with_env(token, &[], args)
+    }
+
+    /// The CLI with extra environment (such as a `TRACEPARENT`).
+    pub fn cli_with_env(&self, token: &str, env: &[(&str, &str)], args: &[&str]) -> Outcome {
         let output = Command::new(antpath())
             .args(args)
+            .envs(env.iter().copied())
             .env("ANTPATH_BASE_URL", &self.base_url)
             .env("ANTPATH_API_TOKEN", token)
             .env("ANTHROPIC_API_KEY", ANTHROPIC_KEY)
@@ -214,6 +230,17 @@ impl Stack {
             }
         }
         text
+    }
+}
+
+impl Stack {
+    /// `antpath dev down`: SIGTERM to every service, which flushes their trace exporters.
+    pub fn stop_services(&self) {
+        let _ = Command::new(antpath())
+            .args(["dev", "down"])
+            .env("ANTPATH_DEV_DIR", self.dir.path())
+            .env("ANTPATH_DEV_BIN_DIR", bin_dir())
+            .output();
     }
 }
 

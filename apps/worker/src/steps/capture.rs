@@ -34,6 +34,7 @@ use tokio_util::io::StreamReader;
 use super::{Ctx, Next, end};
 use crate::error::{StepError, StepResult};
 use crate::throttle::CallKind;
+use tracing::Instrument as _;
 
 /// The capture record of a file the provider will not serve: a skip, not a failure.
 pub const NOT_DOWNLOADABLE: &str = "not_downloadable";
@@ -202,11 +203,22 @@ async fn capture_file(ctx: &Ctx, file: &FileMetadata) -> StepResult<()> {
     let output_id = output_id_for(ctx.run.id, &file.id);
     let key = output_key(ctx.run.workspace_id, ctx.run.id, output_id, &file.filename);
     let body = StreamReader::new(download.stream.map_err(std::io::Error::other));
+    let write = tracing::info_span!(
+        "storage.write",
+        run.id = %ctx.run.id,
+        attempt = ctx.run.attempt_count,
+        workspace.id = %ctx.run.workspace_id,
+        storage.bytes = tracing::field::Empty,
+    );
     let stored = ctx
         .deps
         .store
         .put_stream(&key, body, &content_type, limits.file_safety_cap_bytes)
+        .instrument(write.clone())
         .await;
+    if let Ok(put) = &stored {
+        write.record("storage.bytes", put.size_bytes);
+    }
     let put = match stored {
         Ok(put) => put,
         Err(StorageError::TooLarge { .. }) => {
@@ -217,6 +229,7 @@ async fn capture_file(ctx: &Ctx, file: &FileMetadata) -> StepResult<()> {
         }
         Err(err) => return fail(ctx, file, "upload_failed", Some(err.to_string())).await,
     };
+    ctx.deps.metrics.captured(put.size_bytes);
     if put.size_bytes != file.size_bytes {
         remove(ctx, &key).await;
         return fail(ctx, file, "size_mismatch", None).await;

@@ -186,6 +186,7 @@ async fn finish(ctx: &Ctx, round: i32, state: CleanupState) -> StepResult<()> {
     };
     lifecycle::close_attempts(&mut *tx, ctx.run.id, attempt_state).await?;
     tx.commit().await?;
+    ctx.deps.metrics.cleanup_ended(state.as_str());
     Ok(())
 }
 
