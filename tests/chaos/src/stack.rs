@@ -177,50 +177,7 @@ impl Stack {
     /// Creates a workspace, an owner and a `runs:read,runs:write` token with the bff's admin
     /// commands; returns a client acting as that tenant.
     pub async fn tenant(&self, n: usize) -> anyhow::Result<Tenant> {
-        let first = |out: String, prefix: &str| {
-            out.split_whitespace()
-                .find(|word| word.starts_with(prefix))
-                .map(str::to_owned)
-                .with_context(|| format!("no {prefix}… in {out:?}"))
-        };
-        let name = format!("chaos-{n}");
-        let workspace = first(
-            self.bff
-                .run_once(&["admin", "create-workspace", "--name", &name])
-                .await?,
-            "ws_",
-        )?;
-        let email = format!("chaos-{n}-{}@example.test", uuid::Uuid::new_v4().simple());
-        let user = first(
-            self.bff
-                .run_once(&[
-                    "admin",
-                    "create-user",
-                    "--email",
-                    &email,
-                    "--workspace",
-                    &workspace,
-                ])
-                .await?,
-            "usr_",
-        )?;
-        let token = first(
-            self.bff
-                .run_once(&[
-                    "admin",
-                    "create-token",
-                    "--workspace",
-                    &workspace,
-                    "--user",
-                    &user,
-                    "--name",
-                    &name,
-                    "--scopes",
-                    "runs:read,runs:write",
-                ])
-                .await?,
-            "ant_",
-        )?;
+        let (workspace, token) = bootstrap_tenant(&self.bff, &format!("chaos-{n}")).await?;
         Ok(Tenant::new(
             self.http.clone(),
             &self.bff_url,
@@ -290,4 +247,50 @@ fn random_key() -> String {
 
 fn free_port() -> anyhow::Result<u16> {
     Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+}
+
+/// Creates the workspace `name` with an owner and a `runs:read,runs:write` token through `bff`'s
+/// admin commands; returns the workspace id and the token.
+pub async fn bootstrap_tenant(bff: &Service, name: &str) -> anyhow::Result<(String, String)> {
+    let first = |out: String, prefix: &str| {
+        out.split_whitespace()
+            .find(|word| word.starts_with(prefix))
+            .map(str::to_owned)
+            .with_context(|| format!("no {prefix}… in {out:?}"))
+    };
+    let workspace = first(
+        bff.run_once(&["admin", "create-workspace", "--name", name])
+            .await?,
+        "ws_",
+    )?;
+    let email = format!("{name}-{}@example.test", uuid::Uuid::new_v4().simple());
+    let user = first(
+        bff.run_once(&[
+            "admin",
+            "create-user",
+            "--email",
+            &email,
+            "--workspace",
+            &workspace,
+        ])
+        .await?,
+        "usr_",
+    )?;
+    let token = first(
+        bff.run_once(&[
+            "admin",
+            "create-token",
+            "--workspace",
+            &workspace,
+            "--user",
+            &user,
+            "--name",
+            name,
+            "--scopes",
+            "runs:read,runs:write",
+        ])
+        .await?,
+        "ant_",
+    )?;
+    Ok((workspace, token))
 }

@@ -21,6 +21,7 @@ use antpath_chaos::facts::Facts;
 use antpath_chaos::model;
 use antpath_chaos::plan::{PlannedRun, Scenario};
 use antpath_chaos::process::Service;
+use antpath_chaos::stack::bootstrap_tenant;
 use antpath_sdk::{Client, RunRequest};
 use anyhow::Context as _;
 use serde_json::json;
@@ -288,47 +289,7 @@ async fn read_loop(tenants: Vec<Tenant>, submitted: Arc<Mutex<Vec<Submitted>>>, 
 /// Creates workspace `n` with an owner and a `runs:read,runs:write` token (the bff's admin
 /// commands), and its SDK client through nginx.
 async fn tenant(bff: &Service, api_url: &str, n: usize) -> anyhow::Result<Tenant> {
-    let first = |out: String, prefix: &str| {
-        out.split_whitespace()
-            .find(|word| word.starts_with(prefix))
-            .map(str::to_owned)
-            .with_context(|| format!("no {prefix}… in the admin command's output"))
-    };
-    let name = format!("scale-{n}");
-    let workspace = first(
-        bff.run_once(&["admin", "create-workspace", "--name", &name])
-            .await?,
-        "ws_",
-    )?;
-    let email = format!("scale-{n}-{}@example.test", uuid::Uuid::new_v4().simple());
-    let user = first(
-        bff.run_once(&[
-            "admin",
-            "create-user",
-            "--email",
-            &email,
-            "--workspace",
-            &workspace,
-        ])
-        .await?,
-        "usr_",
-    )?;
-    let token = first(
-        bff.run_once(&[
-            "admin",
-            "create-token",
-            "--workspace",
-            &workspace,
-            "--user",
-            &user,
-            "--name",
-            &name,
-            "--scopes",
-            "runs:read,runs:write",
-        ])
-        .await?,
-        "ant_",
-    )?;
+    let (_workspace, token) = bootstrap_tenant(bff, &format!("scale-{n}")).await?;
     let client = Client::builder(token).base_url(api_url).build()?;
     Ok(Tenant {
         client,
