@@ -4,7 +4,7 @@
 use std::io::Write;
 use std::time::Duration;
 
-use antpath_sim::{FaultConfig, SimConfig};
+use antpath_sim::{FaultConfig, Retention, SimConfig};
 use anyhow::Context;
 use clap::Parser;
 
@@ -48,9 +48,17 @@ struct Cli {
     /// Latency added to every `/v1` request, in milliseconds.
     #[arg(long, default_value_t = 0)]
     latency_ms: u64,
+    /// Extra latency per request drawn uniformly from 0 to this many milliseconds.
+    #[arg(long, default_value_t = 0)]
+    latency_jitter_ms: u64,
     /// Requests per second allowed per API key (429 with `retry-after` beyond).
     #[arg(long)]
     rate_limit_rps: Option<u32>,
+    /// How many deleted and archived records and logged requests to keep for inspection
+    /// (each; the default keeps 10,000 records and 20,000 requests). A long soak that checks
+    /// every run afterwards raises it.
+    #[arg(long)]
+    keep_history: Option<usize>,
     /// Turns off the documented per-key limits (300 creates and 1,200 reads per minute).
     #[arg(long)]
     no_documented_limits: bool,
@@ -72,12 +80,20 @@ async fn main() -> anyhow::Result<()> {
             lost_response_rate: cli.lost_response_rate,
             retry_after_secs: cli.retry_after,
             latency_ms: cli.latency_ms,
+            latency_jitter_ms: cli.latency_jitter_ms,
             fail_next: Vec::new(),
             rate_limit_rps: cli.rate_limit_rps,
             documented_limits: (!cli.no_documented_limits)
                 .then(antpath_sim::DocumentedLimits::default),
         },
-        ..SimConfig::default()
+        retention: cli
+            .keep_history
+            .map_or_else(Retention::default, |n| Retention {
+                max_deleted: n,
+                max_archived: n,
+                max_calls: n,
+                ..Retention::default()
+            }),
     };
     let listener = tokio::net::TcpListener::bind(&cli.listen)
         .await

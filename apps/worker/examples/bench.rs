@@ -245,13 +245,15 @@ async fn main() {
         })
         .expect("store"),
     );
-    let deps = |config| Deps {
-        pool: pool.clone(),
-        keys: keys.clone(),
-        store: store.clone(),
-        config,
-        faults: FaultHook::none(),
-        metrics: Default::default(),
+    let deps = |config| {
+        Deps::new(
+            pool.clone(),
+            keys.clone(),
+            store.clone(),
+            config,
+            FaultHook::none(),
+        )
+        .expect("deps")
     };
 
     if which == "all" || which == "notify" {

@@ -188,14 +188,7 @@ async fn main() {
         },
     };
     let worker = antpath_worker::start(
-        Deps {
-            pool: pool.clone(),
-            keys: keys.clone(),
-            store,
-            config,
-            faults: FaultHook::none(),
-            metrics: Default::default(),
-        },
+        Deps::new(pool.clone(), keys.clone(), store, config, FaultHook::none()).expect("deps"),
         None,
     )
     .expect("worker");

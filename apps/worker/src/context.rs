@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use antpath_db::lifecycle::{Fence, RunRow};
-use antpath_provider::{ClientConfig, ProviderClient, ProviderError};
+use antpath_provider::{ProviderClient, ProviderError, Transport, TransportConfig};
 use antpath_storage::ObjectStore;
 use antpath_template::Template;
 use antpath_template::submission::RunInputs;
@@ -37,6 +37,43 @@ pub struct Deps {
     pub faults: FaultHook,
     /// Counters served on `/metrics`.
     pub metrics: Arc<WorkerMetrics>,
+    /// The process's one provider connection pool; each step takes a client for its run's key
+    /// from it, so connections and the TLS setup are reused across steps and runs.
+    pub provider: Transport,
+}
+
+impl Deps {
+    /// Wires the shared dependencies and builds the provider transport, whose every call is
+    /// counted on `metrics`. Fails only on an unusable provider base URL.
+    pub fn new(
+        pool: PgPool,
+        keys: KeyRing,
+        store: ObjectStore,
+        config: WorkerConfig,
+        faults: FaultHook,
+    ) -> Result<Self, ProviderError> {
+        let provider = Transport::new(
+            TransportConfig::default()
+                .with_base_url(config.provider_base_url.clone())
+                .with_retry(config.provider_retry)
+                .with_request_timeout(config.provider_timeout),
+        )?;
+        let metrics = Arc::new(WorkerMetrics::default());
+        let counted = Arc::clone(&metrics);
+        provider.set_call_observer(Arc::new(move |route, status| {
+            let status = status.map_or_else(|| "error".to_owned(), |s| s.to_string());
+            counted.observe_provider_call(route, &status);
+        }));
+        Ok(Self {
+            pool,
+            keys,
+            store,
+            config,
+            faults,
+            metrics,
+            provider,
+        })
+    }
 }
 
 /// What a step left behind.
@@ -86,23 +123,15 @@ impl Ctx {
             limits.provider_reads_per_second,
             limits.provider_creates_per_minute,
         );
-        let client = ProviderClient::new(
-            ClientConfig::new(key)
-                .with_base_url(deps.config.provider_base_url.clone())
-                .with_retry(deps.config.provider_retry)
-                .with_request_timeout(deps.config.provider_timeout),
-        )
-        .map_err(|err| StepError::Bug(err.to_string()))?;
+        let client = deps
+            .provider
+            .client(&key, None)
+            .map_err(|err| StepError::Bug(err.to_string()))?;
         client.set_caller(antpath_provider::CallerIds {
             run_id: run.id.to_string(),
             attempt: i64::from(run.attempt_count),
             workspace_id: run.workspace_id.to_string(),
         });
-        let metrics = Arc::clone(&deps.metrics);
-        client.set_call_observer(Arc::new(move |route, status| {
-            let status = status.map_or_else(|| "error".to_owned(), |s| s.to_string());
-            metrics.observe_provider_call(route, &status);
-        }));
         Ok(Self {
             deps,
             fence,

@@ -45,14 +45,8 @@ async fn run() -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(&settings.worker.health_listen)
         .await
         .context("while binding the health endpoint")?;
-    let deps = Deps {
-        pool,
-        keys,
-        store,
-        config,
-        faults: FaultHook::none(),
-        metrics: Default::default(),
-    };
+    let deps = Deps::new(pool, keys, store, config, FaultHook::none())
+        .context("while building the provider transport")?;
     let handle = antpath_worker::start(deps, Some(listener))?;
     tracing::info!(health = ?handle.health_addr(), "worker started");
     handle.stop_on(antpath_runtime::shutdown_signal()).await;

@@ -26,21 +26,17 @@ const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
 /// Default time allowed between two chunks of a file download before it is abandoned.
 const DEFAULT_READ_TIMEOUT: Duration = Duration::from_secs(60);
 
-/// Everything needed to build a client. The API key is a [`Secret`], so printing the config is
-/// safe.
-#[derive(Clone)]
-pub struct ClientConfig {
+/// What every client of one [`Transport`](crate::Transport) shares: where it talks to, the
+/// headers common to every tenant, how long it waits and how it retries. No key lives here.
+#[derive(Debug, Clone)]
+pub struct TransportConfig {
     /// Origin of the API without the `/v1` suffix, e.g. `https://api.anthropic.com`.
     pub base_url: String,
-    /// The tenant's API key, sent as `x-api-key`.
-    pub api_key: Secret<String>,
     /// Sent as `anthropic-version`.
     pub api_version: String,
     /// Sent as `anthropic-beta` on Managed Agents routes (not on files and skills, matching the
     /// SDK).
     pub beta: String,
-    /// Optional `anthropic-workspace-id`, only for keys that span workspaces.
-    pub workspace_id: Option<String>,
     /// Connection establishment limit.
     pub connect_timeout: Duration,
     /// Whole-request limit for JSON calls.
@@ -53,15 +49,13 @@ pub struct ClientConfig {
     pub user_agent: String,
 }
 
-impl ClientConfig {
-    /// A configuration for the production API with the given key and default settings.
-    pub fn new(api_key: Secret<String>) -> Self {
+impl Default for TransportConfig {
+    /// The production API with default settings.
+    fn default() -> Self {
         Self {
             base_url: DEFAULT_BASE_URL.to_owned(),
-            api_key,
             api_version: DEFAULT_API_VERSION.to_owned(),
             beta: MANAGED_AGENTS_BETA.to_owned(),
-            workspace_id: None,
             connect_timeout: DEFAULT_CONNECT_TIMEOUT,
             request_timeout: DEFAULT_REQUEST_TIMEOUT,
             read_timeout: DEFAULT_READ_TIMEOUT,
@@ -69,8 +63,10 @@ impl ClientConfig {
             user_agent: concat!("antpath-provider/", env!("CARGO_PKG_VERSION")).to_owned(),
         }
     }
+}
 
-    /// Points the client at another origin (the simulator, a proxy).
+impl TransportConfig {
+    /// Points the clients at another origin (the simulator, a proxy).
     pub fn with_base_url(mut self, base_url: impl Into<String>) -> Self {
         self.base_url = base_url.into();
         self
@@ -89,18 +85,53 @@ impl ClientConfig {
     }
 }
 
+/// Everything needed to build a standalone client: the shared settings and one tenant's key.
+/// The API key is a [`Secret`], so printing the config is safe.
+#[derive(Clone)]
+pub struct ClientConfig {
+    /// Where and how the client talks.
+    pub transport: TransportConfig,
+    /// The tenant's API key, sent as `x-api-key` on each request.
+    pub api_key: Secret<String>,
+    /// Optional `anthropic-workspace-id`, only for keys that span workspaces.
+    pub workspace_id: Option<String>,
+}
+
+impl ClientConfig {
+    /// A configuration for the production API with the given key and default settings.
+    pub fn new(api_key: Secret<String>) -> Self {
+        Self {
+            transport: TransportConfig::default(),
+            api_key,
+            workspace_id: None,
+        }
+    }
+
+    /// Points the client at another origin (the simulator, a proxy).
+    pub fn with_base_url(mut self, base_url: impl Into<String>) -> Self {
+        self.transport = self.transport.with_base_url(base_url);
+        self
+    }
+
+    /// Replaces the retry policy.
+    pub fn with_retry(mut self, retry: RetryPolicy) -> Self {
+        self.transport = self.transport.with_retry(retry);
+        self
+    }
+
+    /// Replaces the whole-request timeout of JSON calls.
+    pub fn with_request_timeout(mut self, timeout: Duration) -> Self {
+        self.transport = self.transport.with_request_timeout(timeout);
+        self
+    }
+}
+
 impl fmt::Debug for ClientConfig {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ClientConfig")
-            .field("base_url", &self.base_url)
+            .field("transport", &self.transport)
             .field("api_key", &self.api_key)
-            .field("api_version", &self.api_version)
-            .field("beta", &self.beta)
             .field("workspace_id", &self.workspace_id)
-            .field("connect_timeout", &self.connect_timeout)
-            .field("request_timeout", &self.request_timeout)
-            .field("read_timeout", &self.read_timeout)
-            .field("retry", &self.retry)
-            .finish_non_exhaustive()
+            .finish()
     }
 }

@@ -29,9 +29,11 @@ pub mod retry;
 pub mod transport;
 pub mod types;
 
-pub use config::{ClientConfig, DEFAULT_API_VERSION, DEFAULT_BASE_URL, MANAGED_AGENTS_BETA};
+pub use config::{
+    ClientConfig, DEFAULT_API_VERSION, DEFAULT_BASE_URL, MANAGED_AGENTS_BETA, TransportConfig,
+};
 pub use error::{ProviderError, TransportKind};
 pub use pagination::{ListParams, Page};
 pub use rate_limit::RateLimitInfo;
 pub use retry::RetryPolicy;
-pub use transport::{CallObserver, CallerIds, ProviderClient};
+pub use transport::{CallObserver, CallerIds, ProviderClient, Transport};

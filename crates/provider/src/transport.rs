@@ -12,7 +12,9 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use tracing::{Span, field::Empty};
 
-use crate::config::ClientConfig;
+use antpath_redact::Secret;
+
+use crate::config::{ClientConfig, TransportConfig};
 use crate::error::ProviderError;
 use crate::rate_limit::{RateLimitInfo, parse_retry_after};
 use crate::retry::{Idempotency, RetryPolicy};
@@ -33,31 +35,126 @@ pub struct CallerIds {
     pub workspace_id: String,
 }
 
-/// A client of the Managed Agents API. Cheap to clone: clones share one connection pool and one
-/// rate-limit record.
+/// One connection pool and the settings every tenant shares. Build one per process and hand
+/// out a [`ProviderClient`] per key with [`Transport::client`]: the key travels on each
+/// request, never in the pool's default headers. Cheap to clone.
 #[derive(Clone)]
-pub struct ProviderClient {
-    inner: Arc<Inner>,
+pub struct Transport {
+    shared: Arc<Shared>,
 }
 
-struct Inner {
+struct Shared {
     http: reqwest::Client,
     base: Url,
     beta: HeaderValue,
     retry: RetryPolicy,
     request_timeout: Duration,
-    last_rate_limit: Mutex<Option<RateLimitInfo>>,
     observer: OnceLock<CallObserver>,
+}
+
+impl std::fmt::Debug for Transport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Transport")
+            .field("base", &self.shared.base.as_str())
+            .field("retry", &self.shared.retry)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Transport {
+    /// Builds the pool. Fails only on an unusable base URL or header value.
+    pub fn new(config: TransportConfig) -> Result<Self, ProviderError> {
+        let mut base = Url::parse(config.base_url.trim_end_matches('/'))
+            .map_err(|e| ProviderError::Config(format!("base_url: {e}")))?;
+        if base.cannot_be_a_base() {
+            return Err(ProviderError::Config("base_url cannot be a base".into()));
+        }
+        base.set_query(None);
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            "anthropic-version",
+            header_value("api_version", &config.api_version)?,
+        );
+        headers.insert(USER_AGENT, header_value("user_agent", &config.user_agent)?);
+        let http = reqwest::Client::builder()
+            .default_headers(headers)
+            .connect_timeout(config.connect_timeout)
+            .read_timeout(config.read_timeout)
+            .build()
+            .map_err(|e| ProviderError::from_reqwest(&e))?;
+        Ok(Self {
+            shared: Arc::new(Shared {
+                http,
+                beta: header_value("beta", &config.beta)?,
+                base,
+                retry: config.retry,
+                request_timeout: config.request_timeout,
+                observer: OnceLock::new(),
+            }),
+        })
+    }
+
+    /// Has `observer` told of every HTTP exchange of every client of this transport. Only the
+    /// first observer set is kept.
+    pub fn set_call_observer(&self, observer: CallObserver) {
+        let _ = self.shared.observer.set(observer);
+    }
+
+    /// A client for one tenant's key (and, for keys that span workspaces, its
+    /// `anthropic-workspace-id`), sharing this transport's connections.
+    pub fn client(
+        &self,
+        api_key: &Secret<String>,
+        workspace_id: Option<&str>,
+    ) -> Result<ProviderClient, ProviderError> {
+        let mut key = header_value("api key", api_key.expose_secret())?;
+        key.set_sensitive(true);
+        let workspace = workspace_id
+            .map(|id| header_value("workspace_id", id))
+            .transpose()?;
+        Ok(ProviderClient {
+            shared: Arc::clone(&self.shared),
+            tenant: Arc::new(Tenant {
+                api_key: key,
+                workspace,
+                last_rate_limit: Mutex::new(None),
+                caller: OnceLock::new(),
+            }),
+        })
+    }
+}
+
+/// A client of the Managed Agents API for one key. Cheap to clone: clones share one
+/// connection pool and one rate-limit record.
+#[derive(Clone)]
+pub struct ProviderClient {
+    shared: Arc<Shared>,
+    tenant: Arc<Tenant>,
+}
+
+/// What belongs to one key's client.
+struct Tenant {
+    /// `x-api-key`, marked sensitive so no header dump shows it.
+    api_key: HeaderValue,
+    workspace: Option<HeaderValue>,
+    last_rate_limit: Mutex<Option<RateLimitInfo>>,
     caller: OnceLock<CallerIds>,
 }
 
 impl std::fmt::Debug for ProviderClient {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ProviderClient")
-            .field("base", &self.inner.base.as_str())
-            .field("retry", &self.inner.retry)
+            .field("base", &self.shared.base.as_str())
+            .field("retry", &self.shared.retry)
             .finish_non_exhaustive()
     }
+}
+
+/// A header value from configuration, or a configuration error naming the setting (never its
+/// value).
+fn header_value(name: &str, value: &str) -> Result<HeaderValue, ProviderError> {
+    HeaderValue::from_str(value)
+        .map_err(|_| ProviderError::Config(format!("{name} is not a valid header value")))
 }
 
 /// Which beta header a route needs.
@@ -131,65 +228,27 @@ impl Call {
 }
 
 impl ProviderClient {
-    /// Has `observer` told of every HTTP exchange of this client (and its clones). Only the
-    /// first observer set is kept.
+    /// Has `observer` told of every HTTP exchange of this client's transport. Only the first
+    /// observer set is kept.
     pub fn set_call_observer(&self, observer: CallObserver) {
-        let _ = self.inner.observer.set(observer);
+        let _ = self.shared.observer.set(observer);
     }
 
     /// Names the caller on every `provider.call` span of this client (and its clones). Only
     /// the first value set is kept.
     pub fn set_caller(&self, caller: CallerIds) {
-        let _ = self.inner.caller.set(caller);
+        let _ = self.tenant.caller.set(caller);
     }
 
-    /// Builds a client. Fails only on an unusable base URL or header value.
+    /// Builds a standalone client with a transport of its own. A process serving many keys
+    /// builds one [`Transport`] and calls [`Transport::client`] instead.
     pub fn new(config: ClientConfig) -> Result<Self, ProviderError> {
-        let mut base = Url::parse(config.base_url.trim_end_matches('/'))
-            .map_err(|e| ProviderError::Config(format!("base_url: {e}")))?;
-        if base.cannot_be_a_base() {
-            return Err(ProviderError::Config("base_url cannot be a base".into()));
-        }
-        base.set_query(None);
-        let header = |name: &str, value: &str| {
-            HeaderValue::from_str(value)
-                .map_err(|_| ProviderError::Config(format!("{name} is not a valid header value")))
-        };
-        let mut headers = HeaderMap::new();
-        let mut key = header("api key", config.api_key.expose_secret())?;
-        key.set_sensitive(true);
-        headers.insert("x-api-key", key);
-        headers.insert(
-            "anthropic-version",
-            header("api_version", &config.api_version)?,
-        );
-        headers.insert(USER_AGENT, header("user_agent", &config.user_agent)?);
-        if let Some(workspace) = &config.workspace_id {
-            headers.insert("anthropic-workspace-id", header("workspace_id", workspace)?);
-        }
-        let http = reqwest::Client::builder()
-            .default_headers(headers)
-            .connect_timeout(config.connect_timeout)
-            .read_timeout(config.read_timeout)
-            .build()
-            .map_err(|e| ProviderError::from_reqwest(&e))?;
-        Ok(Self {
-            inner: Arc::new(Inner {
-                http,
-                beta: header("beta", &config.beta)?,
-                base,
-                retry: config.retry,
-                request_timeout: config.request_timeout,
-                last_rate_limit: Mutex::new(None),
-                observer: OnceLock::new(),
-                caller: OnceLock::new(),
-            }),
-        })
+        Transport::new(config.transport)?.client(&config.api_key, config.workspace_id.as_deref())
     }
 
     /// The rate-limit signals of the most recent response (success or error) that carried any.
     pub fn last_rate_limit(&self) -> Option<RateLimitInfo> {
-        self.inner
+        self.tenant
             .last_rate_limit
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
@@ -198,7 +257,7 @@ impl ProviderClient {
 
     /// The retry policy in force.
     pub fn retry_policy(&self) -> RetryPolicy {
-        self.inner.retry
+        self.shared.retry
     }
 
     /// Sends a call and decodes its JSON answer.
@@ -256,14 +315,14 @@ impl ProviderClient {
         F: Fn(Response) -> Fut,
         Fut: Future<Output = Result<T, ProviderError>>,
     {
-        if let Some(caller) = self.inner.caller.get() {
+        if let Some(caller) = self.tenant.caller.get() {
             let span = Span::current();
             span.record("run.id", caller.run_id.as_str());
             span.record("attempt", caller.attempt);
             span.record("workspace.id", caller.workspace_id.as_str());
         }
         let url = self.url(&call);
-        let policy = self.inner.retry;
+        let policy = self.shared.retry;
         let mut attempt = 1;
         loop {
             Span::current().record("provider.attempts", attempt);
@@ -305,9 +364,16 @@ impl ProviderClient {
         url: &Url,
         timed: bool,
     ) -> Result<Response, (ProviderError, Option<bool>)> {
-        let mut request = self.inner.http.request(call.method.clone(), url.clone());
+        let mut request = self
+            .shared
+            .http
+            .request(call.method.clone(), url.clone())
+            .header("x-api-key", self.tenant.api_key.clone());
+        if let Some(workspace) = &self.tenant.workspace {
+            request = request.header("anthropic-workspace-id", workspace.clone());
+        }
         if call.beta == Beta::ManagedAgents {
-            request = request.header("anthropic-beta", self.inner.beta.clone());
+            request = request.header("anthropic-beta", self.shared.beta.clone());
         }
         if let Some(accept) = call.accept {
             request = request.header(ACCEPT, accept);
@@ -318,10 +384,10 @@ impl ProviderClient {
                 .body(body.clone());
         }
         if timed {
-            request = request.timeout(self.inner.request_timeout);
+            request = request.timeout(self.shared.request_timeout);
         }
         let sent = request.send().await;
-        if let Some(observer) = self.inner.observer.get() {
+        if let Some(observer) = self.shared.observer.get() {
             observer(call.route, sent.as_ref().ok().map(|r| r.status().as_u16()));
         }
         let response = sent.map_err(|e| (ProviderError::from_reqwest(&e), None))?;
@@ -341,7 +407,7 @@ impl ProviderClient {
         let limits = RateLimitInfo::from_headers(headers);
         if limits.is_present() {
             *self
-                .inner
+                .tenant
                 .last_rate_limit
                 .lock()
                 .unwrap_or_else(PoisonError::into_inner) = Some(limits);
@@ -365,7 +431,7 @@ impl ProviderClient {
     }
 
     fn url(&self, call: &Call) -> Url {
-        let mut url = self.inner.base.clone();
+        let mut url = self.shared.base.clone();
         if let Ok(mut segments) = url.path_segments_mut() {
             segments.pop_if_empty();
             segments.extend(call.segments.iter());

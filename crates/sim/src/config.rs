@@ -130,6 +130,9 @@ pub struct FaultConfig {
     pub retry_after_secs: u64,
     /// Latency added before every `/v1` request is handled, in milliseconds.
     pub latency_ms: u64,
+    /// Extra latency drawn uniformly from `0..=latency_jitter_ms` per request, on top of
+    /// `latency_ms` (so `50` and `250` give the 50–300 ms a real API call takes).
+    pub latency_jitter_ms: u64,
     /// Deterministic rules, checked before the random knobs, in order.
     pub fail_next: Vec<FailRule>,
     /// Requests per second allowed per API key, every route alike; `None` disables this
@@ -151,6 +154,7 @@ impl Default for FaultConfig {
             lost_response_rate: 0.0,
             retry_after_secs: 1,
             latency_ms: 0,
+            latency_jitter_ms: 0,
             fail_next: Vec::new(),
             rate_limit_rps: None,
             documented_limits: Some(DocumentedLimits::default()),

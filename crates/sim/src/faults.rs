@@ -109,9 +109,16 @@ impl Faults {
         *self = Self::new(config);
     }
 
-    /// The added latency for every request.
-    pub fn latency(&self) -> Duration {
-        Duration::from_millis(self.config.latency_ms)
+    /// The added latency for the next request: the fixed part plus a uniform draw of the
+    /// jitter.
+    pub fn latency(&mut self) -> Duration {
+        let jitter = self.config.latency_jitter_ms;
+        let drawn = if jitter == 0 {
+            0
+        } else {
+            (self.rng.next_f64() * (jitter + 1) as f64) as u64
+        };
+        Duration::from_millis(self.config.latency_ms + drawn.min(jitter))
     }
 
     /// The `retry-after` seconds of injected 429s.

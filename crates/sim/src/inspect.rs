@@ -4,10 +4,13 @@
 //!   resources included; credentials carry `token_sha256`, never the token.
 //! - `GET /__sim/calls` → `{"calls": [{seq, method, path, query, status, request_id, api_key,
 //!   api_key_fingerprint, fault, at}]}` with the key replaced by `[REDACTED]`: the latest
-//!   [`MAX_CALLS`] requests (older ones are evicted, oldest first, so a soak stays bounded).
+//!   [`MAX_CALLS`] requests by default (`Retention::max_calls`; older ones are evicted, oldest
+//!   first, so a soak stays bounded).
 //! - `GET /__sim/counts` → `{"total": n, "counts": {"GET /v1/sessions/{id}": n, …}}`: every
 //!   `/v1` request since start (or the last `DELETE /__sim/counts`), by method and route, ids
-//!   replaced by `{id}`. Never evicted; its size is bounded by the number of routes.
+//!   replaced by `{id}`. Never evicted; its size is bounded by the number of routes. Beside them,
+//!   `"connections"`: TCP connections accepted since start (not reset), which shows whether a
+//!   client reuses its connections.
 //! - `GET /__sim/faults`, `POST /__sim/faults` (a [`FaultConfig`] as JSON) to read or replace
 //!   the fault configuration at run time.
 
@@ -54,19 +57,30 @@ pub struct CallRecord {
     pub at: String,
 }
 
-/// How many requests the call log keeps; older ones are evicted first.
+/// How many requests the call log keeps by default; older ones are evicted first.
 pub const MAX_CALLS: usize = 20_000;
 
-/// The received requests: the latest [`MAX_CALLS`] in full, and counts by route.
-#[derive(Debug, Default)]
+/// The received requests: the latest `capacity` in full, and counts by route.
+#[derive(Debug)]
 pub struct CallLog {
     records: VecDeque<CallRecord>,
+    capacity: usize,
     total: u64,
     counts: BTreeMap<String, u64>,
 }
 
 impl CallLog {
-    /// Logs one request, numbering it and evicting the oldest past [`MAX_CALLS`].
+    /// An empty log keeping the latest `capacity` requests.
+    pub fn new(capacity: usize) -> Self {
+        Self {
+            records: VecDeque::new(),
+            capacity,
+            total: 0,
+            counts: BTreeMap::new(),
+        }
+    }
+
+    /// Logs one request, numbering it and evicting the oldest past the capacity.
     pub fn push(&mut self, mut record: CallRecord) {
         self.total += 1;
         record.seq = self.total;
@@ -77,7 +91,7 @@ impl CallLog {
                 .or_default() += 1;
         }
         self.records.push_back(record);
-        while self.records.len() > MAX_CALLS {
+        while self.records.len() > self.capacity {
             self.records.pop_front();
         }
     }
@@ -186,12 +200,16 @@ async fn calls(State(sim): State<SharedSim>) -> Json<Value> {
 async fn counts(State(sim): State<SharedSim>) -> Json<Value> {
     let log = sim.calls();
     let total: u64 = log.counts.values().sum();
-    Json(json!({ "total": total, "counts": log.counts }))
+    Json(json!({
+        "total": total,
+        "counts": log.counts,
+        "connections": sim.connections_accepted(),
+    }))
 }
 
 async fn reset_counts(State(sim): State<SharedSim>) -> Json<Value> {
     sim.calls().reset_counts();
-    Json(json!({ "total": 0, "counts": {} }))
+    Json(json!({ "total": 0, "counts": {}, "connections": sim.connections_accepted() }))
 }
 
 async fn get_faults(State(sim): State<SharedSim>) -> Json<Value> {

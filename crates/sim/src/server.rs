@@ -44,6 +44,7 @@ pub async fn run(listener: TcpListener, config: SimConfig, mut stopped: watch::R
         tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok((stream, _)) => {
+                    sim.connection_accepted();
                     connections.spawn(connection(stream, app.clone(), stopped.clone()));
                 }
                 Err(err) => {

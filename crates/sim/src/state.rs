@@ -1,5 +1,6 @@
 //! The shared state of one simulator instance.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use crate::config::SimConfig;
@@ -15,6 +16,8 @@ pub struct Sim {
     store: Mutex<Store>,
     faults: Mutex<Faults>,
     calls: Mutex<CallLog>,
+    /// TCP connections accepted since start, so tests can see whether clients reuse them.
+    connections: AtomicU64,
 }
 
 /// The handle passed around as axum state.
@@ -29,8 +32,19 @@ impl Sim {
             config,
             store: Mutex::new(Store::new(retention)),
             faults: Mutex::new(faults),
-            calls: Mutex::new(CallLog::default()),
+            calls: Mutex::new(CallLog::new(retention.max_calls)),
+            connections: AtomicU64::new(0),
         })
+    }
+
+    /// Counts one accepted TCP connection.
+    pub fn connection_accepted(&self) {
+        self.connections.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// TCP connections accepted since start.
+    pub fn connections_accepted(&self) -> u64 {
+        self.connections.load(Ordering::Relaxed)
     }
 
     /// The resource store. Never hold the guard across an `.await`.

@@ -117,16 +117,19 @@ pub struct Retention {
     pub max_archived: usize,
     /// Events kept per session.
     pub max_events_per_session: usize,
+    /// Requests kept in the call log (`GET /__sim/calls`).
+    pub max_calls: usize,
 }
 
 impl Default for Retention {
-    /// 10,000 deleted and 10,000 archived records, 20,000 events per session: far beyond any
-    /// test, small enough (tens of MB) for a soak.
+    /// 10,000 deleted and 10,000 archived records, 20,000 events per session and 20,000
+    /// logged requests: far beyond any test, small enough (tens of MB) for a soak.
     fn default() -> Self {
         Self {
             max_deleted: 10_000,
             max_archived: 10_000,
             max_events_per_session: 20_000,
+            max_calls: crate::inspect::MAX_CALLS,
         }
     }
 }
@@ -447,6 +450,7 @@ mod tests {
             max_deleted: 3,
             max_archived: 2,
             max_events_per_session: 5,
+            max_calls: 10,
         })
     }
 

@@ -13,3 +13,4 @@ mod secrets;
 mod sigkill;
 mod spend;
 mod support;
+mod transport;

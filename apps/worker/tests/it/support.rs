@@ -151,14 +151,14 @@ impl Harness {
     }
 
     pub fn start_with(&self, config: WorkerConfig, faults: FaultHook) -> WorkerHandle {
-        let deps = Deps {
-            pool: self.pool.clone(),
-            keys: self.keys.clone(),
-            store: self.store.clone(),
+        let deps = Deps::new(
+            self.pool.clone(),
+            self.keys.clone(),
+            self.store.clone(),
             config,
             faults,
-            metrics: Default::default(),
-        };
+        )
+        .expect("deps");
         antpath_worker::start(deps, None).expect("worker")
     }
 
@@ -192,7 +192,6 @@ impl Harness {
         cleanup_policy: &str,
         bearer: BTreeMap<String, String>,
     ) -> RunId {
-        let run = RunId::new();
         let mut secrets = json!({"anthropic": {"apiKey": CANARY}});
         if !bearer.is_empty() {
             let servers: serde_json::Map<String, Value> = bearer
@@ -201,6 +200,33 @@ impl Harness {
                 .collect();
             secrets["mcpServers"] = Value::Object(servers);
         }
+        self.submit_sealed(workspace, template, directive, cleanup_policy, secrets)
+            .await
+    }
+
+    /// A run of the default template in the harness's workspace, with `api_key` as its
+    /// provider key.
+    pub async fn submit_keyed(&self, api_key: &str, directive: &str) -> RunId {
+        let secrets = json!({"anthropic": {"apiKey": api_key}});
+        self.submit_sealed(
+            self.workspace,
+            self.template(),
+            directive,
+            "delete",
+            secrets,
+        )
+        .await
+    }
+
+    async fn submit_sealed(
+        &self,
+        workspace: WorkspaceId,
+        template: Value,
+        directive: &str,
+        cleanup_policy: &str,
+        secrets: Value,
+    ) -> RunId {
+        let run = RunId::new();
         let secrets: SecretBundle = serde_json::from_value(secrets).expect("bundle");
         let inputs = RunInputs {
             secrets,

@@ -129,6 +129,33 @@ async fn latency_is_added_to_v1_requests() {
 }
 
 #[tokio::test]
+async fn latency_jitter_spreads_requests_over_the_range() {
+    let faults = FaultConfig {
+        latency_ms: 20,
+        latency_jitter_ms: 200,
+        seed: 7,
+        ..FaultConfig::default()
+    };
+    let api = Api::with(SimConfig {
+        faults,
+        ..SimConfig::default()
+    })
+    .await;
+    let mut took = Vec::new();
+    for _ in 0..12 {
+        let start = Instant::now();
+        assert_eq!(api.get("/v1/agents").await.0, StatusCode::OK);
+        took.push(start.elapsed());
+    }
+    let (least, most) = (took.iter().min().unwrap(), took.iter().max().unwrap());
+    assert!(*least >= Duration::from_millis(20), "{took:?}");
+    assert!(
+        *most - *least >= Duration::from_millis(40),
+        "the draws did not spread: {took:?}"
+    );
+}
+
+#[tokio::test]
 async fn the_rate_limiter_answers_429_with_retry_after_and_ratelimit_headers() {
     let faults = FaultConfig {
         rate_limit_rps: Some(3),

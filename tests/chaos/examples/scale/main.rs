@@ -39,6 +39,8 @@ struct Args {
     submit_rate: f64,
     submitters: usize,
     settle_minutes: u64,
+    /// Provider keys (organisations) the big workspace spreads its runs over.
+    big_keys: usize,
     stack: StackOptions,
 }
 
@@ -49,10 +51,12 @@ fn args() -> anyhow::Result<Args> {
         submit_rate: 20.0,
         submitters: 16,
         settle_minutes: 60,
+        big_keys: 10,
         stack: StackOptions {
             workers: 4,
             worker_concurrency: 32,
-            latency_ms: 175,
+            latency_ms: 50,
+            latency_jitter_ms: 250,
             nginx: "/usr/sbin/nginx".into(),
             active_cap: 0,
         },
@@ -69,6 +73,8 @@ fn args() -> anyhow::Result<Args> {
             "--workers" => out.stack.workers = value()?.parse()?,
             "--worker-concurrency" => out.stack.worker_concurrency = value()?.parse()?,
             "--latency-ms" => out.stack.latency_ms = value()?.parse()?,
+            "--latency-jitter-ms" => out.stack.latency_jitter_ms = value()?.parse()?,
+            "--big-keys" => out.big_keys = value()?.parse()?,
             "--nginx" => out.stack.nginx = value()?.into(),
             other => anyhow::bail!("unknown argument {other}"),
         }
@@ -76,23 +82,39 @@ fn args() -> anyhow::Result<Args> {
     anyhow::ensure!(out.workspaces >= 2, "--workspaces must be at least 2");
     anyhow::ensure!(out.stack.workers >= 2, "--workers must be at least 2");
     anyhow::ensure!(out.submit_rate > 0.0, "--submit-rate must be positive");
+    anyhow::ensure!(out.big_keys >= 1, "--big-keys must be at least 1");
     out.stack.active_cap = out.runs.max(1);
     Ok(out)
 }
 
-/// One tenant: its SDK client (through nginx) and its own provider key.
+/// One tenant: its SDK client (through nginx) and its own provider keys (one organisation
+/// each; the documented limits apply per key).
 #[derive(Debug, Clone)]
 struct Tenant {
     client: Client,
-    api_key: String,
+    api_keys: Vec<String>,
+}
+
+impl Tenant {
+    /// The key of the tenant's `n`th run: its runs take the keys in turn.
+    fn key_for(&self, n: usize) -> &str {
+        &self.api_keys[n % self.api_keys.len()]
+    }
 }
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() -> anyhow::Result<()> {
     let args = args()?;
     eprintln!(
-        "scale: {} runs over {} workspaces, {} workers, sim latency {} ms, {} submissions/s",
-        args.runs, args.workspaces, args.stack.workers, args.stack.latency_ms, args.submit_rate
+        "scale: {} runs over {} workspaces (the big one on {} keys), {} workers, sim latency \
+         {}–{} ms, {} submissions/s",
+        args.runs,
+        args.workspaces,
+        args.big_keys,
+        args.stack.workers,
+        args.stack.latency_ms,
+        args.stack.latency_ms + args.stack.latency_jitter_ms,
+        args.submit_rate
     );
     let mut stack = Stack::up(&args.stack).await?;
     let result = scale(&mut stack, &args).await;
@@ -107,7 +129,8 @@ async fn scale(stack: &mut Stack, args: &Args) -> anyhow::Result<String> {
     let wall = Instant::now();
     let mut tenants = Vec::new();
     for n in 0..args.workspaces {
-        tenants.push(tenant(&stack.bffs[0].0, &stack.api_url, n).await?);
+        let keys = if n == 0 { args.big_keys } else { 1 };
+        tenants.push(tenant(&stack.bffs[0].0, &stack.api_url, n, keys).await?);
     }
     let salt = uuid::Uuid::new_v4().simple().to_string();
     let plan: Vec<PlannedRun> = (0..args.runs)
@@ -223,6 +246,8 @@ async fn scale(stack: &mut Stack, args: &Args) -> anyhow::Result<String> {
         workers: args.stack.workers,
         worker_concurrency: args.stack.worker_concurrency,
         latency_ms: args.stack.latency_ms,
+        latency_jitter_ms: args.stack.latency_jitter_ms,
+        big_keys: args.big_keys,
         submit_rate: args.submit_rate,
         submit_secs,
         settle_secs,
@@ -253,7 +278,7 @@ async fn submit(tenant: &Tenant, planned: &PlannedRun, load: &Load) -> Submitted
         "limits": {"maxDurationSeconds": 3600},
     });
     let request = RunRequest::from_template_document(template)
-        .anthropic_api_key(tenant.api_key.clone())
+        .anthropic_api_key(tenant.key_for(planned.index / 2).to_owned())
         .idempotency_key(planned.idempotency_key.clone());
     let at = Instant::now();
     let answer = tenant.client.submit(&request).await;
@@ -288,12 +313,14 @@ async fn read_loop(tenants: Vec<Tenant>, submitted: Arc<Mutex<Vec<Submitted>>>, 
 
 /// Creates workspace `n` with an owner and a `runs:read,runs:write` token (the bff's admin
 /// commands), and its SDK client through nginx.
-async fn tenant(bff: &Service, api_url: &str, n: usize) -> anyhow::Result<Tenant> {
+async fn tenant(bff: &Service, api_url: &str, n: usize, keys: usize) -> anyhow::Result<Tenant> {
     let (_workspace, token) = bootstrap_tenant(bff, &format!("scale-{n}")).await?;
     let client = Client::builder(token).base_url(api_url).build()?;
     Ok(Tenant {
         client,
-        // Each tenant brings its own provider key, so the documented limits apply per tenant.
-        api_key: format!("sk-ant-scale-{n}-{}", uuid::Uuid::new_v4().simple()),
+        // Each tenant brings its own provider keys, so the documented limits apply per key.
+        api_keys: (0..keys)
+            .map(|k| format!("sk-ant-scale-{n}-{k}-{}", uuid::Uuid::new_v4().simple()))
+            .collect(),
     })
 }

@@ -293,6 +293,8 @@ pub struct Report {
     pub workers: usize,
     pub worker_concurrency: usize,
     pub latency_ms: u64,
+    pub latency_jitter_ms: u64,
+    pub big_keys: usize,
     pub submit_rate: f64,
     pub submit_secs: f64,
     pub settle_secs: f64,
@@ -326,8 +328,15 @@ pub fn render(r: &Report) -> String {
     row(
         "setting",
         format!(
-            "{} runs, {} workspaces (one submits half), 2 bff behind nginx, {} workers × {}, sim latency {} ms, offered {} submissions/s",
-            r.runs, r.workspaces, r.workers, r.worker_concurrency, r.latency_ms, r.submit_rate
+            "{} runs, {} workspaces (one submits half, over {} provider keys), 2 bff behind nginx, {} workers × {}, sim latency {}–{} ms, offered {} submissions/s",
+            r.runs,
+            r.workspaces,
+            r.big_keys,
+            r.workers,
+            r.worker_concurrency,
+            r.latency_ms,
+            r.latency_ms + r.latency_jitter_ms,
+            r.submit_rate
         ),
     );
     row(
@@ -462,7 +471,7 @@ pub fn render(r: &Report) -> String {
     row(
         "provider calls (simulator)",
         format!(
-            "{} logged (the log keeps the last 20,000), {} of them answered 429",
+            "{} logged, {} of them answered 429",
             r.provider_calls, r.throttled
         ),
     );

@@ -47,8 +47,10 @@ pub struct StackOptions {
     pub workers: usize,
     /// Runs a worker works on at once.
     pub worker_concurrency: usize,
-    /// Latency the simulator adds to every `/v1` call.
+    /// Latency the simulator adds to every `/v1` call, at least.
     pub latency_ms: u64,
+    /// Extra latency drawn per call from `0..=latency_jitter_ms`.
+    pub latency_jitter_ms: u64,
     /// The nginx binary.
     pub nginx: PathBuf,
     /// The per-workspace active-run cap (and the per-token one).
@@ -152,6 +154,8 @@ impl Stack {
             .await
             .context("while migrating the scale database")?;
         let latency = options.latency_ms.to_string();
+        let jitter = options.latency_jitter_ms.to_string();
+        let history = (options.active_cap * 30).max(20_000).to_string();
         let listen = format!("127.0.0.1:{sim_port}");
         let mut sim = Service::new(
             Spec {
@@ -163,8 +167,13 @@ impl Stack {
                     &listen,
                     "--latency-ms",
                     &latency,
+                    "--latency-jitter-ms",
+                    &jitter,
                     "--step-ms",
                     "20",
+                    // Every run's records and calls stay inspectable for the checks.
+                    "--keep-history",
+                    &history,
                 ]
                 .iter()
                 .map(|a| (*a).to_owned())
