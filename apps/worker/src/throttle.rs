@@ -3,16 +3,24 @@
 //!
 //! The bucket is named `provider:<sha256 of the key>`; the key itself never leaves memory. A
 //! 429 with a `retry-after` pauses the bucket for every replica until then.
+//!
+//! A call *reserves* its token: when the bucket is empty the caller is given its own slot in
+//! the refill, up to [`MAX_SLEEP`] ahead, and sleeps until then; only beyond that does the
+//! step give its lease back and come again later (with jitter). So a crowd of runs on one hot
+//! key queues in order instead of all retrying on every refill tick.
 
 use std::time::Duration;
 
-use antpath_db::rate_limits::{self, BucketSpec, Take};
+use antpath_db::rate_limits::{self, BucketSpec, Reservation};
 use antpath_provider::ProviderError;
 use antpath_redact::Secret;
 use sha2::{Digest, Sha256};
 use sqlx::PgPool;
 
 use crate::error::{StepError, StepResult};
+
+/// The longest a call sleeps for its reserved token while its step holds the lease.
+pub const MAX_SLEEP: Duration = Duration::from_secs(2);
 
 /// The bucket of one provider key.
 #[derive(Debug, Clone)]
@@ -54,12 +62,22 @@ impl Throttle {
         }
     }
 
-    /// Takes one token for a call of `kind`, or fails with [`StepError::Throttled`].
+    /// Reserves one token for a call of `kind` and sleeps until it is there, or fails with
+    /// [`StepError::Throttled`] (a jittered wait) when the bucket owes more than [`MAX_SLEEP`].
     pub async fn take(&self, pool: &PgPool, kind: CallKind) -> StepResult<()> {
         let spec = self.spec(kind);
-        match rate_limits::take(pool, &self.bucket(kind), spec, 1.0).await? {
-            Take::Allowed => Ok(()),
-            Take::Limited { retry_after } => Err(StepError::Throttled(retry_after)),
+        match rate_limits::reserve(pool, &self.bucket(kind), spec, 1.0, MAX_SLEEP).await? {
+            Reservation::Granted { wait } => {
+                if !wait.is_zero() {
+                    tokio::time::sleep(wait).await;
+                }
+                Ok(())
+            }
+            Reservation::Limited { retry_after } => {
+                // Spread the refused callers over the next stretch of the refill.
+                let spread = 1.0 + rand::random::<f64>();
+                Err(StepError::Throttled(retry_after.mul_f64(spread)))
+            }
         }
     }
 

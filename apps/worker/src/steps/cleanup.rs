@@ -126,6 +126,8 @@ async fn clean_all(
     for resource in resources.iter().filter(|r| !r.state.is_settled()) {
         let (action, outcome) = match clean_one(ctx, resource, vault_id.as_deref(), retain).await {
             Ok(action) => (action, Ok(())),
+            // Nothing reached the provider: the step waits for the throttle, uncounted.
+            Err((_, err @ StepError::Throttled(_))) => return Err(err),
             Err((action, err)) => (action, Err(err)),
         };
         let (status, class, message) = match &outcome {
@@ -278,40 +280,40 @@ async fn clean_one(
         return Ok("retain");
     }
     let client = &ctx.client;
-    let (action, state, result): (&'static str, ResourceState, Result<(), ProviderError>) =
-        match resource.kind {
-            ResourceKind::Session => (
-                "delete_session",
+    let (action, state, result): (&'static str, ResourceState, StepResult<()>) = match resource.kind
+    {
+        ResourceKind::Session => (
+            "delete_session",
+            ResourceState::Deleted,
+            gone(session(ctx, &provider_id).await),
+        ),
+        ResourceKind::Agent => (
+            "archive_agent",
+            ResourceState::Archived,
+            gone(ctx_call(ctx, client.archive_agent(&provider_id)).await),
+        ),
+        ResourceKind::Environment => (
+            "delete_environment",
+            ResourceState::Deleted,
+            gone(ctx_call(ctx, client.delete_environment(&provider_id)).await),
+        ),
+        ResourceKind::Vault => (
+            "delete_vault",
+            ResourceState::Deleted,
+            gone(ctx_call(ctx, client.delete_vault(&provider_id)).await),
+        ),
+        ResourceKind::Credential => match vault_id {
+            Some(vault) => (
+                "delete_credential",
                 ResourceState::Deleted,
-                gone(session(ctx, &provider_id).await),
+                gone(ctx_call(ctx, client.delete_credential(vault, &provider_id)).await),
             ),
-            ResourceKind::Agent => (
-                "archive_agent",
-                ResourceState::Archived,
-                gone(ctx_call(ctx, client.archive_agent(&provider_id)).await),
-            ),
-            ResourceKind::Environment => (
-                "delete_environment",
-                ResourceState::Deleted,
-                gone(ctx_call(ctx, client.delete_environment(&provider_id)).await),
-            ),
-            ResourceKind::Vault => (
-                "delete_vault",
-                ResourceState::Deleted,
-                gone(ctx_call(ctx, client.delete_vault(&provider_id)).await),
-            ),
-            ResourceKind::Credential => match vault_id {
-                Some(vault) => (
-                    "delete_credential",
-                    ResourceState::Deleted,
-                    gone(ctx_call(ctx, client.delete_credential(vault, &provider_id)).await),
-                ),
-                // Without its vault a credential cannot be addressed; deleting the vault
-                // removes it.
-                None => ("delete_credential", ResourceState::Deleted, Ok(())),
-            },
-            ResourceKind::File => ("skip_file", ResourceState::Abandoned, Ok(())),
-        };
+            // Without its vault a credential cannot be addressed; deleting the vault
+            // removes it.
+            None => ("delete_credential", ResourceState::Deleted, Ok(())),
+        },
+        ResourceKind::File => ("skip_file", ResourceState::Abandoned, Ok(())),
+    };
     match result {
         Ok(()) => {
             resources::set_state(pool, resource.id, state)
@@ -319,38 +321,33 @@ async fn clean_one(
                 .map_err(|e| (action, e.into()))?;
             Ok(action)
         }
-        Err(err) => Err((action, err.into())),
+        Err(err) => Err((action, err)),
     }
 }
 
 /// Deletes a session; a busy one is interrupted first and reported as a conflict to retry.
-async fn session(ctx: &Ctx, id: &str) -> Result<(), ProviderError> {
+async fn session(ctx: &Ctx, id: &str) -> StepResult<()> {
     match ctx_call(ctx, ctx.client.delete_session(id)).await {
-        Err(err) if err.is_conflict() => {
+        Err(StepError::Provider(err)) if err.is_conflict() => {
             let _ = ctx_call(ctx, ctx.client.interrupt_session(id)).await;
-            Err(err)
+            Err(StepError::Provider(err))
         }
         other => other,
     }
 }
 
-/// A provider call through the throttle, keeping the provider's error (a throttled call is
-/// reported as a transient 429 so the round is retried later).
+/// A provider call through the throttle, its answer dropped.
 async fn ctx_call<T>(
     ctx: &Ctx,
     call: impl std::future::Future<Output = Result<T, ProviderError>>,
-) -> Result<(), ProviderError> {
-    match ctx.call(CallKind::Read, call).await {
-        Ok(_) => Ok(()),
-        Err(StepError::Provider(err)) => Err(err),
-        Err(other) => Err(ProviderError::Config(other.to_string())),
-    }
+) -> StepResult<()> {
+    ctx.call(CallKind::Read, call).await.map(|_| ())
 }
 
 /// 404 means already gone: success.
-fn gone(result: Result<(), ProviderError>) -> Result<(), ProviderError> {
+fn gone(result: StepResult<()>) -> StepResult<()> {
     match result {
-        Err(err) if err.is_not_found() => Ok(()),
+        Err(StepError::Provider(err)) if err.is_not_found() => Ok(()),
         other => other,
     }
 }

@@ -13,4 +13,5 @@ mod secrets;
 mod sigkill;
 mod spend;
 mod support;
+mod throttle;
 mod transport;
