@@ -117,22 +117,26 @@ impl Service {
 
     /// SIGTERMs the process, waits for it to exit, and SIGKILLs it after a grace period.
     pub async fn stop(&mut self) -> anyhow::Result<()> {
+        self.stop_within(STOP_GRACE).await.map(|_| ())
+    }
+
+    /// SIGTERMs the process and waits up to `grace` for it to exit, then SIGKILLs it. Returns
+    /// whether it had to be killed.
+    pub async fn stop_within(&mut self, grace: Duration) -> anyhow::Result<bool> {
         let Some(mut child) = self.child.take() else {
-            return Ok(());
+            return Ok(false);
         };
         if let Some(pid) = child.id() {
             let _ = std::process::Command::new("kill")
                 .args(["-TERM", &pid.to_string()])
                 .status();
         }
-        if tokio::time::timeout(STOP_GRACE, child.wait())
-            .await
-            .is_err()
-        {
+        if tokio::time::timeout(grace, child.wait()).await.is_err() {
             child.start_kill().context("while sending SIGKILL")?;
             child.wait().await.context("while reaping")?;
+            return Ok(true);
         }
-        Ok(())
+        Ok(false)
     }
 
     /// Runs the binary once with `args` instead of its usual ones (an admin command) and the

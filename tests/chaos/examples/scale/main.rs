@@ -192,10 +192,13 @@ async fn scale(stack: &mut Stack, args: &Args) -> anyhow::Result<String> {
             0 | 1 => (format!("bff-{}", step + 1), stack.restart_bff(step).await?),
             _ => {
                 let n = step - 2;
-                (
-                    format!("worker-{} (SIGTERM)", n + 1),
-                    stack.restart_worker(n).await?,
-                )
+                let (took, killed) = stack.restart_worker(n).await?;
+                let how = if killed {
+                    "SIGTERM, SIGKILLed after the grace"
+                } else {
+                    "SIGTERM, exited by itself"
+                };
+                (format!("worker-{} ({how})", n + 1), took)
             }
         };
         deploy.push((what, took, load.snapshot().since(&from)));

@@ -13,6 +13,10 @@ use anyhow::Context as _;
 use base64::Engine as _;
 use rand::RngCore as _;
 
+/// How long a SIGTERMed worker gets before SIGKILL: its own drain (`shutdown_grace`, 20 s)
+/// plus handing leases back, as `deploy/kubernetes/worker.yaml` allows (45 s).
+const WORKER_GRACE: Duration = Duration::from_secs(45);
+
 /// How long a service may take to become ready.
 const READY_TIMEOUT: Duration = Duration::from_secs(60);
 
@@ -261,14 +265,15 @@ impl Stack {
         Ok(began.elapsed())
     }
 
-    /// SIGTERM worker `n` (0-based), wait for it to exit (SIGKILL after the harness's grace
-    /// of 5 s), start it again. Returns how long the stop took.
-    pub async fn restart_worker(&mut self, n: usize) -> anyhow::Result<Duration> {
+    /// SIGTERM worker `n` (0-based), wait for it to exit (SIGKILL after [`WORKER_GRACE`], as
+    /// Kubernetes would after `terminationGracePeriodSeconds`), start it again. Returns how
+    /// long the stop took and whether it had to be killed.
+    pub async fn restart_worker(&mut self, n: usize) -> anyhow::Result<(Duration, bool)> {
         let began = tokio::time::Instant::now();
-        self.workers[n].stop().await?;
+        let killed = self.workers[n].stop_within(WORKER_GRACE).await?;
         let stopped = began.elapsed();
         self.workers[n].start()?;
-        Ok(stopped)
+        Ok((stopped, killed))
     }
 
     /// Stops every service but the simulator (whose records the checks read) and the database.
