@@ -80,6 +80,18 @@ pub async fn take(
     if spent.is_some() {
         return Ok(Take::Allowed);
     }
+    Ok(Take::Limited {
+        retry_after: time_until_available(db, key, spec, cost).await?,
+    })
+}
+
+/// How long until bucket `key` holds `cost` tokens and is not paused; at least a millisecond.
+async fn time_until_available(
+    db: impl PgExecutor<'_>,
+    key: &str,
+    spec: BucketSpec,
+    cost: f64,
+) -> Result<Duration, sqlx::Error> {
     let state = sqlx::query!(
         r#"select least($2::float8, tokens
                   + extract(epoch from now() - updated_at)::float8 * $3::float8) as "available!",
@@ -93,9 +105,7 @@ pub async fn take(
     .await?;
     let Some(state) = state else {
         // The row vanished between the two statements (a cleanup pass); let the caller retry.
-        return Ok(Take::Limited {
-            retry_after: Duration::from_millis(100),
-        });
+        return Ok(Duration::from_millis(100));
     };
     let refill_wait = if spec.refill_per_second > 0.0 {
         ((cost - state.available) / spec.refill_per_second).max(0.0)
@@ -103,9 +113,7 @@ pub async fn take(
         f64::from(u32::MAX)
     };
     let wait = refill_wait.max(state.blocked_for.unwrap_or(0.0)).max(0.001);
-    Ok(Take::Limited {
-        retry_after: Duration::from_secs_f64(wait),
-    })
+    Ok(Duration::from_secs_f64(wait))
 }
 
 /// The result of a reservation.
@@ -170,30 +178,8 @@ pub async fn reserve(
     // Refused: the debt is at its bound and the callers holding it are sleeping through it,
     // so ask again once it is paid (a pause makes that later). Asking as soon as one slot
     // frees would have every refused caller come back at once.
-    let state = sqlx::query!(
-        r#"select least($2::float8, tokens
-                  + extract(epoch from now() - updated_at)::float8 * $3::float8) as "available!",
-                  extract(epoch from blocked_until - now())::float8 as blocked_for
-           from rate_limit_buckets where key = $1"#,
-        key,
-        spec.capacity,
-        spec.refill_per_second,
-    )
-    .fetch_optional(db)
-    .await?;
-    let Some(state) = state else {
-        return Ok(Reservation::Limited {
-            retry_after: Duration::from_millis(100),
-        });
-    };
-    let refill_wait = if spec.refill_per_second > 0.0 {
-        ((cost - state.available) / spec.refill_per_second).max(0.0)
-    } else {
-        f64::from(u32::MAX)
-    };
-    let wait = refill_wait.max(state.blocked_for.unwrap_or(0.0)).max(0.001);
     Ok(Reservation::Limited {
-        retry_after: Duration::from_secs_f64(wait),
+        retry_after: time_until_available(db, key, spec, cost).await?,
     })
 }
 
