@@ -158,9 +158,13 @@ async fn runs_of_different_keys_never_share_a_cached_agent_or_environment(pool: 
     let counts = h.create_counts().await;
     assert_eq!(counts.get("environments"), Some(&2), "{counts:?}");
     assert_eq!(counts.get("agents"), Some(&2), "{counts:?}");
-    let agent = |run| async move { session_record(&h, run).await["agent_id"].clone() };
-    assert_eq!(agent(runs[0]).await, agent(runs[2]).await);
-    assert_ne!(agent(runs[0]).await, agent(runs[1]).await);
+    let (one, two, again) = (
+        session_record(&h, runs[0]).await["agent_id"].clone(),
+        session_record(&h, runs[1]).await["agent_id"].clone(),
+        session_record(&h, runs[2]).await["agent_id"].clone(),
+    );
+    assert_eq!(one, again, "one key's runs share its agent");
+    assert_ne!(one, two, "another key's run has its own");
     let keys: i64 =
         sqlx::query_scalar("select count(distinct key_hash) from provider_cache where state = 'live'")
             .fetch_one(&h.pool)
