@@ -105,7 +105,10 @@ async fn retire(cache: &CacheSweep, entry: &Retiring) -> Result<CacheState, Fail
         },
     };
     let removed = match entry.kind {
-        ResourceKind::Agent => client.archive_agent(&id).await.map(|_| CacheState::Archived),
+        ResourceKind::Agent => client
+            .archive_agent(&id)
+            .await
+            .map(|_| CacheState::Archived),
         _ => match client.delete_environment(&id).await {
             // A session that outlived its run still refers to it: archive instead, which
             // keeps that session working and stops new ones.

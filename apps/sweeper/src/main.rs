@@ -120,7 +120,9 @@ async fn run(args: Args) -> anyhow::Result<()> {
 /// keys); without one the pass is off and the sweeper says so once.
 fn cache_sweep(settings: &Settings) -> anyhow::Result<Option<CacheSweep>> {
     let Some(active) = settings.encryption.active_key_id.as_deref() else {
-        tracing::warn!("no ANTPATH_ENCRYPTION__ACTIVE_KEY_ID: cached agents and environments are not retired by this sweeper");
+        tracing::warn!(
+            "no ANTPATH_ENCRYPTION__ACTIVE_KEY_ID: cached agents and environments are not retired by this sweeper"
+        );
         return Ok(None);
     };
     let keys = antpath_vault::KeyRing::new(active, &settings.encryption.keys)

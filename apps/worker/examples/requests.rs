@@ -241,14 +241,27 @@ async fn main() {
         ..config.clone()
     };
     let worker = antpath_worker::start(
-        Deps::new(pool.clone(), keys.clone(), store.clone(), reusing, FaultHook::none())
-            .expect("deps"),
+        Deps::new(
+            pool.clone(),
+            keys.clone(),
+            store.clone(),
+            reusing,
+            FaultHook::none(),
+        )
+        .expect("deps"),
         None,
     )
     .expect("worker");
     counts(&http, &base).await;
     for attempt in 1..=3 {
-        let run = submit(&pool, &keys, ws, user, "antpath-sim: scenario=happy events=10").await;
+        let run = submit(
+            &pool,
+            &keys,
+            ws,
+            user,
+            "antpath-sim: scenario=happy events=10",
+        )
+        .await;
         let status = done(&pool, run).await;
         let by_route = counts(&http, &base).await;
         let total: u64 = by_route.values().sum();

@@ -157,14 +157,15 @@ pub async fn record_created(
 /// Gives up an intended entry whose create never happened, so a fresh one can take its
 /// place. `false` when it is no longer intended.
 #[tracing::instrument(skip_all, fields(cache.id = %id))]
-pub async fn give_up_intent(db: impl PgExecutor<'_>, id: CacheEntryId) -> Result<bool, sqlx::Error> {
+pub async fn give_up_intent(
+    db: impl PgExecutor<'_>,
+    id: CacheEntryId,
+) -> Result<bool, sqlx::Error> {
     let done = sqlx::query!(
         "update provider_cache
          set state = 'never_created', updated_at = now(), key_id = null, wrapped_key = null,
              wrap_nonce = null, ciphertext = null, nonce = null
-         where id = $1
-           and ((state = 'intended' and provider_id is null)
-                or (state = 'live' and provider_id = $2))",
+         where id = $1 and state = 'intended' and provider_id is null",
         id as CacheEntryId,
     )
     .execute(db)

@@ -19,8 +19,8 @@ use aes_gcm::aead::{Aead, KeyInit, OsRng, Payload};
 use aes_gcm::{AeadCore, Aes256Gcm, Key, Nonce};
 use antpath_redact::Secret;
 use antpath_types::RunId;
-use uuid::Uuid;
 use base64::Engine as _;
+use uuid::Uuid;
 
 /// A sealed bundle, as stored in `run_secrets` (every field is ciphertext or public).
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -187,7 +187,11 @@ fn refused(err: &StepError) -> bool {
 
 /// Another holder's intent: adopt its resource if the provider has it, wait while the intent
 /// is young, give it up when it is old.
-async fn adopt_or_wait(ctx: &Ctx, kind: ResourceKind, entry: &agent_cache::Entry) -> StepResult<()> {
+async fn adopt_or_wait(
+    ctx: &Ctx,
+    kind: ResourceKind,
+    entry: &agent_cache::Entry,
+) -> StepResult<()> {
     let meta: Metadata =
         serde_json::from_value(entry.provider_metadata.clone()).unwrap_or_default();
     if let Some((id, version)) = find(ctx, kind, &meta).await? {

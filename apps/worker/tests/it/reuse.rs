@@ -91,7 +91,13 @@ async fn a_repeated_template_reuses_the_agent_and_environment_pinned_and_cleans_
     let worker = h.start_with(reusing(&h, "w1"), FaultHook::none());
     let (template, bearer) = with_vault(&h);
     let first = h
-        .submit_with(h.workspace, template.clone(), HAPPY, "delete", bearer.clone())
+        .submit_with(
+            h.workspace,
+            template.clone(),
+            HAPPY,
+            "delete",
+            bearer.clone(),
+        )
         .await;
     assert_eq!(h.wait_terminal(first).await, RunStatus::Succeeded);
     let agent = session_record(&h, first).await["agent_id"]
@@ -112,7 +118,10 @@ async fn a_repeated_template_reuses_the_agent_and_environment_pinned_and_cleans_
     assert_eq!(counts.get("vaults"), Some(&2), "{counts:?}");
     let pinned = session_record(&h, second).await;
     assert_eq!(pinned["agent_id"], agent.as_str());
-    assert_eq!(pinned["agent_version"], 1, "the cached version, not the edit");
+    assert_eq!(
+        pinned["agent_version"], 1,
+        "the cached version, not the edit"
+    );
     // Each run's session, vault and credential are gone; only the cache's two stay live.
     let live = h.live_resources().await;
     assert_eq!(live.len(), 2, "{live:?}");
@@ -148,7 +157,11 @@ async fn runs_of_different_keys_never_share_a_cached_agent_or_environment(pool: 
     let h = Harness::new(pool).await;
     let worker = h.start_with(reusing(&h, "w1"), FaultHook::none());
     let mut runs = Vec::new();
-    for key in ["sk-ant-tenant-one", "sk-ant-tenant-two", "sk-ant-tenant-one"] {
+    for key in [
+        "sk-ant-tenant-one",
+        "sk-ant-tenant-two",
+        "sk-ant-tenant-one",
+    ] {
         runs.push(h.submit_keyed(key, HAPPY).await);
     }
     for run in &runs {
@@ -165,11 +178,12 @@ async fn runs_of_different_keys_never_share_a_cached_agent_or_environment(pool: 
     );
     assert_eq!(one, again, "one key's runs share its agent");
     assert_ne!(one, two, "another key's run has its own");
-    let keys: i64 =
-        sqlx::query_scalar("select count(distinct key_hash) from provider_cache where state = 'live'")
-            .fetch_one(&h.pool)
-            .await
-            .expect("keys");
+    let keys: i64 = sqlx::query_scalar(
+        "select count(distinct key_hash) from provider_cache where state = 'live'",
+    )
+    .fetch_one(&h.pool)
+    .await
+    .expect("keys");
     assert_eq!(keys, 2);
     let stored: i64 = sqlx::query_scalar(
         "select count(*) from provider_cache where key_hash like '%tenant%' or provider_metadata::text like '%tenant%'",
@@ -181,9 +195,7 @@ async fn runs_of_different_keys_never_share_a_cached_agent_or_environment(pool: 
 }
 
 #[sqlx::test(migrator = "antpath_db::MIGRATOR")]
-async fn an_idle_entry_is_retired_by_the_sweeper_only_once_no_unfinished_run_uses_it(
-    pool: PgPool,
-) {
+async fn an_idle_entry_is_retired_by_the_sweeper_only_once_no_unfinished_run_uses_it(pool: PgPool) {
     let h = Harness::new(pool).await;
     let worker = h.start_with(reusing(&h, "w1"), FaultHook::none());
     let run = h.submit(HAPPY).await;
@@ -191,7 +203,12 @@ async fn an_idle_entry_is_retired_by_the_sweeper_only_once_no_unfinished_run_use
     worker.shutdown().await;
 
     // Fresh entries are left alone.
-    assert_eq!(cache_sweep(&h, Duration::from_secs(3600)).await.cache_retired, 0);
+    assert_eq!(
+        cache_sweep(&h, Duration::from_secs(3600))
+            .await
+            .cache_retired,
+        0
+    );
     // Idle, but a run on them is unfinished (as if it were still observing): left alone.
     sqlx::query("update runs set phase = 'observe' where id = $1")
         .bind(run.as_uuid())
@@ -209,12 +226,11 @@ async fn an_idle_entry_is_retired_by_the_sweeper_only_once_no_unfinished_run_use
 
     let live = h.live_resources().await;
     assert!(live.is_empty(), "{live:?}");
-    let states: Vec<(String, String, bool)> = sqlx::query_as(
-        "select kind, state, key_id is null from provider_cache order by kind",
-    )
-    .fetch_all(&h.pool)
-    .await
-    .expect("states");
+    let states: Vec<(String, String, bool)> =
+        sqlx::query_as("select kind, state, key_id is null from provider_cache order by kind")
+            .fetch_all(&h.pool)
+            .await
+            .expect("states");
     assert_eq!(
         states,
         vec![
