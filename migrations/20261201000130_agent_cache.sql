@@ -36,7 +36,10 @@ create table provider_cache (
     updated_at          timestamptz not null default now(),
     -- Idle time counts from here: every run that takes the entry moves it.
     last_used_at        timestamptz not null default now(),
-    check (state in ('intended', 'never_created', 'abandoned') or provider_id is not null),
+    -- A provider id is known once created; an intent (and the retirement of an intent nobody
+    -- finished, which looks its resource up by metadata) may lack one.
+    check (state in ('intended', 'retiring', 'never_created', 'abandoned')
+           or provider_id is not null),
     check (state in ('archived', 'deleted', 'never_created', 'abandoned')
            or key_id is not null)
 );

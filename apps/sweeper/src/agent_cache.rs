@@ -60,11 +60,11 @@ pub async fn retire_idle(
     .context("while claiming idle cache entries")?;
     tx.commit().await?;
     for entry in claimed {
-        let state = match retire(cache, &entry).await {
-            Ok(state) => state,
+        let (state, found) = match retire(cache, &entry).await {
+            Ok(retired) => retired,
             Err(Failure::Provider(err)) if matches!(err.status(), Some(401 | 403)) => {
                 tracing::error!(cache.id = %entry.id, cache.kind = %entry.kind, "the cache entry's key is refused; abandoned on the provider");
-                CacheState::Abandoned
+                (CacheState::Abandoned, None)
             }
             Err(err) => {
                 tracing::warn!(cache.id = %entry.id, cache.kind = %entry.kind, error.message = %err, "cache retirement failed; retried later");
@@ -72,7 +72,7 @@ pub async fn retire_idle(
                 continue;
             }
         };
-        agent_cache::finish_retirement(pool, entry.id, state)
+        agent_cache::finish_retirement(pool, entry.id, state, found.as_deref())
             .await
             .context("while recording a retired cache entry")?;
         report.cache_retired += 1;
@@ -91,8 +91,12 @@ enum Failure {
     Provider(#[from] ProviderError),
 }
 
-/// Removes one entry's resource; returns the state it ends in.
-async fn retire(cache: &CacheSweep, entry: &Retiring) -> Result<CacheState, Failure> {
+/// Removes one entry's resource; returns the state it ends in and, for an intent, the
+/// resource found by its metadata.
+async fn retire(
+    cache: &CacheSweep,
+    entry: &Retiring,
+) -> Result<(CacheState, Option<String>), Failure> {
     let key = cache
         .keys
         .open_bound(entry.id.as_uuid(), &entry.sealed_key)?;
@@ -101,9 +105,10 @@ async fn retire(cache: &CacheSweep, entry: &Retiring) -> Result<CacheState, Fail
         Some(id) => id.clone(),
         None => match find(&client, entry).await? {
             Some(id) => id,
-            None => return Ok(CacheState::NeverCreated),
+            None => return Ok((CacheState::NeverCreated, None)),
         },
     };
+    let found = entry.provider_id.is_none().then(|| id.clone());
     let removed = match entry.kind {
         ResourceKind::Agent => client
             .archive_agent(&id)
@@ -119,13 +124,14 @@ async fn retire(cache: &CacheSweep, entry: &Retiring) -> Result<CacheState, Fail
             other => other.map(|_| CacheState::Deleted),
         },
     };
-    match removed {
-        Err(err) if err.is_not_found() => Ok(match entry.kind {
+    let state = match removed {
+        Err(err) if err.is_not_found() => match entry.kind {
             ResourceKind::Agent => CacheState::Archived,
             _ => CacheState::Deleted,
-        }),
-        other => Ok(other?),
-    }
+        },
+        other => other?,
+    };
+    Ok((state, found))
 }
 
 /// The provider id of an intent's resource, found by its metadata.

@@ -272,20 +272,25 @@ pub async fn claim_retirable(
 }
 
 /// Ends a retirement with `state` (`archived`, `deleted`, `never_created` or `abandoned`)
-/// and destroys the entry's sealed key.
+/// and destroys the entry's sealed key. `provider_id` is the resource an intent's retirement
+/// found by metadata (kept when the entry already knew its id).
 #[tracing::instrument(skip_all, fields(cache.id = %id, cache.state = %state))]
 pub async fn finish_retirement(
     db: impl PgExecutor<'_>,
     id: CacheEntryId,
     state: CacheState,
+    provider_id: Option<&str>,
 ) -> Result<(), sqlx::Error> {
+    let provider_id = provider_id.map(crate::storable::text);
     sqlx::query!(
         "update provider_cache
-         set state = $2, updated_at = now(), key_id = null, wrapped_key = null,
-             wrap_nonce = null, ciphertext = null, nonce = null
+         set state = $2, provider_id = coalesce(provider_id, $3), updated_at = now(),
+             key_id = null, wrapped_key = null, wrap_nonce = null, ciphertext = null,
+             nonce = null
          where id = $1 and state = 'retiring'",
         id as CacheEntryId,
         state as CacheState,
+        provider_id.as_deref(),
     )
     .execute(db)
     .await?;

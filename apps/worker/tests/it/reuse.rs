@@ -314,3 +314,38 @@ async fn runs_of_one_template_starting_at_once_share_one_entry(pool: PgPool) {
         .expect("uses");
     assert_eq!(uses, 16);
 }
+
+#[sqlx::test(migrator = "antpath_db::MIGRATOR")]
+async fn an_intent_whose_creator_never_came_back_is_found_by_metadata_and_retired(pool: PgPool) {
+    let h = Harness::new(pool).await;
+    let hook = FaultHook::crash_once_at("created:cache:environment");
+    let worker = h.start_with(reusing(&h, "w1"), hook.clone());
+    let run = h.submit(HAPPY).await;
+    eventually(
+        "the crash after the create",
+        Duration::from_secs(20),
+        || async { hook.crashed() },
+    )
+    .await;
+    worker.shutdown().await;
+    // Nobody takes the run up again (no worker runs), and the intent is old: only the sweeper
+    // can find what the provider holds. (An intent has no recorded use, so the unfinished run
+    // does not hold it.)
+    let _ = run;
+    sqlx::query("update provider_cache set updated_at = now() - interval '10 minutes'")
+        .execute(&h.pool)
+        .await
+        .expect("age");
+    let live = h.live_resources().await;
+    assert_eq!(live.iter().filter(|r| cached(r)).count(), 1, "{live:?}");
+
+    let report = cache_sweep(&h, Duration::from_secs(3600)).await;
+    assert_eq!((report.cache_retired, report.cache_errors), (1, 0));
+    let live = h.live_resources().await;
+    assert!(!live.iter().any(cached), "{live:?}");
+    let state: String = sqlx::query_scalar("select state from provider_cache")
+        .fetch_one(&h.pool)
+        .await
+        .expect("state");
+    assert_eq!(state, "deleted");
+}
