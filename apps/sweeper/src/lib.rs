@@ -20,7 +20,12 @@
 //! 5. **Storage accounting** ([`storage`], locked): each workspace's used-bytes counter is
 //!    recomputed from its output rows and fixed where it drifted.
 //! 6. **Deleted workspaces** ([`workspaces`], locked): drained, purged and tombstoned.
+//! 7. **Idle cached agents and environments** ([`agent_cache`], when the sweeper has the key
+//!    ring and a provider URL): archived or deleted on the provider once idle for
+//!    `limits.agent_cache_idle_seconds` with no unfinished run on them. Run separately
+//!    ([`agent_cache::retire_idle`]) since it is the one pass that calls the provider.
 
+pub mod agent_cache;
 pub mod metrics;
 mod purge;
 mod report;

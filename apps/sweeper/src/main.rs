@@ -8,6 +8,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use antpath_config::{Role, Settings};
+use antpath_provider::{Transport, TransportConfig};
+use antpath_sweeper::agent_cache::CacheSweep;
 use antpath_sweeper::metrics::{self, Metrics};
 use antpath_sweeper::{Report, SweepConfig};
 use antpath_telemetry::TelemetrySettings;
@@ -61,9 +63,10 @@ async fn run(args: Args) -> anyhow::Result<()> {
         statement_timeout: Duration::from_millis(settings.sweeper.statement_timeout_ms),
         max_batches: antpath_sweeper::MAX_BATCHES_PER_PASS,
     };
+    let cache = cache_sweep(&settings)?;
     let once = args.once || (settings.sweeper.once && !args.run_loop);
     if once {
-        let report = antpath_sweeper::sweep(&pool, &store, &config).await?;
+        let report = pass(&pool, &store, cache.as_ref(), &config).await?;
         print_report(&report);
         return Ok(());
     }
@@ -94,7 +97,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
     loop {
         tokio::select! {
             () = &mut shutdown => break,
-            _ = tick.tick() => match antpath_sweeper::sweep(&pool, &store, &config).await {
+            _ = tick.tick() => match pass(&pool, &store, cache.as_ref(), &config).await {
                 Ok(report) => {
                     metrics.observe_pass(&report);
                     print_report(&report);
@@ -111,6 +114,46 @@ async fn run(args: Args) -> anyhow::Result<()> {
         server.await.context("while joining the metrics endpoint")?;
     }
     Ok(())
+}
+
+/// The agent-cache pass's wiring: it needs the key ring (to open the entries' sealed provider
+/// keys); without one the pass is off and the sweeper says so once.
+fn cache_sweep(settings: &Settings) -> anyhow::Result<Option<CacheSweep>> {
+    let Some(active) = settings.encryption.active_key_id.as_deref() else {
+        tracing::warn!(
+            "no ANTPATH_ENCRYPTION__ACTIVE_KEY_ID: cached agents and environments are not retired by this sweeper"
+        );
+        return Ok(None);
+    };
+    let keys = antpath_vault::KeyRing::new(active, &settings.encryption.keys)
+        .context("while loading the encryption keys")?;
+    let provider = Transport::new(
+        TransportConfig::default()
+            .with_base_url(settings.provider.base_url.clone())
+            .with_request_timeout(Duration::from_millis(settings.provider.request_timeout_ms)),
+    )
+    .context("while building the provider transport")?;
+    Ok(Some(CacheSweep {
+        keys,
+        provider,
+        idle: Duration::from_secs(settings.limits.agent_cache_idle_seconds.into()),
+    }))
+}
+
+/// One pass of every sweep, the agent-cache pass last.
+async fn pass(
+    pool: &sqlx::PgPool,
+    store: &antpath_storage::ObjectStore,
+    cache: Option<&CacheSweep>,
+    config: &SweepConfig,
+) -> anyhow::Result<Report> {
+    let mut report = antpath_sweeper::sweep(pool, store, config).await?;
+    if let Some(cache) = cache {
+        antpath_sweeper::agent_cache::retire_idle(pool, cache, config, &mut report)
+            .await
+            .context("while retiring idle cached agents and environments")?;
+    }
+    Ok(report)
 }
 
 /// The pass's one-line summary on standard output, and the same as a log line.

@@ -36,11 +36,15 @@ pub struct Report {
     pub storage_errors: u64,
     /// Locked passes skipped because another sweeper held their lock.
     pub passes_skipped: u64,
+    /// Cached agents archived and environments deleted (idle, no unfinished run on them).
+    pub cache_retired: u64,
+    /// Retirements that failed (the provider call); the entry is retried on a later pass.
+    pub cache_errors: u64,
 }
 
 impl Report {
     /// Every counter with its name, in a fixed order (the line and the metric names use it).
-    pub fn counters(&self) -> [(&'static str, u64); 15] {
+    pub fn counters(&self) -> [(&'static str, u64); 17] {
         [
             ("leases_expired", self.leases_expired),
             ("secrets_destroyed", self.secrets_destroyed),
@@ -57,6 +61,8 @@ impl Report {
             ("workspaces_deleted", self.workspaces_deleted),
             ("storage_errors", self.storage_errors),
             ("passes_skipped", self.passes_skipped),
+            ("cache_retired", self.cache_retired),
+            ("cache_errors", self.cache_errors),
         ]
     }
 
@@ -78,6 +84,8 @@ impl Report {
             workspaces_deleted,
             storage_errors,
             passes_skipped,
+            cache_retired,
+            cache_errors,
         } = other;
         self.leases_expired += leases_expired;
         self.secrets_destroyed += secrets_destroyed;
@@ -94,6 +102,8 @@ impl Report {
         self.workspaces_deleted += workspaces_deleted;
         self.storage_errors += storage_errors;
         self.passes_skipped += passes_skipped;
+        self.cache_retired += cache_retired;
+        self.cache_errors += cache_errors;
     }
 }
 

@@ -3,7 +3,9 @@
 //!
 //! `cargo run --release -p antpath-worker --example requests -- <scratch database url>`
 //!
-//! Recreates the scratch database, runs one happy run of 10 and one of 500 events through the
+//! Recreates the scratch database, runs one happy run of 10 and one of 500 events (agent reuse
+//! off), then three runs of one template on one key with agent reuse on (the first creates the
+//! cached agent and environment, the others take them), through the
 //! real worker against the in-process simulator (the first poll after the session ended, so
 //! both take one observation), and prints the simulator's per-route request counts beside two
 //! baselines for the same history: the old observation (which re-listed the whole history
@@ -188,7 +190,14 @@ async fn main() {
         },
     };
     let worker = antpath_worker::start(
-        Deps::new(pool.clone(), keys.clone(), store, config, FaultHook::none()).expect("deps"),
+        Deps::new(
+            pool.clone(),
+            keys.clone(),
+            store.clone(),
+            config.clone(),
+            FaultHook::none(),
+        )
+        .expect("deps"),
         None,
     )
     .expect("worker");
@@ -217,6 +226,47 @@ async fn main() {
              events_read_bounded={history} events_read_old={old_events_read} \
              naive_requests_per_poll(page={NAIVE_PAGE})={naive_per_poll}"
         );
+        println!("  by_route {by_route:?}");
+    }
+    worker.shutdown().await;
+
+    // Agent and environment reuse: the same template again and again on one key. The first
+    // run creates the cache entries; the later ones take them.
+    let reusing = WorkerConfig {
+        owner: "requests-reuse".into(),
+        limits: Limits {
+            agent_cache_idle_seconds: 3600,
+            ..config.limits.clone()
+        },
+        ..config.clone()
+    };
+    let worker = antpath_worker::start(
+        Deps::new(
+            pool.clone(),
+            keys.clone(),
+            store.clone(),
+            reusing,
+            FaultHook::none(),
+        )
+        .expect("deps"),
+        None,
+    )
+    .expect("worker");
+    counts(&http, &base).await;
+    for attempt in 1..=3 {
+        let run = submit(
+            &pool,
+            &keys,
+            ws,
+            user,
+            "antpath-sim: scenario=happy events=10",
+        )
+        .await;
+        let status = done(&pool, run).await;
+        let by_route = counts(&http, &base).await;
+        let total: u64 = by_route.values().sum();
+        let label = if attempt == 1 { "cold" } else { "warm" };
+        println!("requests reuse=on run={attempt} ({label}) status={status} total={total}");
         println!("  by_route {by_route:?}");
     }
     worker.shutdown().await;

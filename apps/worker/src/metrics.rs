@@ -62,6 +62,7 @@ struct Series {
     provider_calls: BTreeMap<(String, String), u64>,
     throttle_waits: BTreeMap<&'static str, u64>,
     cleanups: BTreeMap<&'static str, u64>,
+    agent_cache: BTreeMap<&'static str, u64>,
 }
 
 /// The worker's metrics registry.
@@ -128,6 +129,12 @@ impl WorkerMetrics {
     /// `provider` (a 429).
     pub fn throttle_wait(&self, source: &'static str) {
         *self.series().throttle_waits.entry(source).or_default() += 1;
+    }
+
+    /// A provision step's look-up of the agent cache ended `outcome` (`hit`, `created`,
+    /// `adopted`, `waited`).
+    pub fn agent_cache(&self, outcome: &'static str) {
+        *self.series().agent_cache.entry(outcome).or_default() += 1;
     }
 
     /// Captured output bytes written to storage.
@@ -237,6 +244,17 @@ impl WorkerMetrics {
             let _ = writeln!(
                 out,
                 "antpath_worker_cleanups_total{{outcome=\"{outcome}\"}} {count}"
+            );
+        }
+        let _ = writeln!(
+            out,
+            "# HELP antpath_worker_agent_cache_total Agent-cache look-ups of provision steps, by outcome.\n\
+             # TYPE antpath_worker_agent_cache_total counter"
+        );
+        for (outcome, count) in &series.agent_cache {
+            let _ = writeln!(
+                out,
+                "antpath_worker_agent_cache_total{{outcome=\"{outcome}\"}} {count}"
             );
         }
         out

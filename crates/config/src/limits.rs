@@ -66,6 +66,12 @@ pub struct Limits {
     pub sign_in_per_minute: u32,
     /// Sign-in attempts per client address per minute, whatever the email. Default 30.
     pub sign_in_per_minute_per_address: u32,
+    /// Agent and environment reuse: a run whose agent (environment) configuration matches a
+    /// cached one of the same provider key uses it instead of creating its own, and the
+    /// sweeper archives (deletes) a cached one idle this long with no unfinished run on it
+    /// (seconds). `0` turns reuse off (and lets the sweeper retire every idle entry). Default
+    /// 0: off, so every run owns its agent and environment as before.
+    pub agent_cache_idle_seconds: u32,
 }
 
 impl Default for Limits {
@@ -96,6 +102,7 @@ impl Default for Limits {
             token_changes_per_minute: 10,
             sign_in_per_minute: 5,
             sign_in_per_minute_per_address: 30,
+            agent_cache_idle_seconds: 0,
         }
     }
 }

@@ -87,12 +87,18 @@ pub struct KeyUse {
     pub bundles: i64,
 }
 
-/// Bundles per key id, for every key id some bundle references.
+/// Bundles per key id, for every key id some bundle references. The provider keys sealed on
+/// live agent-cache entries count too: they are not re-sealed (an entry lives at most its idle
+/// time past its last run), so an old key stays referenced until those entries are retired.
 #[tracing::instrument(skip_all)]
 pub async fn bundles_by_key(db: impl PgExecutor<'_>) -> Result<Vec<KeyUse>, sqlx::Error> {
     sqlx::query_as!(
         KeyUse,
-        r#"select key_id, count(*) as "bundles!" from run_secrets group by key_id order by key_id"#
+        r#"select key_id as "key_id!", count(*) as "bundles!"
+           from (select key_id from run_secrets
+                 union all
+                 select key_id from provider_cache where key_id is not null) sealed
+           group by key_id order by key_id"#
     )
     .fetch_all(db)
     .await

@@ -146,6 +146,7 @@ fn describe(record: &Record, now: Instant) -> Value {
             out["status"] = body["status"].clone();
             out["environment_id"] = body["environment_id"].clone();
             out["agent_id"] = body["agent"]["id"].clone();
+            out["agent_version"] = body["agent"]["version"].clone();
             out["vault_ids"] = body["vault_ids"].clone();
         }
         Kind::Credential | Kind::File => {}

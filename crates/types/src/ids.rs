@@ -107,6 +107,8 @@ typed_id!(/// One provider attempt of a run.
     AttemptId, "att");
 typed_id!(/// A journal row for a provider resource created for a run.
     ResourceId, "res");
+typed_id!(/// A cached agent or environment, shared by the runs of one provider key.
+    CacheEntryId, "pce");
 typed_id!(/// A stored run event (metadata only).
     EventId, "evt");
 typed_id!(/// A captured output object in storage.

@@ -19,7 +19,7 @@ pub use access::{Permission, Role};
 pub use api_error::{ApiError, ApiErrorBody, ApiErrorType, ErrorDetail};
 pub use error_class::ErrorClass;
 pub use ids::*;
-pub use lifecycle::{CleanupState, Phase, ResourceKind, ResourceState};
+pub use lifecycle::{CacheState, CleanupState, Phase, ResourceKind, ResourceState};
 pub use policy::{ClaudeSessionCleanup, CleanupPolicy, RunLimits, RunPolicy};
 pub use status::RunStatus;
 pub use text_enum::UnknownWord;

@@ -102,6 +102,26 @@ text_enum! {
     }
 }
 
+text_enum! {
+    /// Where a cached agent or environment (`provider_cache`) stands.
+    pub enum CacheState {
+        /// Journaled before its create call; the provider id is not known yet.
+        Intended = "intended",
+        /// Exists on the provider; runs of its key and configuration use it.
+        Live = "live",
+        /// Idle past its time with no unfinished run on it: the sweeper is removing it.
+        Retiring = "retiring",
+        /// Archived on the provider (agents cannot be deleted).
+        Archived = "archived",
+        /// Deleted on the provider.
+        Deleted = "deleted",
+        /// Its create never happened (no provider resource carries its metadata).
+        NeverCreated = "never_created",
+        /// Left on the provider: its key was refused when the sweeper came to remove it.
+        Abandoned = "abandoned",
+    }
+}
+
 impl ResourceState {
     /// States that need no more cleanup work.
     pub fn is_settled(self) -> bool {

@@ -20,6 +20,7 @@ use aes_gcm::{AeadCore, Aes256Gcm, Key, Nonce};
 use antpath_redact::Secret;
 use antpath_types::RunId;
 use base64::Engine as _;
+use uuid::Uuid;
 
 /// A sealed bundle, as stored in `run_secrets` (every field is ciphertext or public).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -110,7 +111,12 @@ impl KeyRing {
 
     /// Seals `plaintext` for `run_id` under a fresh data key.
     pub fn seal(&self, run_id: RunId, plaintext: &Secret<String>) -> Result<Sealed, VaultError> {
-        let aad = run_id.as_uuid();
+        self.seal_bound(run_id.as_uuid(), plaintext)
+    }
+
+    /// Seals `plaintext` bound to the row `aad` (its id is the associated data, so a seal
+    /// copied onto another row does not open) under a fresh data key.
+    pub fn seal_bound(&self, aad: Uuid, plaintext: &Secret<String>) -> Result<Sealed, VaultError> {
         let data_key = Aes256Gcm::generate_key(OsRng);
         let nonce = Aes256Gcm::generate_nonce(OsRng);
         let ciphertext = Aes256Gcm::new(&data_key)
@@ -147,7 +153,11 @@ impl KeyRing {
 
     /// Opens a bundle sealed for `run_id`.
     pub fn open(&self, run_id: RunId, sealed: &Sealed) -> Result<Secret<String>, VaultError> {
-        let aad = run_id.as_uuid();
+        self.open_bound(run_id.as_uuid(), sealed)
+    }
+
+    /// Opens a seal made by [`Self::seal_bound`] for the row `aad`.
+    pub fn open_bound(&self, aad: Uuid, sealed: &Sealed) -> Result<Secret<String>, VaultError> {
         let kek = self
             .keys
             .get(&sealed.key_id)

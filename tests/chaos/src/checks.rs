@@ -250,10 +250,14 @@ fn journal_duplicates(facts: &Facts) -> Check {
 
 fn live_unretained(facts: &Facts, runs: &HashMap<&str, &RunRow>) -> Check {
     let owner = owners(&facts.sim_resources);
+    // A cached agent or environment belongs to the cache while its entry is live; one the
+    // cache no longer lists (or never listed) is a leak like any other.
+    let cached: HashSet<&str> = facts.cache_live.iter().map(String::as_str).collect();
     let offenders = facts
         .sim_resources
         .iter()
         .filter(|r| r["state"] == "live")
+        .filter(|r| !(meta(r, "antpath_cache_id").is_some() && cached.contains(text(r, "id"))))
         .filter(|r| {
             owner
                 .get(text(r, "id"))

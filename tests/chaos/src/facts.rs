@@ -70,6 +70,9 @@ pub struct Facts {
     /// Journal rows the cleanup's leak scan added (provider resources found by metadata that
     /// had no row of their own).
     pub found_by_scan: i64,
+    /// Provider ids of the live agent-cache entries: resources owned by the cache, not by a
+    /// run (the sweeper retires them once idle).
+    pub cache_live: Vec<String>,
     /// The simulator's records, deleted ones included.
     pub sim_resources: Vec<Value>,
     /// The simulator's call log.
@@ -147,7 +150,13 @@ impl Facts {
             sqlx::query_scalar("select count(*) from provider_resources where found_by_scan")
                 .fetch_one(pool)
                 .await?;
+        let cache_live: Vec<String> = sqlx::query_scalar(
+            "select provider_id from provider_cache where state = 'live' and provider_id is not null",
+        )
+        .fetch_all(pool)
+        .await?;
         Ok(Self {
+            cache_live,
             found_by_scan,
             runs,
             journal,

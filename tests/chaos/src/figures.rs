@@ -143,6 +143,17 @@ impl Figures {
             "resources found by the cleanup's leak scan",
             facts.found_by_scan,
         );
+        let creates = |path: &str| {
+            facts
+                .sim_calls
+                .iter()
+                .filter(|c| c["method"] == "POST" && c["path"] == path)
+                .filter(|c| c["status"].as_u64().is_some_and(|s| s < 300))
+                .count()
+        };
+        self.add("agents created", creates("/v1/agents"));
+        self.add("environments created", creates("/v1/environments"));
+        self.add("live agent-cache entries", facts.cache_live.len());
         let mut states: BTreeMap<&str, usize> = BTreeMap::new();
         for run in &facts.runs {
             *states.entry(run.cleanup.as_str()).or_default() += 1;

@@ -197,7 +197,8 @@ fn command(spec: &Spec, log: &Path) -> anyhow::Result<Command> {
         .args(&spec.args)
         .env_clear()
         .envs(
-            ["PATH", "HOME"]
+            // Agent reuse is off by default; setting it for the suite runs the stack with it.
+            ["PATH", "HOME", "ANTPATH_LIMITS__AGENT_CACHE_IDLE_SECONDS"]
                 .into_iter()
                 .filter_map(|name| std::env::var_os(name).map(|value| (name.to_owned(), value))),
         )

@@ -2,6 +2,8 @@
 //! environment, credentials, vault — then, when the journal may be incomplete (the run's
 //! provider doubt, or `ANTPATH_WORKER__LEAK_SCAN=always`), scan the provider for anything else
 //! carrying the run's metadata ([`super::leaks`]), then destroy the run's sealed inputs.
+//! A cached agent or environment ([`super::reuse`]) is not in the run's journal and is never
+//! touched here: the sweeper retires it once idle.
 //!
 //! The run's status is already its outcome; cleanup only moves `cleanup_state`. Each action is
 //! a `cleanup_attempts` row and a 404 counts as done. A failed round is counted, its error kept

@@ -20,6 +20,7 @@ pub mod end;
 pub mod leaks;
 pub mod observe;
 pub mod provision;
+pub mod reuse;
 pub mod spend;
 
 use antpath_types::Phase;

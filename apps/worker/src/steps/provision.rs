@@ -1,12 +1,19 @@
 //! `provision` (attempt, platform rules, environment, agent, vault, credentials) and `session`.
+//!
+//! With agent reuse on ([`reuse`]) the environment and the agent come from the cache of the
+//! run's provider key instead of the run's own journal; the vault, its credentials and the
+//! session are always the run's own.
 
-use antpath_db::{events, lifecycle, resources};
+use antpath_db::{agent_cache, events, lifecycle, resources};
+use antpath_provider::types::Metadata;
 use antpath_provider::types::session::CreateSession;
 use antpath_provider::types::vault::{CreateCredential, CreateVault, CredentialAuthParams};
+use antpath_template::Template;
 use antpath_template::model::McpAuth;
 use antpath_types::{AttemptId, Phase, ResourceKind, RunStatus};
+use serde_json::json;
 
-use super::{Ctx, Next, spend};
+use super::{Ctx, Next, reuse, spend};
 use crate::error::{StepError, StepResult};
 use crate::journal::{Want, ensure};
 use crate::mapping;
@@ -43,32 +50,36 @@ pub async fn provision(ctx: &Ctx) -> StepResult<Next> {
         )));
     }
     let client = &ctx.client;
-    ensure(
-        ctx,
-        Want {
-            kind: ResourceKind::Environment,
-            logical_key: "environment",
-            vault_id: None,
-        },
-        |name, meta| {
-            let body = mapping::environment(&template, &name, meta);
-            async move { Ok(client.create_environment(&body).await?.id) }
-        },
-    )
-    .await?;
-    ensure(
-        ctx,
-        Want {
-            kind: ResourceKind::Agent,
-            logical_key: "agent",
-            vault_id: None,
-        },
-        |name, meta| {
-            let body = mapping::agent(&template, &name, meta);
-            async move { Ok(client.create_agent(&body).await?.id) }
-        },
-    )
-    .await?;
+    if reuse::enabled(ctx) {
+        provision_cached(ctx, &template).await?;
+    } else {
+        ensure(
+            ctx,
+            Want {
+                kind: ResourceKind::Environment,
+                logical_key: "environment",
+                vault_id: None,
+            },
+            |name, meta| {
+                let body = mapping::environment(&template, &name, meta);
+                async move { Ok(client.create_environment(&body).await?.id) }
+            },
+        )
+        .await?;
+        ensure(
+            ctx,
+            Want {
+                kind: ResourceKind::Agent,
+                logical_key: "agent",
+                vault_id: None,
+            },
+            |name, meta| {
+                let body = mapping::agent(&template, &name, meta);
+                async move { Ok(client.create_agent(&body).await?.id) }
+            },
+        )
+        .await?;
+    }
     let bearer: Vec<_> = template
         .agent
         .mcp_servers
@@ -138,7 +149,31 @@ pub async fn provision(ctx: &Ctx) -> StepResult<Next> {
     Ok(Next::Continue)
 }
 
-/// Ensures the session on the provisioned agent and environment, with the vault attached.
+/// Takes (or makes) the cached environment and agent of the run's key and configuration.
+async fn provision_cached(ctx: &Ctx, template: &Template) -> StepResult<()> {
+    let client = &ctx.client;
+    let kind = ResourceKind::Environment;
+    let hash = reuse::config_hash(kind, &mapping::environment(template, "", Metadata::new()));
+    reuse::ensure(ctx, kind, &hash, |name, meta| {
+        let body = mapping::environment(template, &name, meta);
+        async move { Ok((client.create_environment(&body).await?.id, None)) }
+    })
+    .await?;
+    let kind = ResourceKind::Agent;
+    let hash = reuse::config_hash(kind, &mapping::agent(template, "", Metadata::new()));
+    reuse::ensure(ctx, kind, &hash, |name, meta| {
+        let body = mapping::agent(template, &name, meta);
+        async move {
+            let agent = client.create_agent(&body).await?;
+            Ok((agent.id, Some(agent.version)))
+        }
+    })
+    .await?;
+    Ok(())
+}
+
+/// Ensures the session on the provisioned (or cached) agent and environment, with the vault
+/// attached. A cached agent is pinned at the version the cache recorded.
 pub async fn session(ctx: &Ctx) -> StepResult<Next> {
     let journaled = resources::for_run(&ctx.deps.pool, ctx.run.id).await?;
     let id_of = |key: &str| {
@@ -148,7 +183,24 @@ pub async fn session(ctx: &Ctx) -> StepResult<Next> {
             .find(|r| r.logical_key == key && r.provider_id.is_some())
             .and_then(|r| r.provider_id.clone())
     };
-    let (Some(environment), Some(agent)) = (id_of("environment"), id_of("agent")) else {
+    // A run on cached resources has no journal rows for them (whatever the setting says now).
+    let cached = if id_of("environment").is_none() || id_of("agent").is_none() {
+        agent_cache::for_run(&ctx.deps.pool, ctx.run.id).await?
+    } else {
+        Vec::new()
+    };
+    let cached_of = |kind: ResourceKind| cached.iter().rev().find(|c| c.kind == kind);
+    let environment = id_of("environment")
+        .or_else(|| cached_of(ResourceKind::Environment).map(|c| c.provider_id.clone()));
+    let agent = match (id_of("agent"), cached_of(ResourceKind::Agent)) {
+        (Some(id), _) => Some(serde_json::Value::String(id)),
+        (None, Some(c)) => Some(match c.agent_version {
+            Some(version) => json!({"type": "agent", "id": c.provider_id, "version": version}),
+            None => serde_json::Value::String(c.provider_id.clone()),
+        }),
+        (None, None) => None,
+    };
+    let (Some(environment), Some(agent)) = (environment, agent) else {
         return Err(StepError::Bug(
             "session step without an environment and an agent".into(),
         ));
@@ -165,7 +217,8 @@ pub async fn session(ctx: &Ctx) -> StepResult<Next> {
             vault_id: None,
         },
         |name, meta| async {
-            let mut params = CreateSession::new(&agent, &environment);
+            let mut params = CreateSession::new("", &environment);
+            params.agent = agent;
             params.title = Some(name);
             params.metadata = meta;
             params.vault_ids = vault.into_iter().collect();

@@ -8,6 +8,7 @@ mod lifecycle;
 mod observation;
 mod outputs;
 mod recovery;
+mod reuse;
 mod rotation;
 mod secrets;
 mod sigkill;
