@@ -14,3 +14,4 @@ mod sigkill;
 mod spend;
 mod support;
 mod transport;
+mod xacts;
