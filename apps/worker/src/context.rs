@@ -1,26 +1,31 @@
 //! What a step works with: the worker's shared dependencies ([`Deps`]), one step's view of its
 //! run ([`Ctx`]) and what a step leaves behind ([`Next`]).
 //!
+//! A lease hold (one claim, up to `chain_limit` steps) loads its run and opens its sealed inputs
+//! once; a step that goes on ends with [`Ctx::continue_after`], which reads the run as it now
+//! stands inside the step's last transaction, so the next step starts without a load of its
+//! own.
+//!
 //! The steps, the job and the wiring all import this module; it imports none of them, so the
 //! steps never reach back into the wiring that builds them.
 
 use std::future::Future;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 
-use antpath_db::lifecycle::{Fence, RunRow};
+use antpath_db::lifecycle::{self, Fence, RunRow};
 use antpath_provider::{ProviderClient, ProviderError, Transport, TransportConfig};
 use antpath_storage::ObjectStore;
 use antpath_template::Template;
 use antpath_template::submission::RunInputs;
 use antpath_vault::KeyRing;
-use sqlx::PgPool;
+use sqlx::{PgPool, Postgres, Transaction};
 
 use crate::config::WorkerConfig;
 use crate::error::{StepError, StepResult};
 use crate::faults::FaultHook;
 use crate::metrics::WorkerMetrics;
-use crate::throttle::{CallKind, Throttle};
+use crate::throttle::{CallKind, Throttle, Throttles};
 
 /// What every step shares.
 #[derive(Debug)]
@@ -40,6 +45,8 @@ pub struct Deps {
     /// The process's one provider connection pool; each step takes a client for its run's key
     /// from it, so connections and the TLS setup are reused across steps and runs.
     pub provider: Transport,
+    /// The process's provider throttle, one per key (see [`crate::throttle`]).
+    pub throttles: Throttles,
 }
 
 impl Deps {
@@ -72,6 +79,7 @@ impl Deps {
             faults,
             metrics,
             provider,
+            throttles: Throttles::default(),
         })
     }
 }
@@ -91,10 +99,10 @@ pub struct Ctx {
     pub deps: Arc<Deps>,
     /// The lease.
     pub fence: Fence,
-    /// The run as loaded at the start of the step.
+    /// The run as it stood at the start of the step.
     pub run: RunRow,
-    /// The decrypted inputs, dropped with the step.
-    pub inputs: RunInputs,
+    /// The decrypted inputs, shared by the steps of one lease hold and dropped with it.
+    pub inputs: Arc<RunInputs>,
     /// A client with the run's key.
     pub client: ProviderClient,
     /// The shared bucket of the run's key.
@@ -102,6 +110,9 @@ pub struct Ctx {
     /// Set when the step made durable progress (a resource created, an event or a file
     /// stored), so a later failure in the same step does not count on top of earlier ones.
     progressed: AtomicBool,
+    /// The run as the step left it, read inside its last transaction (see
+    /// [`Ctx::continue_after`]).
+    next_run: Mutex<Option<RunRow>>,
 }
 
 impl std::fmt::Debug for Ctx {
@@ -113,12 +124,17 @@ impl std::fmt::Debug for Ctx {
 }
 
 impl Ctx {
-    /// Opens the run's inputs and builds its provider client.
-    pub async fn open(deps: Arc<Deps>, fence: Fence, run: RunRow) -> StepResult<Self> {
-        let inputs = crate::inputs::open(&deps.pool, &deps.keys, &run).await?;
+    /// One step's view of `run`, with the inputs its lease hold opened: builds the provider
+    /// client of the run's key and takes the key's throttle. No database round trip.
+    pub fn new(
+        deps: Arc<Deps>,
+        fence: Fence,
+        run: RunRow,
+        inputs: Arc<RunInputs>,
+    ) -> StepResult<Self> {
         let key = inputs.secrets.anthropic.api_key.clone();
         let limits = &deps.config.limits;
-        let throttle = Throttle::for_key(
+        let throttle = deps.throttles.for_key(
             &key,
             limits.provider_reads_per_second,
             limits.provider_creates_per_minute,
@@ -129,7 +145,8 @@ impl Ctx {
             .map_err(|err| StepError::Bug(err.to_string()))?;
         client.set_caller(antpath_provider::CallerIds {
             run_id: run.id.to_string(),
-            attempt: i64::from(run.attempt_count),
+            // The first step of a run begins attempt 1 before its first call.
+            attempt: i64::from(run.attempt_count.max(1)),
             workspace_id: run.workspace_id.to_string(),
         });
         Ok(Self {
@@ -140,7 +157,28 @@ impl Ctx {
             client,
             throttle,
             progressed: AtomicBool::new(false),
+            next_run: Mutex::new(None),
         })
+    }
+
+    /// Ends a step that goes on: reads the run inside `tx` (after the step's writes in it),
+    /// commits, and keeps the row for the next step of this lease hold.
+    pub async fn continue_after(&self, mut tx: Transaction<'_, Postgres>) -> StepResult<Next> {
+        let run = lifecycle::load(&mut *tx, self.fence).await?;
+        tx.commit().await?;
+        *self
+            .next_run
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(run);
+        Ok(Next::Continue)
+    }
+
+    /// The run as the step left it, when the step ended with [`Ctx::continue_after`].
+    pub fn take_next_run(&self) -> Option<RunRow> {
+        self.next_run
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .take()
     }
 
     /// Makes one provider call through the shared throttle.

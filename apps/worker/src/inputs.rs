@@ -1,24 +1,39 @@
-//! Opening a run's sealed inputs for one step. The decrypted [`RunInputs`] live only as long
-//! as the step that asked for them.
+//! Loading a leased run with its sealed inputs, in one transaction, at the start of a lease
+//! hold; opening the inputs. The decrypted [`RunInputs`] live only as long as the hold.
 
 use antpath_db::cleanup::load_sealed;
-use antpath_db::lifecycle::RunRow;
+use antpath_db::lifecycle::{self, Fence, RunRow};
+use antpath_db::runs::SealedSecret;
 use antpath_template::submission::RunInputs;
 use antpath_vault::KeyRing;
 use sqlx::PgPool;
 
 use crate::error::{StepError, StepResult};
 
-/// Decrypts the inputs of `run`. A run whose bundle is already destroyed, or that does not
-/// open, is an antpath bug: the bundle lives until cleanup.
-pub async fn open(pool: &PgPool, keys: &KeyRing, run: &RunRow) -> StepResult<RunInputs> {
-    let secret_id = run
-        .execution_secret_id
-        .ok_or_else(|| StepError::Bug("the run's sealed inputs are already destroyed".into()))?;
-    let sealed = load_sealed(pool, secret_id)
-        .await?
-        .ok_or_else(|| StepError::Bug("the run's sealed inputs are missing".into()))?;
-    let sealed = sealed.into_sealed();
+/// The run (fenced: `LeaseLost` when the lease is gone) and its sealed bundle, if it still has
+/// one, read in one transaction.
+pub async fn load(pool: &PgPool, fence: Fence) -> StepResult<(RunRow, Option<SealedSecret>)> {
+    let mut tx = pool.begin().await?;
+    let run = lifecycle::load(&mut *tx, fence).await?;
+    let sealed = match run.execution_secret_id {
+        Some(id) => load_sealed(&mut *tx, id).await?,
+        None => None,
+    };
+    tx.commit().await?;
+    Ok((run, sealed))
+}
+
+/// Decrypts the inputs of `run` from its sealed bundle. A run whose bundle is already
+/// destroyed, or that does not open, is an antpath bug: the bundle lives until cleanup.
+pub fn open(keys: &KeyRing, run: &RunRow, sealed: Option<SealedSecret>) -> StepResult<RunInputs> {
+    if run.execution_secret_id.is_none() {
+        return Err(StepError::Bug(
+            "the run's sealed inputs are already destroyed".into(),
+        ));
+    }
+    let sealed = sealed
+        .ok_or_else(|| StepError::Bug("the run's sealed inputs are missing".into()))?
+        .into_sealed();
     let plaintext = keys
         .open(run.id, &sealed)
         .map_err(|err| StepError::Bug(format!("the run's sealed inputs do not open: {err}")))?;

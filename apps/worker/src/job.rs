@@ -1,8 +1,9 @@
 //! [`RunJob`]: what the worker does with one claimed run.
 //!
-//! It loads the run, opens its inputs, runs the step its phase names and, while the next step
-//! is due at once and the lease is held, goes straight on (up to `chain_limit` steps), so a run
-//! moves from provisioning to dispatch without waiting for another claim. Step errors become
+//! It loads the run with its sealed inputs (one transaction), runs the step its phase names and,
+//! while the next step is due at once and the lease is held, goes straight on (up to
+//! `chain_limit` steps) with the run as the step left it, so a run moves from provisioning to
+//! dispatch without waiting for another claim or loading itself again. Step errors become
 //! retries with backoff (transient), or a decided failure routed through capture and cleanup.
 
 use std::sync::Arc;
@@ -14,8 +15,11 @@ use antpath_db::lifecycle::{self, Fence, RunRow, StepTally};
 use antpath_lease::{Job, JobContext, JobEnd, Lease};
 use antpath_types::{ErrorClass, Phase, RunId, RunStatus};
 
+use antpath_template::submission::RunInputs;
+
 use crate::context::{Ctx, Deps, Next};
-use crate::error::StepError;
+use crate::error::{StepError, StepResult};
+use crate::inputs;
 use crate::steps::{self, end};
 use crate::store::fence_of;
 
@@ -35,11 +39,14 @@ impl RunJob {
 impl Job<RunId> for RunJob {
     async fn run(&self, lease: Lease<RunId>, ctx: JobContext) -> JobEnd {
         let fence = fence_of(&lease);
+        // What the previous step of this hold left: the run as it now stands and the opened
+        // inputs, so a chained step loads nothing.
+        let mut held: Option<Held> = None;
         for _ in 0..self.deps.config.tuning.chain_limit.max(1) {
             if ctx.lost.is_cancelled() {
                 return JobEnd::Done;
             }
-            match self.step(fence).await {
+            match self.step(fence, &mut held).await {
                 Ok(Next::Continue) if ctx.shutdown.is_cancelled() => return JobEnd::HandBack,
                 Ok(Next::Continue) => {}
                 Ok(Next::Released) => return JobEnd::Done,
@@ -71,17 +78,38 @@ struct Failure {
     progressed: bool,
 }
 
+impl Failure {
+    fn plain(err: StepError) -> Self {
+        Self {
+            err,
+            progressed: false,
+        }
+    }
+}
+
+/// What one step hands the next within a lease hold.
+struct Held {
+    run: RunRow,
+    inputs: Arc<RunInputs>,
+}
+
 impl RunJob {
-    /// Loads the run and runs its next step inside a `step` span that continues the trace of
-    /// the run's submission and carries the run, attempt and workspace ids, so every provider
-    /// call and storage write of the step lands in the client's trace.
-    async fn step(&self, fence: Fence) -> Result<Next, Failure> {
-        let run = lifecycle::load(&self.deps.pool, fence)
-            .await
-            .map_err(|e| Failure {
-                err: e.into(),
-                progressed: false,
-            })?;
+    /// Runs the run's next step inside a `step` span that continues the trace of the run's
+    /// submission and carries the run, attempt and workspace ids, so every provider call and
+    /// storage write of the step lands in the client's trace. The first step of a hold loads
+    /// the run and its sealed inputs (one transaction); a chained step takes what the previous
+    /// one left in `held`, and leaves the same for the next.
+    async fn step(&self, fence: Fence, held: &mut Option<Held>) -> Result<Next, Failure> {
+        let (run, inputs) = match held.take() {
+            Some(Held { run, inputs }) => (run, Ok(inputs)),
+            None => {
+                let (run, sealed) = inputs::load(&self.deps.pool, fence)
+                    .await
+                    .map_err(Failure::plain)?;
+                let opened = inputs::open(&self.deps.keys, &run, sealed).map(Arc::new);
+                (run, opened)
+            }
+        };
         let span = tracing::info_span!(
             "step",
             run.id = %run.id,
@@ -92,7 +120,10 @@ impl RunJob {
         antpath_telemetry::propagation::continue_trace(&span, run.trace_parent.as_deref());
         let phase = run.phase;
         let started = std::time::Instant::now();
-        let result = self.step_in(fence, run).instrument(span).await;
+        let result = self
+            .step_in(fence, run, inputs, held)
+            .instrument(span)
+            .await;
         self.deps
             .metrics
             .observe_step(phase.as_str(), started.elapsed());
@@ -106,23 +137,43 @@ impl RunJob {
         result
     }
 
-    async fn step_in(&self, fence: Fence, run: RunRow) -> Result<Next, Failure> {
-        let plain = |err| Failure {
-            err,
-            progressed: false,
-        };
-        let ctx = match Ctx::open(Arc::clone(&self.deps), fence, run.clone()).await {
+    async fn step_in(
+        &self,
+        fence: Fence,
+        run: RunRow,
+        inputs: StepResult<Arc<RunInputs>>,
+        held: &mut Option<Held>,
+    ) -> Result<Next, Failure> {
+        let opened =
+            inputs.and_then(|inputs| Ctx::new(Arc::clone(&self.deps), fence, run.clone(), inputs));
+        let ctx = match opened {
             Ok(ctx) => ctx,
             Err(StepError::Bug(message)) => {
-                return self.unopenable(fence, &run, &message).await.map_err(plain);
+                return self
+                    .unopenable(fence, &run, &message)
+                    .await
+                    .map_err(Failure::plain);
             }
-            Err(err) => return Err(plain(err)),
+            Err(err) => return Err(Failure::plain(err)),
         };
         tracing::debug!(run.phase = %ctx.run.phase, "step");
-        steps::run(&ctx).await.map_err(|err| Failure {
+        let next = steps::run(&ctx).await.map_err(|err| Failure {
             err,
             progressed: ctx.made_progress(),
-        })
+        })?;
+        if next == Next::Continue {
+            let run = match ctx.take_next_run() {
+                Some(run) => run,
+                None => lifecycle::load(&self.deps.pool, fence)
+                    .await
+                    .map_err(|err| Failure::plain(err.into()))?,
+            };
+            *held = Some(Held {
+                run,
+                inputs: Arc::clone(&ctx.inputs),
+            });
+        }
+        Ok(next)
     }
 
     /// A run whose inputs do not open can neither run nor be cleaned on the provider: fail it
@@ -136,16 +187,18 @@ impl RunJob {
     ) -> Result<Next, StepError> {
         tracing::error!(run.id = %run.id, error.message = message, "run inputs unusable");
         let pool = &self.deps.pool;
+        let mut tx = pool.begin().await?;
         lifecycle::decide_outcome(
-            pool,
+            &mut *tx,
             fence,
             RunStatus::Failed,
             Some((ErrorClass::AntpathBug, message)),
         )
         .await?;
         if run.phase != Phase::Cleanup {
-            end::enter_cleanup(pool, fence, run.status, RunStatus::Failed).await?;
+            end::enter_cleanup(&mut tx, fence, run.status, RunStatus::Failed).await?;
         }
+        tx.commit().await?;
         steps::cleanup::abandon(pool, fence, run, (ErrorClass::AntpathBug, message)).await?;
         Ok(Next::Released)
     }
@@ -207,8 +260,10 @@ impl RunJob {
             match run.phase {
                 Phase::Interrupt => {
                     tracing::warn!(run.id = %run.id, error.message = %message, "interrupt keeps failing; moving on to capture");
-                    end::move_to(pool, fence, run.status, RunStatus::CapturingOutputs, Phase::Capture).await?;
-                    lifecycle::release(pool, fence).await?;
+                    let mut tx = pool.begin().await?;
+                    end::move_to(&mut tx, fence, run.status, RunStatus::CapturingOutputs, Phase::Capture).await?;
+                    lifecycle::release(&mut *tx, fence).await?;
+                    tx.commit().await?;
                 }
                 Phase::Capture => {
                     tracing::warn!(run.id = %run.id, error.message = %message, "capture keeps failing; moving on to cleanup");
@@ -226,9 +281,11 @@ impl RunJob {
                         return Ok(());
                     }
                     tracing::warn!(run.id = %run.id, run.phase = %run.phase, error.class = %class, error.message = %message, "step failed; failing the run");
-                    end::end_work(pool, fence, &run, RunStatus::Failed, Some((class, &message)))
+                    let mut tx = pool.begin().await?;
+                    end::end_work(&mut tx, fence, &run, RunStatus::Failed, Some((class, &message)))
                         .await?;
-                    lifecycle::release(pool, fence).await?;
+                    lifecycle::release(&mut *tx, fence).await?;
+                    tx.commit().await?;
                 }
             }
             Ok::<(), StepError>(())

@@ -4,14 +4,15 @@
 //! - [`app`]: wiring: the claim loop over [`store::RunStore`] and [`job::RunJob`], and the
 //!   health endpoint.
 //! - [`context`]: what a step works with ([`Deps`], [`context::Ctx`]); imports none of the others.
-//! - [`job`]: one claimed run: load it, run the step its `phase` names, chain steps that are
-//!   due at once, and turn step errors into retries or failures.
+//! - [`job`]: one claimed run: load it (once per lease hold), run the step its `phase` names,
+//!   chain steps that are due at once, and turn step errors into retries or failures.
 //! - [`steps`]: provision → session → dispatch → observe → (interrupt) → capture → cleanup.
 //! - [`journal`]: journal-before-create and adopt-by-metadata for every provider resource.
 //! - [`mapping`]: the template's agent and environment in the provider's shapes, and the
 //!   platform rules a template must meet.
-//! - [`throttle`]: the cluster-wide token bucket per provider key.
-//! - [`inputs`]: opening a run's sealed inputs for one step.
+//! - [`throttle`]: the per-key provider throttle, local to the process until the provider
+//!   pushes back, then shared through Postgres.
+//! - [`inputs`]: loading a run with its sealed inputs for one lease hold, and opening them.
 //! - [`faults`]: a crash hook for recovery tests.
 
 pub mod app;

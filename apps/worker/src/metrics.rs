@@ -71,6 +71,7 @@ pub struct WorkerMetrics {
     leaks_found: AtomicU64,
     cleanups_abandoned: AtomicU64,
     claims: AtomicU64,
+    empty_claims: AtomicU64,
     capture_bytes: AtomicU64,
     leases_lost: AtomicU64,
     series: Mutex<Series>,
@@ -103,7 +104,16 @@ impl WorkerMetrics {
             u64::try_from(claimed).unwrap_or(u64::MAX),
             Ordering::Relaxed,
         );
+        if claimed == 0 {
+            self.empty_claims.fetch_add(1, Ordering::Relaxed);
+        }
         self.series().claim_latency.observe(elapsed);
+    }
+
+    /// Claim queries so far that leased nothing (an idle replica's polls: one transaction
+    /// each).
+    pub fn empty_claims(&self) -> u64 {
+        self.empty_claims.load(Ordering::Relaxed)
     }
 
     /// One step of `phase` took `elapsed`.
@@ -177,6 +187,12 @@ impl WorkerMetrics {
             "antpath_worker_claims_total",
             "Runs leased by this replica.",
             self.claims.load(Ordering::Relaxed),
+        );
+        counter(
+            &mut out,
+            "antpath_worker_empty_claims_total",
+            "Claim queries that leased nothing.",
+            self.empty_claims.load(Ordering::Relaxed),
         );
         counter(
             &mut out,

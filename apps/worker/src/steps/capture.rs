@@ -39,19 +39,32 @@ use tracing::Instrument as _;
 /// The capture record of a file the provider will not serve: a skip, not a failure.
 pub const NOT_DOWNLOADABLE: &str = "not_downloadable";
 
+/// The workspace's storage as this step last saw it: read once with the settled files, then
+/// kept up to date with what the step stores. It only spares downloads that cannot fit; the
+/// recording transaction checks the quota itself.
+#[derive(Debug, Clone, Copy)]
+struct Quota {
+    used: i64,
+    cap: i64,
+}
+
 /// Captures the session's files, then moves to cleanup.
 pub async fn capture(ctx: &Ctx) -> StepResult<Next> {
     if let Some(session) = ctx.run.provider_session_id.clone() {
         let files = settled_listing(ctx, &session).await?;
-        let done: BTreeSet<String> = outputs::settled_files(&ctx.deps.pool, ctx.run.id)
+        let mut tx = ctx.deps.pool.begin().await?;
+        let done: BTreeSet<String> = outputs::settled_files(&mut *tx, ctx.run.id)
             .await?
             .into_iter()
             .collect();
+        let (used, cap) = outputs::storage(&mut *tx, ctx.run.workspace_id).await?;
+        tx.commit().await?;
+        let mut quota = Quota { used, cap };
         for file in files
             .iter()
             .filter(|f| !done.contains(storable::text(&f.id).as_ref()))
         {
-            match capture_file(ctx, file).await {
+            match capture_file(ctx, file, &mut quota).await {
                 Ok(()) => ctx.progressed(),
                 Err(err) if last_try(ctx, &err) => {
                     let message = err.public_message();
@@ -65,9 +78,11 @@ pub async fn capture(ctx: &Ctx) -> StepResult<Next> {
         }
     }
     let outcome = ctx.run.outcome.unwrap_or(RunStatus::Failed);
-    end::enter_cleanup(&ctx.deps.pool, ctx.fence, ctx.run.status, outcome).await?;
+    let mut tx = ctx.deps.pool.begin().await?;
+    end::enter_cleanup(&mut tx, ctx.fence, ctx.run.status, outcome).await?;
+    let next = ctx.continue_after(tx).await?;
     ctx.point("phase:cleanup")?;
-    Ok(Next::Continue)
+    Ok(next)
 }
 
 /// Whether a failed file has used up its tries (a lost lease, a crash or throttling is never
@@ -90,8 +105,9 @@ fn last_try(ctx: &Ctx, err: &StepError) -> bool {
 /// succeeded outcome becomes `failed` — its outputs are not all in — and cleanup begins.
 pub async fn give_up(pool: &PgPool, fence: Fence, run: &RunRow, message: &str) -> StepResult<()> {
     let why = format!("output capture gave up: {message}");
+    let mut tx = pool.begin().await?;
     lifecycle::capture_cut_short(
-        pool,
+        &mut *tx,
         fence,
         RunStatus::Failed,
         (ErrorClass::TransientProvider, &why),
@@ -101,7 +117,9 @@ pub async fn give_up(pool: &PgPool, fence: Fence, run: &RunRow, message: &str) -
         Some(RunStatus::Succeeded) | None => RunStatus::Failed,
         Some(other) => other,
     };
-    end::enter_cleanup(pool, fence, run.status, outcome).await
+    end::enter_cleanup(&mut tx, fence, run.status, outcome).await?;
+    tx.commit().await?;
+    Ok(())
 }
 
 /// The output id of a provider file of a run: the same on every try, so a retried upload
@@ -166,7 +184,7 @@ async fn fail(
     Ok(())
 }
 
-async fn capture_file(ctx: &Ctx, file: &FileMetadata) -> StepResult<()> {
+async fn capture_file(ctx: &Ctx, file: &FileMetadata, quota: &mut Quota) -> StepResult<()> {
     // Only an explicit `false` skips: a listing without the flag is tried, and the download
     // answers.
     if file.downloadable == Some(false) {
@@ -174,8 +192,7 @@ async fn capture_file(ctx: &Ctx, file: &FileMetadata) -> StepResult<()> {
     }
     let limits = &ctx.deps.config.limits;
     let size = i64::try_from(file.size_bytes).unwrap_or(i64::MAX);
-    let (used, cap) = outputs::storage(&ctx.deps.pool, ctx.run.workspace_id).await?;
-    if used.saturating_add(size) > cap {
+    if quota.used.saturating_add(size) > quota.cap {
         return fail(ctx, file, "workspace_quota_exceeded", None).await;
     }
     if file.size_bytes > limits.file_safety_cap_bytes {
@@ -238,7 +255,13 @@ async fn capture_file(ctx: &Ctx, file: &FileMetadata) -> StepResult<()> {
     // On an error the object stays: its row may have committed even though the answer was
     // lost, and if not, the retry overwrites the same key; a file that is finally given up is
     // removed by `remove_unrecorded`.
-    record(ctx, file, output_id, &key, &put, &sha, &content_type).await
+    let stored = record(ctx, file, output_id, &key, &put, &sha, &content_type).await?;
+    if stored {
+        quota.used = quota
+            .used
+            .saturating_add(i64::try_from(put.size_bytes).unwrap_or(i64::MAX));
+    }
+    Ok(())
 }
 
 /// Removes the object a given-up file may have left, unless a row records it (a commit whose
@@ -261,7 +284,7 @@ async fn record(
     put: &antpath_storage::PutResult,
     sha: &str,
     content_type: &str,
-) -> StepResult<()> {
+) -> StepResult<bool> {
     let mut tx = ctx.deps.pool.begin().await?;
     lifecycle::fence(&mut tx, ctx.fence).await?;
     let recorded = outputs::record_output(
@@ -281,7 +304,10 @@ async fn record(
     )
     .await?;
     match recorded {
-        Recorded::Stored => tx.commit().await?,
+        Recorded::Stored => {
+            tx.commit().await?;
+            return Ok(true);
+        }
         // Recorded on an earlier try under the same key: the object is the recorded one.
         Recorded::Duplicate => tx.rollback().await?,
         Recorded::OverQuota => {
@@ -290,7 +316,7 @@ async fn record(
             fail(ctx, file, "workspace_quota_exceeded", None).await?;
         }
     }
-    Ok(())
+    Ok(false)
 }
 
 async fn remove(ctx: &Ctx, key: &antpath_storage::ObjectKey) {

@@ -6,7 +6,8 @@
 //! touched here: the sweeper retires it once idle.
 //!
 //! The run's status is already its outcome; cleanup only moves `cleanup_state`. Each action is
-//! a `cleanup_attempts` row and a 404 counts as done. A failed round is counted, its error kept
+//! a `cleanup_attempts` row, written with the round's end in one transaction, and a 404 counts
+//! as done. A failed round is counted, its error kept
 //! on the run (`retrying`) and retried with backoff (`limits.cleanup_backoff_*`) until
 //! `limits.cleanup_give_up_after_seconds` after the work ended — or at once when the run's key
 //! no longer works — when cleanup is [`abandon`]ed: what is left is listed on the run and
@@ -20,8 +21,10 @@ use antpath_db::cleanup::{self, Attempt};
 use antpath_db::lifecycle::{self, Fence, RunRow};
 use antpath_db::resources::{self, Resource};
 use antpath_provider::ProviderError;
-use antpath_types::{ClaudeSessionCleanup, CleanupState, ErrorClass, ResourceKind, ResourceState};
-use sqlx::PgPool;
+use antpath_types::{
+    ClaudeSessionCleanup, CleanupState, ErrorClass, ResourceId, ResourceKind, ResourceState, RunId,
+};
+use sqlx::{PgConnection, PgPool};
 
 use super::{Ctx, Next, leaks};
 use crate::error::{StepError, StepResult};
@@ -38,31 +41,28 @@ const ORDER: [ResourceKind; 5] = [
     ResourceKind::Vault,
 ];
 
-/// One cleanup round.
+/// One cleanup round. What it did to each resource is written, with what follows from it (the
+/// end of cleanup, or the round's failure), in one fenced transaction at its end; a round cut
+/// off before that is simply done again (every removal is idempotent: a 404 counts as done).
 pub async fn cleanup(ctx: &Ctx) -> StepResult<Next> {
     let retain = ctx.run.cleanup_policy == ClaudeSessionCleanup::Retain;
-    let round = ctx.run.cleanup_rounds + 1;
-    let journaled = resources::for_run(&ctx.deps.pool, ctx.run.id).await?;
-    let mut failure = clean_all(ctx, journaled, retain, round).await?;
-    let scan = match ctx.deps.config.leak_scan {
-        LeakScan::Always => true,
-        LeakScan::WhenInDoubt => ctx.run.provider_doubt_at.is_some(),
+    let mut round = Round::new(ctx.run.cleanup_rounds + 1);
+    let failure = match clean_round(ctx, retain, &mut round).await {
+        Ok(failure) => failure,
+        Err(err) => {
+            if let Err(write) = round.commit_alone(ctx).await {
+                tracing::warn!(run.id = %ctx.run.id, error.message = %write.public_message(), "could not record a cut-off cleanup round");
+            }
+            return Err(err);
+        }
     };
-    if failure.is_none() && scan {
-        failure = match leaks::scan(ctx).await {
-            Ok(found) if found.is_empty() => None,
-            Ok(found) => clean_all(ctx, found, retain, round).await?,
-            Err(err) if is_infrastructure(&err) => return Err(err),
-            Err(err) => Some(err),
-        };
-    }
     let Some(err) = failure else {
         let state = if retain {
             CleanupState::Retained
         } else {
             CleanupState::Succeeded
         };
-        finish(ctx, round, state).await?;
+        finish(ctx, &round, state).await?;
         return Ok(Next::Released);
     };
     let message = err.public_message();
@@ -72,6 +72,7 @@ pub async fn cleanup(ctx: &Ctx) -> StepResult<Next> {
     let overdue = (ctx.run.now - ended).to_std().unwrap_or_default() >= window;
     if overdue || key_refused(&err) {
         tracing::error!(run.id = %ctx.run.id, error.message = %message, "cleanup abandoned");
+        round.commit_alone(ctx).await?;
         abandon(&ctx.deps.pool, ctx.fence, &ctx.run, (class, &message)).await?;
         ctx.deps.metrics.cleanup_abandoned();
         return Ok(Next::Released);
@@ -80,17 +81,104 @@ pub async fn cleanup(ctx: &Ctx) -> StepResult<Next> {
     let delay = antpath_lease::backoff(
         Duration::from_secs(limits.cleanup_backoff_base_seconds.into()),
         Duration::from_secs(limits.cleanup_backoff_max_seconds.into()),
-        u32::try_from(round).unwrap_or(0),
+        u32::try_from(round.number).unwrap_or(0),
     );
-    tracing::warn!(run.id = %ctx.run.id, cleanup.round = round, error.message = %message, "cleanup round failed; retrying");
-    lifecycle::cleanup_round_failed(
-        &ctx.deps.pool,
-        ctx.fence,
-        (class, &message),
-        delay.as_secs_f64(),
-    )
-    .await?;
+    tracing::warn!(run.id = %ctx.run.id, cleanup.round = round.number, error.message = %message, "cleanup round failed; retrying");
+    let mut tx = ctx.deps.pool.begin().await?;
+    lifecycle::fence(&mut tx, ctx.fence).await?;
+    round.write(&mut tx, ctx.run.id).await?;
+    lifecycle::cleanup_round_failed(&mut *tx, ctx.fence, (class, &message), delay.as_secs_f64())
+        .await?;
+    tx.commit().await?;
     Ok(Next::Released)
+}
+
+/// Cleans the journaled resources, then scans for leftovers when the journal may be
+/// incomplete; returns the first provider failure. Infrastructure errors stop the round.
+async fn clean_round(ctx: &Ctx, retain: bool, round: &mut Round) -> StepResult<Option<StepError>> {
+    let journaled = resources::for_run(&ctx.deps.pool, ctx.run.id).await?;
+    let failure = clean_all(ctx, journaled, retain, round).await?;
+    let scan = match ctx.deps.config.leak_scan {
+        LeakScan::Always => true,
+        LeakScan::WhenInDoubt => ctx.run.provider_doubt_at.is_some(),
+    };
+    if failure.is_some() || !scan {
+        return Ok(failure);
+    }
+    match leaks::scan(ctx).await {
+        Ok(found) if found.is_empty() => Ok(None),
+        Ok(found) => clean_all(ctx, found, retain, round).await,
+        Err(err) if is_infrastructure(&err) => Err(err),
+        Err(err) => Ok(Some(err)),
+    }
+}
+
+/// What one round did to one resource.
+#[derive(Debug)]
+struct Done {
+    resource: ResourceId,
+    action: &'static str,
+    /// The resource's new state, if it changes.
+    state: Option<ResourceState>,
+    /// Why the action failed.
+    error: Option<(ErrorClass, String)>,
+}
+
+/// One round's record, written when the round ends.
+#[derive(Debug)]
+struct Round {
+    /// Which round of the run's cleanup this is (1-based).
+    number: i32,
+    done: Vec<Done>,
+}
+
+impl Round {
+    fn new(number: i32) -> Self {
+        Self {
+            number,
+            done: Vec::new(),
+        }
+    }
+
+    /// Writes a `cleanup_attempts` row and the new state of every resource the round touched,
+    /// in the caller's (fenced) transaction.
+    async fn write(&self, tx: &mut PgConnection, run_id: RunId) -> StepResult<()> {
+        for done in &self.done {
+            let (status, class, message) = match &done.error {
+                None => ("succeeded", None, None),
+                Some((class, message)) => ("failed", Some(*class), Some(message.as_str())),
+            };
+            cleanup::record_attempt(
+                &mut *tx,
+                &Attempt {
+                    run_id,
+                    resource_id: Some(done.resource),
+                    action: done.action,
+                    status,
+                    attempt_number: self.number,
+                    error_class: class,
+                    error_message: message,
+                },
+            )
+            .await?;
+            if let Some(state) = done.state {
+                resources::set_state(&mut *tx, done.resource, state).await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Writes the round's record on its own (fenced).
+    async fn commit_alone(&self, ctx: &Ctx) -> StepResult<()> {
+        if self.done.is_empty() {
+            return Ok(());
+        }
+        let mut tx = ctx.deps.pool.begin().await?;
+        lifecycle::fence(&mut tx, ctx.fence).await?;
+        self.write(&mut tx, ctx.run.id).await?;
+        tx.commit().await?;
+        Ok(())
+    }
 }
 
 /// Errors that say nothing about the provider resources: stop the step and retry it.
@@ -106,13 +194,13 @@ fn key_refused(err: &StepError) -> bool {
     matches!(err, StepError::Provider(p) if matches!(p.status(), Some(401 | 403)))
 }
 
-/// Cleans every unsettled resource of `resources` in [`ORDER`], recording each action; returns
-/// the first failure (the others are still tried).
+/// Cleans every unsettled resource of `resources` in [`ORDER`], noting each action in `round`;
+/// returns the first failure (the others are still tried).
 async fn clean_all(
     ctx: &Ctx,
     mut resources: Vec<Resource>,
     retain: bool,
-    round: i32,
+    round: &mut Round,
 ) -> StepResult<Option<StepError>> {
     resources.sort_by_key(|r| {
         ORDER
@@ -126,49 +214,40 @@ async fn clean_all(
         .and_then(|r| r.provider_id.clone());
     let mut first_failure = None;
     for resource in resources.iter().filter(|r| !r.state.is_settled()) {
-        let (action, outcome) = match clean_one(ctx, resource, vault_id.as_deref(), retain).await {
-            Ok(action) => (action, Ok(())),
+        match clean_one(ctx, resource, vault_id.as_deref(), retain).await {
+            Ok((action, state)) => round.done.push(Done {
+                resource: resource.id,
+                action,
+                state: Some(state),
+                error: None,
+            }),
             // Nothing reached the provider: the step waits for the throttle, uncounted.
             Err((_, err @ StepError::Throttled(_))) => return Err(err),
-            Err((action, err)) => (action, Err(err)),
-        };
-        let (status, class, message) = match &outcome {
-            Ok(()) => ("succeeded", None, None),
-            Err(err) => ("failed", Some(err.class()), Some(err.public_message())),
-        };
-        cleanup::record_attempt(
-            &ctx.deps.pool,
-            &Attempt {
-                run_id: ctx.run.id,
-                resource_id: Some(resource.id),
-                action,
-                status,
-                attempt_number: round,
-                error_class: class,
-                error_message: message
-                    .as_deref()
-                    .map(lifecycle::bounded_message)
-                    .as_deref(),
-            },
-        )
-        .await?;
-        if let Err(err) = outcome {
-            if is_infrastructure(&err) {
-                return Err(err);
+            Err((action, err)) => {
+                let state = (resource.state != ResourceState::CleanupFailed)
+                    .then_some(ResourceState::CleanupFailed);
+                round.done.push(Done {
+                    resource: resource.id,
+                    action,
+                    state,
+                    error: Some((err.class(), err.public_message())),
+                });
+                if is_infrastructure(&err) {
+                    return Err(err);
+                }
+                first_failure.get_or_insert(err);
             }
-            if resource.state != ResourceState::CleanupFailed {
-                resources::set_state(&ctx.deps.pool, resource.id, ResourceState::CleanupFailed)
-                    .await?;
-            }
-            first_failure.get_or_insert(err);
         }
     }
     Ok(first_failure)
 }
 
-/// Cleanup is over: destroys the secrets, records it, and ends the run's cleanup with `state`.
-async fn finish(ctx: &Ctx, round: i32, state: CleanupState) -> StepResult<()> {
+/// Cleanup is over: records the round, destroys the secrets, records that, and ends the run's
+/// cleanup with `state`, in one transaction.
+async fn finish(ctx: &Ctx, round: &Round, state: CleanupState) -> StepResult<()> {
     let mut tx = ctx.deps.pool.begin().await?;
+    lifecycle::fence(&mut tx, ctx.fence).await?;
+    round.write(&mut tx, ctx.run.id).await?;
     cleanup::destroy_secrets(&mut tx, ctx.fence).await?;
     cleanup::record_attempt(
         &mut *tx,
@@ -177,7 +256,7 @@ async fn finish(ctx: &Ctx, round: i32, state: CleanupState) -> StepResult<()> {
             resource_id: None,
             action: "destroy_secrets",
             status: "succeeded",
-            attempt_number: round,
+            attempt_number: round.number,
             error_class: None,
             error_message: None,
         },
@@ -243,9 +322,12 @@ pub async fn abandon(
     Ok(())
 }
 
-type Cleaned = Result<&'static str, (&'static str, StepError)>;
+/// What cleaning one resource did: the action and the resource's new state, or the action
+/// and why it failed.
+type Cleaned = Result<(&'static str, ResourceState), (&'static str, StepError)>;
 
-/// Cleans one resource; returns the action taken.
+/// Cleans one resource. Only an adopted id is written at once (an id the provider handed us is
+/// never held back); the new state is the round's to write.
 async fn clean_one(
     ctx: &Ctx,
     resource: &Resource,
@@ -265,21 +347,13 @@ async fn clean_one(
                         .map_err(|e| ("adopt", e.into()))?;
                     id
                 }
-                Ok(None) => {
-                    resources::set_state(pool, resource.id, ResourceState::NeverCreated)
-                        .await
-                        .map_err(|e| ("adopt", e.into()))?;
-                    return Ok("abandon_never_created");
-                }
+                Ok(None) => return Ok(("abandon_never_created", ResourceState::NeverCreated)),
                 Err(err) => return Err(("adopt", err)),
             }
         }
     };
     if retain {
-        resources::set_state(pool, resource.id, ResourceState::Retained)
-            .await
-            .map_err(|e| ("retain", e.into()))?;
-        return Ok("retain");
+        return Ok(("retain", ResourceState::Retained));
     }
     let client = &ctx.client;
     let (action, state, result): (&'static str, ResourceState, StepResult<()>) = match resource.kind
@@ -317,12 +391,7 @@ async fn clean_one(
         ResourceKind::File => ("skip_file", ResourceState::Abandoned, Ok(())),
     };
     match result {
-        Ok(()) => {
-            resources::set_state(pool, resource.id, state)
-                .await
-                .map_err(|e| (action, e.into()))?;
-            Ok(action)
-        }
+        Ok(()) => Ok((action, state)),
         Err(err) => Err((action, err)),
     }
 }

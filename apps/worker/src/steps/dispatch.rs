@@ -21,8 +21,15 @@ pub async fn dispatch(ctx: &Ctx) -> StepResult<Next> {
         .provider_session_id
         .clone()
         .ok_or_else(|| StepError::Bug("dispatch without a session".into()))?;
+    let template = ctx.template()?;
+    let prompt = render_prompt(&template.prompt, &ctx.inputs.variables).map_err(|errors| {
+        let first = errors.first().map(ToString::to_string).unwrap_or_default();
+        StepError::Tenant(format!("the prompt does not render: {first}"))
+    })?;
     // Mark the send as begun before making it: only a dispatch that finds the mark (an earlier
-    // holder may have sent and died) needs to ask the provider whether the prompt arrived.
+    // holder may have sent and died) needs to ask the provider whether the prompt arrived. The
+    // mark is fenced, so it also confirms the lease is ours right before the send, which
+    // cannot be undone or deduplicated by the provider.
     let mut tx = ctx.deps.pool.begin().await?;
     let maybe_sent = provider_doubt::begin_prompt_send(&mut tx, ctx.fence).await?;
     tx.commit().await?;
@@ -38,23 +45,20 @@ pub async fn dispatch(ctx: &Ctx) -> StepResult<Next> {
         !existing.data.is_empty()
     };
     if !already_sent {
-        let template = ctx.template()?;
-        let prompt = render_prompt(&template.prompt, &ctx.inputs.variables).map_err(|errors| {
-            let first = errors.first().map(ToString::to_string).unwrap_or_default();
-            StepError::Tenant(format!("the prompt does not render: {first}"))
-        })?;
-        // The send cannot be undone or deduplicated by the provider: confirm the lease is still
-        // ours right before it, so a replica whose lease ran out while it was slow does not
-        // send a second copy after another replica took the run over.
-        lifecycle::load(&ctx.deps.pool, ctx.fence).await?;
+        if maybe_sent {
+            // The look-up took a provider round trip since the fenced mark: confirm the lease
+            // again, so a replica whose lease ran out while it was slow does not send a
+            // second copy after another replica took the run over.
+            lifecycle::load(&ctx.deps.pool, ctx.fence).await?;
+        }
         ctx.call(
             CallKind::Create,
             ctx.client.send_user_message(&session, &prompt),
         )
         .await?;
-        drop(prompt);
         ctx.point("sent:prompt")?;
     }
+    drop(prompt);
     let base = ctx.deps.config.limits.poll_base_ms as f64 / 1000.0;
     let mut tx = ctx.deps.pool.begin().await?;
     lifecycle::mark_dispatched(&mut *tx, ctx.fence).await?;

@@ -7,7 +7,7 @@ use std::time::Duration;
 use antpath_db::lifecycle::{self, Advance, Fence, RunRow, StepTally};
 use antpath_provider::types::session::SessionStatus;
 use antpath_types::{ErrorClass, Phase, RunStatus};
-use sqlx::PgPool;
+use sqlx::PgConnection;
 
 use super::{Ctx, Next};
 use crate::error::{StepError, StepResult};
@@ -20,9 +20,9 @@ pub async fn check_cancel_and_timeout(ctx: &Ctx) -> StepResult<Option<Next>> {
     let run = &ctx.run;
     let stop_requested = run.cancel_requested_at.is_some() || run.pending_delete_at.is_some();
     if run.phase == Phase::Capture && stop_requested {
-        let pool = &ctx.deps.pool;
+        let mut tx = ctx.deps.pool.begin().await?;
         lifecycle::capture_cut_short(
-            pool,
+            &mut *tx,
             ctx.fence,
             RunStatus::Cancelled,
             (
@@ -35,28 +35,30 @@ pub async fn check_cancel_and_timeout(ctx: &Ctx) -> StepResult<Option<Next>> {
             Some(RunStatus::Succeeded) | None => RunStatus::Cancelled,
             Some(other) => other,
         };
-        enter_cleanup(pool, ctx.fence, run.status, outcome).await?;
-        return Ok(Some(Next::Continue));
+        enter_cleanup(&mut tx, ctx.fence, run.status, outcome).await?;
+        return ctx.continue_after(tx).await.map(Some);
     }
     if run.phase.is_ending() {
         return Ok(None);
     }
     if stop_requested {
-        let next = end_work(
-            &ctx.deps.pool,
+        let mut tx = ctx.deps.pool.begin().await?;
+        end_work(
+            &mut tx,
             ctx.fence,
             run,
             RunStatus::Cancelled,
             Some((ErrorClass::CancelledByUser, "the run was cancelled")),
         )
         .await?;
-        return Ok(Some(next));
+        return ctx.continue_after(tx).await.map(Some);
     }
     if let Some(dispatched) = run.dispatched_at {
         let cap = chrono::Duration::seconds(run.max_duration_seconds.into());
         if run.now > dispatched + cap {
-            let next = end_work(
-                &ctx.deps.pool,
+            let mut tx = ctx.deps.pool.begin().await?;
+            end_work(
+                &mut tx,
                 ctx.fence,
                 run,
                 RunStatus::TimedOut,
@@ -66,7 +68,7 @@ pub async fn check_cancel_and_timeout(ctx: &Ctx) -> StepResult<Option<Next>> {
                 )),
             )
             .await?;
-            return Ok(Some(next));
+            return ctx.continue_after(tx).await.map(Some);
         }
     }
     Ok(None)
@@ -74,15 +76,16 @@ pub async fn check_cancel_and_timeout(ctx: &Ctx) -> StepResult<Option<Next>> {
 
 /// Records the outcome and moves the run to the step that follows the end of work: interrupt
 /// (a session that may still be running after a cancel or time-out), capture (a session
-/// exists), or cleanup. Keeps the lease and asks to go on.
+/// exists), or cleanup. Keeps the lease and asks to go on. Writes on `conn` (the caller's
+/// transaction, so the whole move commits at once).
 pub async fn end_work(
-    pool: &PgPool,
+    conn: &mut PgConnection,
     fence: Fence,
     run: &RunRow,
     outcome: RunStatus,
     error: Option<(ErrorClass, &str)>,
 ) -> StepResult<Next> {
-    lifecycle::decide_outcome(pool, fence, outcome, error).await?;
+    lifecycle::decide_outcome(&mut *conn, fence, outcome, error).await?;
     let status = run.status;
     let may_run = matches!(
         status,
@@ -94,12 +97,12 @@ pub async fn end_work(
     );
     let stopping = matches!(outcome, RunStatus::Cancelled | RunStatus::TimedOut);
     if run.provider_session_id.is_some() && may_run && stopping {
-        move_to(pool, fence, status, RunStatus::Cancelling, Phase::Interrupt).await?;
+        move_to(conn, fence, status, RunStatus::Cancelling, Phase::Interrupt).await?;
     } else if run.provider_session_id.is_some()
         && status.can_transition_to(RunStatus::CapturingOutputs)
     {
         move_to(
-            pool,
+            conn,
             fence,
             status,
             RunStatus::CapturingOutputs,
@@ -107,7 +110,7 @@ pub async fn end_work(
         )
         .await?;
     } else {
-        enter_cleanup(pool, fence, status, outcome).await?;
+        enter_cleanup(conn, fence, status, outcome).await?;
     }
     Ok(Next::Continue)
 }
@@ -115,7 +118,7 @@ pub async fn end_work(
 /// The work is over: the decided outcome becomes the status and cleanup begins. Keeps the
 /// lease. A missing edge in the state table is logged, never allowed to wedge the run.
 pub async fn enter_cleanup(
-    pool: &PgPool,
+    conn: &mut PgConnection,
     fence: Fence,
     from: RunStatus,
     outcome: RunStatus,
@@ -123,14 +126,14 @@ pub async fn enter_cleanup(
     if !from.can_transition_to(outcome) {
         tracing::error!(run.id = %fence.run_id, run.status = %from, run.outcome = %outcome, "no state-table edge into the outcome; entering cleanup anyway");
     }
-    lifecycle::begin_cleanup(pool, fence).await?;
+    lifecycle::begin_cleanup(&mut *conn, fence).await?;
     Ok(())
 }
 
 /// Moves `from` → `to`, through `claiming` when the table has no direct edge (a queued run
 /// cancelled before it started). Refuses any move the state machine forbids.
 pub async fn move_to(
-    pool: &PgPool,
+    conn: &mut PgConnection,
     fence: Fence,
     from: RunStatus,
     to: RunStatus,
@@ -143,7 +146,7 @@ pub async fn move_to(
         release: false,
     };
     if from.can_transition_to(to) {
-        lifecycle::advance(pool, fence, hop(to)).await?;
+        lifecycle::advance(&mut *conn, fence, hop(to)).await?;
         return Ok(());
     }
     for via in [
@@ -152,8 +155,8 @@ pub async fn move_to(
         RunStatus::Cancelling,
     ] {
         if from.can_transition_to(via) && via.can_transition_to(to) {
-            lifecycle::advance(pool, fence, hop(via)).await?;
-            lifecycle::advance(pool, fence, hop(to)).await?;
+            lifecycle::advance(&mut *conn, fence, hop(via)).await?;
+            lifecycle::advance(&mut *conn, fence, hop(to)).await?;
             return Ok(());
         }
     }
@@ -165,8 +168,9 @@ pub async fn move_to(
 pub async fn interrupt(ctx: &Ctx) -> StepResult<Next> {
     let Some(session) = ctx.run.provider_session_id.clone() else {
         let outcome = ctx.run.outcome.unwrap_or(RunStatus::Cancelled);
-        enter_cleanup(&ctx.deps.pool, ctx.fence, ctx.run.status, outcome).await?;
-        return Ok(Next::Continue);
+        let mut tx = ctx.deps.pool.begin().await?;
+        enter_cleanup(&mut tx, ctx.fence, ctx.run.status, outcome).await?;
+        return ctx.continue_after(tx).await;
     };
     let state = ctx
         .call(CallKind::Read, ctx.client.get_session(&session))
@@ -197,14 +201,16 @@ pub async fn interrupt(ctx: &Ctx) -> StepResult<Next> {
         .await?;
         return Ok(Next::Released);
     }
+    let mut tx = ctx.deps.pool.begin().await?;
     move_to(
-        &ctx.deps.pool,
+        &mut tx,
         ctx.fence,
         ctx.run.status,
         RunStatus::CapturingOutputs,
         Phase::Capture,
     )
     .await?;
+    let next = ctx.continue_after(tx).await?;
     ctx.point("phase:capture")?;
-    Ok(Next::Continue)
+    Ok(next)
 }

@@ -1,7 +1,8 @@
 //! `observe`: one poll of the session's status and of the events after the stored cursor.
 //!
 //! Only metadata is stored (type, ids, times, token counts, stop reason, error type), each event
-//! once, with its usage ledger row and the run's totals in the same transaction. The poll
+//! once, with its usage ledger row, the run's totals and — when the turn ended — the run's
+//! outcome and next phase in the same transaction. The poll
 //! interval adapts: back to `poll_base_ms` when something happened, doubling up to
 //! `poll_max_ms` while nothing does, with jitter so runs do not poll in lockstep.
 
@@ -22,7 +23,8 @@ use crate::throttle::CallKind;
 const REFUSAL_REASON: &str =
     "the model refused the request (stop reason: refusal); change the prompt or the template";
 
-/// Polls once; stores new events; decides the end of work or schedules the next poll.
+/// Polls once; stores new events; decides the end of work or schedules the next poll. The
+/// events, the cursor and what follows from them commit in one transaction.
 pub async fn observe(ctx: &Ctx) -> StepResult<Next> {
     let session_id = ctx
         .run
@@ -40,9 +42,22 @@ pub async fn observe(ctx: &Ctx) -> StepResult<Next> {
         )
         .await?;
     let cursor_text = format_cursor(&next_cursor);
-    let (attempt_id, _) = lifecycle::current_attempt(&ctx.deps.pool, ctx.run.id)
-        .await?
-        .ok_or_else(|| StepError::Bug("observe without an attempt".into()))?;
+    let ended = matches!(
+        session.status,
+        SessionStatus::Idle | SessionStatus::Terminated
+    ) || fresh.iter().any(|e| {
+        matches!(
+            e.kind,
+            EventKind::StatusIdle(_) | EventKind::StatusTerminated(_)
+        )
+    });
+    // Decided before anything is written (it may take one more provider call), so that the
+    // decision commits with the events it was read from.
+    let decision = if ended {
+        decide(ctx, &session_id, &session.status, &fresh).await?
+    } else {
+        None
+    };
     let who = Attribution {
         workspace_id: ctx.run.workspace_id,
         run_id: ctx.run.id,
@@ -50,6 +65,9 @@ pub async fn observe(ctx: &Ctx) -> StepResult<Next> {
     };
     let mut tx = ctx.deps.pool.begin().await?;
     lifecycle::fence(&mut tx, ctx.fence).await?;
+    let (attempt_id, _) = lifecycle::current_attempt(&mut *tx, ctx.run.id)
+        .await?
+        .ok_or_else(|| StepError::Bug("observe without an attempt".into()))?;
     if !fresh.is_empty() {
         ctx.progressed();
     }
@@ -77,33 +95,35 @@ pub async fn observe(ctx: &Ctx) -> StepResult<Next> {
     if let Some(usage) = spend::provider_usage(&session, &fresh) {
         observation::account_session(&mut tx, who, attempt_id, usage).await?;
     }
-    let ended = matches!(
-        session.status,
-        SessionStatus::Idle | SessionStatus::Terminated
-    ) || fresh.iter().any(|e| {
-        matches!(
-            e.kind,
-            EventKind::StatusIdle(_) | EventKind::StatusTerminated(_)
-        )
-    });
     if ended {
         observation::save_cursor(&mut tx, ctx.fence, cursor_text.as_deref()).await?;
-        tx.commit().await?;
-        if let Some(next) = decide(ctx, &session_id, &session.status, &fresh).await? {
-            return Ok(next);
-        }
-        return schedule(ctx, RunStatus::ProviderIdle, cursor_text.as_deref(), true).await;
+        let Some(decision) = decision else {
+            // An idle status seen before its event: poll again soon.
+            let status = settled_status(ctx, RunStatus::ProviderIdle);
+            let progress = progress(ctx, status, cursor_text.as_deref(), true);
+            observation::save_progress(&mut tx, ctx.fence, progress).await?;
+            tx.commit().await?;
+            return Ok(Next::Released);
+        };
+        return end_turn(ctx, tx, decision).await;
     }
     let status = mapping::run_status_for(&session.status).unwrap_or(ctx.run.status);
-    let status = if ctx.run.status.can_transition_to(status) {
-        status
-    } else {
-        ctx.run.status
-    };
+    let status = settled_status(ctx, status);
     let progress = progress(ctx, status, cursor_text.as_deref(), !fresh.is_empty());
     observation::save_progress(&mut tx, ctx.fence, progress).await?;
     tx.commit().await?;
     Ok(Next::Released)
+}
+
+/// How a turn ended.
+#[derive(Debug)]
+struct Decision {
+    /// The run's outcome.
+    result: RunStatus,
+    /// Its error, scrubbed.
+    error: Option<(ErrorClass, String)>,
+    /// Whether the error is the provider's, one a fresh session may not repeat.
+    provider_side: bool,
 }
 
 /// Decides how the turn ended; `None` while it has not (an idle status seen before its
@@ -114,7 +134,7 @@ async fn decide(
     session_id: &str,
     status: &SessionStatus,
     fresh: &[SessionEvent],
-) -> StepResult<Option<Next>> {
+) -> StepResult<Option<Decision>> {
     let history = if holds_whole_turn(fresh) {
         fresh.to_vec()
     } else {
@@ -156,22 +176,54 @@ async fn decide(
         TurnOutcome::InProgress => return Ok(None),
     };
     let error = error.map(|(class, message)| (class, antpath_redact::scrub(&message)));
-    let error_ref = error
-        .as_ref()
-        .map(|(class, message)| (*class, message.as_str()));
     let terminated = *status == SessionStatus::Terminated
         || history
             .iter()
             .any(|e| matches!(e.kind, EventKind::StatusTerminated(_)));
-    if let Some((class, message)) = error_ref
-        && attempts::is_provider_side(class, terminated)
-        && attempts::reschedule(&ctx.deps.pool, ctx.fence, &ctx.run, (class, message)).await?
+    let provider_side = error
+        .as_ref()
+        .is_some_and(|(class, _)| attempts::is_provider_side(*class, terminated));
+    Ok(Some(Decision {
+        result,
+        error,
+        provider_side,
+    }))
+}
+
+/// Ends the turn in `tx` (which holds this poll's events): a provider-side failure first tries
+/// a new attempt (after the events are committed: whether the session used a tool is read from
+/// them), anything else ends the work in the same transaction.
+async fn end_turn(
+    ctx: &Ctx,
+    mut tx: sqlx::Transaction<'_, sqlx::Postgres>,
+    decision: Decision,
+) -> StepResult<Next> {
+    let error_ref = decision
+        .error
+        .as_ref()
+        .map(|(class, message)| (*class, message.as_str()));
+    if decision.provider_side
+        && let Some((class, message)) = error_ref
     {
-        return Ok(Some(Next::Continue));
+        tx.commit().await?;
+        if attempts::reschedule(&ctx.deps.pool, ctx.fence, &ctx.run, (class, message)).await? {
+            return Ok(Next::Continue);
+        }
+        tx = ctx.deps.pool.begin().await?;
     }
-    let next = end::end_work(&ctx.deps.pool, ctx.fence, &ctx.run, result, error_ref).await?;
+    end::end_work(&mut tx, ctx.fence, &ctx.run, decision.result, error_ref).await?;
+    let next = ctx.continue_after(tx).await?;
     ctx.point("phase:capture")?;
-    Ok(Some(next))
+    Ok(next)
+}
+
+/// `status` if the run may move there, else the status it has.
+fn settled_status(ctx: &Ctx, status: RunStatus) -> RunStatus {
+    if ctx.run.status.can_transition_to(status) {
+        status
+    } else {
+        ctx.run.status
+    }
 }
 
 /// Whether `events` start a turn (`session.status_running`) before they end one, so the
@@ -210,23 +262,6 @@ fn progress<'a>(ctx: &Ctx, status: RunStatus, cursor: Option<&'a str>, busy: boo
         poll_interval_ms: i32::try_from(interval).unwrap_or(i32::MAX),
         delay_seconds: interval as f64 / 1000.0 * jitter,
     }
-}
-
-async fn schedule(
-    ctx: &Ctx,
-    status: RunStatus,
-    cursor: Option<&str>,
-    busy: bool,
-) -> StepResult<Next> {
-    let status = if ctx.run.status.can_transition_to(status) {
-        status
-    } else {
-        ctx.run.status
-    };
-    let mut tx = ctx.deps.pool.begin().await?;
-    observation::save_progress(&mut tx, ctx.fence, progress(ctx, status, cursor, busy)).await?;
-    tx.commit().await?;
-    Ok(Next::Released)
 }
 
 /// The allowlisted metadata of an event, and the tokens it reports. Never message text, tool

@@ -3,6 +3,10 @@
 //! With agent reuse on ([`reuse`]) the environment and the agent come from the cache of the
 //! run's provider key instead of the run's own journal; the vault, its credentials and the
 //! session are always the run's own.
+//!
+//! Each resource costs one transaction: the one that journals its intent also records the id
+//! of the resource made just before it (see [`crate::journal`]), and the step's last
+//! transaction records the last id, moves the run on and reads it for the next step.
 
 use antpath_db::{agent_cache, events, lifecycle, resources};
 use antpath_provider::types::Metadata;
@@ -12,38 +16,52 @@ use antpath_template::Template;
 use antpath_template::model::McpAuth;
 use antpath_types::{AttemptId, Phase, ResourceKind, RunStatus};
 use serde_json::json;
+use sqlx::PgConnection;
 
 use super::{Ctx, Next, reuse, spend};
 use crate::error::{StepError, StepResult};
-use crate::journal::{Want, ensure};
+use crate::journal::{self, Unrecorded, Want};
 use crate::mapping;
 
 /// Starts the attempt (once), checks the platform rules, then ensures the environment, the
 /// agent, and — when an MCP server needs a credential — a vault with one `static_bearer`
 /// credential per such server.
 pub async fn provision(ctx: &Ctx) -> StepResult<Next> {
+    let mut unrecorded = Unrecorded::default();
+    let result = provision_in(ctx, &mut unrecorded).await;
+    unrecorded.rescue_after(&result, &ctx.deps.pool).await;
+    result
+}
+
+/// Starts the run's first attempt in `tx`; returns its number.
+async fn begin_attempt(tx: &mut PgConnection, ctx: &Ctx) -> StepResult<i32> {
+    let number = lifecycle::begin_attempt(&mut *tx, ctx.fence).await?;
+    events::insert_attempt(&mut *tx, AttemptId::new(), ctx.run.id, number).await?;
+    lifecycle::advance(
+        &mut *tx,
+        ctx.fence,
+        lifecycle::Advance {
+            status: RunStatus::Provisioning,
+            phase: Phase::Provision,
+            delay_seconds: 0.0,
+            release: false,
+        },
+    )
+    .await?;
+    Ok(number)
+}
+
+async fn provision_in(ctx: &Ctx, unrecorded: &mut Unrecorded) -> StepResult<Next> {
     let template = ctx.template()?;
-    if ctx.run.attempt_count == 0 {
-        let mut tx = ctx.deps.pool.begin().await?;
-        let number = lifecycle::begin_attempt(&mut tx, ctx.fence).await?;
-        events::insert_attempt(&mut *tx, AttemptId::new(), ctx.run.id, number).await?;
-        lifecycle::advance(
-            &mut *tx,
-            ctx.fence,
-            lifecycle::Advance {
-                status: RunStatus::Provisioning,
-                phase: Phase::Provision,
-                delay_seconds: 0.0,
-                release: false,
-            },
-        )
-        .await?;
-        tx.commit().await?;
-        // Reload so the attempt number is the new one; the next claim of this step finds it.
-        return Ok(Next::Continue);
-    }
+    let mut tx = journal::next_tx(ctx, unrecorded).await?;
+    let attempt = if ctx.run.attempt_count == 0 {
+        begin_attempt(&mut tx, ctx).await?
+    } else {
+        ctx.run.attempt_count
+    };
     let problems = mapping::rule_violations(&template);
     if !problems.is_empty() {
+        tx.commit().await?;
         return Err(StepError::Tenant(format!(
             "the template cannot run headless: {}",
             problems.join("; ")
@@ -51,33 +69,32 @@ pub async fn provision(ctx: &Ctx) -> StepResult<Next> {
     }
     let client = &ctx.client;
     if reuse::enabled(ctx) {
+        // The cache journals its entries itself; this step's transaction only began the attempt.
+        tx.commit().await?;
         provision_cached(ctx, &template).await?;
     } else {
-        ensure(
-            ctx,
-            Want {
-                kind: ResourceKind::Environment,
-                logical_key: "environment",
-                vault_id: None,
-            },
-            |name, meta| {
-                let body = mapping::environment(&template, &name, meta);
-                async move { Ok(client.create_environment(&body).await?.id) }
-            },
-        )
+        let want = Want {
+            kind: ResourceKind::Environment,
+            logical_key: "environment",
+            vault_id: None,
+        };
+        let intended = journal::intend(&mut tx, ctx, attempt, want).await?;
+        tx.commit().await?;
+        journal::make(ctx, intended, unrecorded, |name, meta| {
+            let body = mapping::environment(&template, &name, meta);
+            async move { Ok(client.create_environment(&body).await?.id) }
+        })
         .await?;
-        ensure(
-            ctx,
-            Want {
-                kind: ResourceKind::Agent,
-                logical_key: "agent",
-                vault_id: None,
-            },
-            |name, meta| {
-                let body = mapping::agent(&template, &name, meta);
-                async move { Ok(client.create_agent(&body).await?.id) }
-            },
-        )
+        let want = Want {
+            kind: ResourceKind::Agent,
+            logical_key: "agent",
+            vault_id: None,
+        };
+        let intended = intend_next(ctx, unrecorded, attempt, want).await?;
+        journal::make(ctx, intended, unrecorded, |name, meta| {
+            let body = mapping::agent(&template, &name, meta);
+            async move { Ok(client.create_agent(&body).await?.id) }
+        })
         .await?;
     }
     let bearer: Vec<_> = template
@@ -87,23 +104,21 @@ pub async fn provision(ctx: &Ctx) -> StepResult<Next> {
         .filter(|s| s.auth == McpAuth::StaticBearer)
         .collect();
     if !bearer.is_empty() {
-        let vault = ensure(
-            ctx,
-            Want {
-                kind: ResourceKind::Vault,
-                logical_key: "vault",
-                vault_id: None,
-            },
-            |name, meta| async {
-                Ok(client
-                    .create_vault(&CreateVault {
-                        display_name: name,
-                        metadata: meta,
-                    })
-                    .await?
-                    .id)
-            },
-        )
+        let want = Want {
+            kind: ResourceKind::Vault,
+            logical_key: "vault",
+            vault_id: None,
+        };
+        let intended = intend_next(ctx, unrecorded, attempt, want).await?;
+        let vault = journal::make(ctx, intended, unrecorded, |name, meta| async {
+            Ok(client
+                .create_vault(&CreateVault {
+                    display_name: name,
+                    metadata: meta,
+                })
+                .await?
+                .id)
+        })
         .await?;
         for server in bearer {
             let token = ctx
@@ -120,7 +135,8 @@ pub async fn provision(ctx: &Ctx) -> StepResult<Next> {
                 logical_key: &key,
                 vault_id: Some(&vault),
             };
-            ensure(ctx, want, |name, meta| async {
+            let intended = intend_next(ctx, unrecorded, attempt, want).await?;
+            journal::make(ctx, intended, unrecorded, |name, meta| async {
                 let params = CreateCredential {
                     auth: CredentialAuthParams::StaticBearer {
                         mcp_server_url: server.url.clone(),
@@ -134,8 +150,9 @@ pub async fn provision(ctx: &Ctx) -> StepResult<Next> {
             .await?;
         }
     }
+    let mut tx = journal::next_tx(ctx, unrecorded).await?;
     lifecycle::advance(
-        &ctx.deps.pool,
+        &mut *tx,
         ctx.fence,
         lifecycle::Advance {
             status: RunStatus::Provisioning,
@@ -145,8 +162,24 @@ pub async fn provision(ctx: &Ctx) -> StepResult<Next> {
         },
     )
     .await?;
+    let next = ctx.continue_after(tx).await?;
+    unrecorded.committed();
     ctx.point("phase:session")?;
-    Ok(Next::Continue)
+    Ok(next)
+}
+
+/// Journals the next resource in the transaction that records the ones made before it.
+async fn intend_next(
+    ctx: &Ctx,
+    unrecorded: &mut Unrecorded,
+    attempt: i32,
+    want: Want<'_>,
+) -> StepResult<journal::Intended> {
+    let mut tx = journal::next_tx(ctx, unrecorded).await?;
+    let intended = journal::intend(&mut tx, ctx, attempt, want).await?;
+    tx.commit().await?;
+    unrecorded.committed();
+    Ok(intended)
 }
 
 /// Takes (or makes) the cached environment and agent of the run's key and configuration.
@@ -175,7 +208,18 @@ async fn provision_cached(ctx: &Ctx, template: &Template) -> StepResult<()> {
 /// Ensures the session on the provisioned (or cached) agent and environment, with the vault
 /// attached. A cached agent is pinned at the version the cache recorded.
 pub async fn session(ctx: &Ctx) -> StepResult<Next> {
-    let journaled = resources::for_run(&ctx.deps.pool, ctx.run.id).await?;
+    let mut unrecorded = Unrecorded::default();
+    let result = session_in(ctx, &mut unrecorded).await;
+    unrecorded.rescue_after(&result, &ctx.deps.pool).await;
+    result
+}
+
+async fn session_in(ctx: &Ctx, unrecorded: &mut Unrecorded) -> StepResult<Next> {
+    let attempt = ctx.run.attempt_count.max(1);
+    let budget = spend::session_budget(ctx.run.max_spend_usd, ctx.run.list_cost_micro_usd)
+        .map_err(StepError::Tenant)?;
+    let mut tx = journal::next_tx(ctx, unrecorded).await?;
+    let journaled = resources::for_run(&mut *tx, ctx.run.id).await?;
     let id_of = |key: &str| {
         journaled
             .iter()
@@ -185,7 +229,7 @@ pub async fn session(ctx: &Ctx) -> StepResult<Next> {
     };
     // A run on cached resources has no journal rows for them (whatever the setting says now).
     let cached = if id_of("environment").is_none() || id_of("agent").is_none() {
-        agent_cache::for_run(&ctx.deps.pool, ctx.run.id).await?
+        agent_cache::for_run(&mut *tx, ctx.run.id).await?
     } else {
         Vec::new()
     };
@@ -206,29 +250,26 @@ pub async fn session(ctx: &Ctx) -> StepResult<Next> {
         ));
     };
     let vault = id_of("vault");
-    let budget = spend::session_budget(ctx.run.max_spend_usd, ctx.run.list_cost_micro_usd)
-        .map_err(StepError::Tenant)?;
+    let want = Want {
+        kind: ResourceKind::Session,
+        logical_key: "session",
+        vault_id: None,
+    };
+    let intended = journal::intend(&mut tx, ctx, attempt, want).await?;
+    tx.commit().await?;
     let client = &ctx.client;
-    let session = ensure(
-        ctx,
-        Want {
-            kind: ResourceKind::Session,
-            logical_key: "session",
-            vault_id: None,
-        },
-        |name, meta| async {
-            let mut params = CreateSession::new("", &environment);
-            params.agent = agent;
-            params.title = Some(name);
-            params.metadata = meta;
-            params.vault_ids = vault.into_iter().collect();
-            params.budget = budget;
-            Ok(client.create_session(&params).await?.id)
-        },
-    )
+    let session = journal::make(ctx, intended, unrecorded, |name, meta| async {
+        let mut params = CreateSession::new("", &environment);
+        params.agent = agent;
+        params.title = Some(name);
+        params.metadata = meta;
+        params.vault_ids = vault.into_iter().collect();
+        params.budget = budget;
+        Ok(client.create_session(&params).await?.id)
+    })
     .await?;
-    let mut tx = ctx.deps.pool.begin().await?;
-    lifecycle::record_session(&mut tx, ctx.fence, ctx.run.attempt_count.max(1), &session).await?;
+    let mut tx = journal::next_tx(ctx, unrecorded).await?;
+    lifecycle::record_session(&mut tx, ctx.fence, attempt, &session).await?;
     lifecycle::advance(
         &mut *tx,
         ctx.fence,
@@ -240,7 +281,8 @@ pub async fn session(ctx: &Ctx) -> StepResult<Next> {
         },
     )
     .await?;
-    tx.commit().await?;
+    let next = ctx.continue_after(tx).await?;
+    unrecorded.committed();
     ctx.point("phase:dispatch")?;
-    Ok(Next::Continue)
+    Ok(next)
 }

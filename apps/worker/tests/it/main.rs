@@ -16,3 +16,4 @@ mod spend;
 mod support;
 mod throttle;
 mod transport;
+mod xacts;
