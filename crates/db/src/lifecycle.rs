@@ -42,8 +42,11 @@ pub struct Claimed {
 /// first `limit * 8` by priority and due time. Among them each run is ranked within its
 /// workspace and the lowest ranks are taken first, so one busy workspace cannot starve the
 /// others. A queued run only starts if its workspace stays within `max_active_runs` counting
-/// the runs already started. The chosen rows are locked with `FOR UPDATE SKIP LOCKED` (the lease
-/// condition is re-checked on the locked row), so concurrent claimers never take the same run.
+/// the runs already started. The chosen rows are locked with `FOR UPDATE SKIP LOCKED` and the
+/// lease, due time and phase are re-checked on the locked row, so concurrent claimers never take
+/// the same run, nor one that another claimer's holder finished meanwhile (found by the claim
+/// benchmark: without the phase re-check a run ended between two claimers' reads was claimed
+/// again).
 #[tracing::instrument(skip_all, fields(lease.owner = owner, limit))]
 pub async fn claim_due(
     db: impl PgExecutor<'_>,
@@ -93,6 +96,7 @@ pub async fn claim_due(
            locked as (
                select r.id from runs r
                where r.id in (select id from picked)
+                 and r.phase <> 'done'
                  and (r.lease_expires_at is null or r.lease_expires_at <= now())
                  and r.next_check_at <= now()
                for update of r skip locked
