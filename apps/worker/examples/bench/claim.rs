@@ -27,8 +27,7 @@ enum Finish {
 pub async fn run(bench: &Bench, reps: usize) {
     let pgbench_url = pgbench_database(bench).await;
     let mut ratios: Vec<(String, Vec<f64>)> = Vec::new();
-    let mut record = |name: String, value: f64| match ratios.iter_mut().find(|(n, _)| *n == name)
-    {
+    let mut record = |name: String, value: f64| match ratios.iter_mut().find(|(n, _)| *n == name) {
         Some((_, v)) => v.push(value),
         None => ratios.push((name, vec![value])),
     };
@@ -109,10 +108,9 @@ async fn claim_and_finish(bench: &Bench, claimers: usize, finish: Finish) -> f64
                         }
                     }
                     Finish::Batched => {
-                        let ended =
-                            lifecycle::finish_many(&pool, &fences, CleanupState::Succeeded)
-                                .await
-                                .expect("finish");
+                        let ended = lifecycle::finish_many(&pool, &fences, CleanupState::Succeeded)
+                            .await
+                            .expect("finish");
                         assert_eq!(ended.len(), fences.len(), "a lease was lost");
                         done += ended.len();
                     }

@@ -217,7 +217,10 @@ async fn measure_worker(bench: &Bench) -> Vec<f64> {
     let mut feed = feed(bench).await;
     let mut latencies = Vec::with_capacity(SAMPLES);
     for _ in 0..SAMPLES {
-        let run = bench.submit("antpath-sim: scenario=forever").await.as_uuid();
+        let run = bench
+            .submit("antpath-sim: scenario=forever")
+            .await
+            .as_uuid();
         let committed = Instant::now();
         let seen = first_change(&mut feed, run).await;
         latencies.push(seen.map_or(GIVE_UP.as_secs_f64() * 1e3, |seen| {

@@ -50,8 +50,8 @@ pub async fn run(bench: &Bench, sim_url: &str, deps: &dyn Fn(WorkerConfig) -> De
         doomed.kill();
         let killed = Instant::now();
         set_latency(&http, sim_url, 0).await;
-        let heir = antpath_worker::start(deps(config(sim_url, "heir", RUNS, poll)), None)
-            .expect("worker");
+        let heir =
+            antpath_worker::start(deps(config(sim_url, "heir", RUNS, poll)), None).expect("worker");
         let mut claimed: Vec<Option<f64>> = vec![None; before.len()];
         let mut moved: Vec<Option<f64>> = vec![None; before.len()];
         let give_up = killed + Duration::from_secs(60);

@@ -51,12 +51,11 @@ async fn a_batched_finish_ends_the_runs_still_held_and_leaves_a_lost_one_alone(p
     expected.sort_by_key(RunId::as_uuid);
     assert_eq!(ended, expected);
 
-    let phases: Vec<(uuid::Uuid, String, String, Option<uuid::Uuid>)> = sqlx::query_as(
-        "select id, phase, cleanup_state, lease_token from runs order by id",
-    )
-    .fetch_all(&pool)
-    .await
-    .expect("runs");
+    let phases: Vec<(uuid::Uuid, String, String, Option<uuid::Uuid>)> =
+        sqlx::query_as("select id, phase, cleanup_state, lease_token from runs order by id")
+            .fetch_all(&pool)
+            .await
+            .expect("runs");
     for (id, phase, cleanup, token) in phases {
         if id == stolen.as_uuid() {
             assert_ne!(phase, "done", "the lost run is not ended by the old holder");
