@@ -37,6 +37,15 @@ impl WorkerHandle {
         }
     }
 
+    /// Stops at once without handing leases back, as SIGKILL would (the health endpoint, if
+    /// any, stops too). For recovery benchmarks.
+    pub fn kill(self) {
+        self.claimer.abort();
+        if let Some((_, task)) = self.health {
+            task.abort();
+        }
+    }
+
     /// Waits until the worker stops (after SIGTERM cancelled its token).
     pub async fn stop_on(self, signal: impl std::future::Future<Output = ()>) {
         signal.await;

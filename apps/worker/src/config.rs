@@ -36,6 +36,9 @@ pub struct Tuning {
     /// Whether to `LISTEN` for wake-ups.
     pub listen: bool,
     /// Running steps get this long to finish on shutdown before their runs are handed back.
+    /// The leases are still renewed meanwhile. Default 10 s, the longest wait a step sets
+    /// itself (`capture_deadline`); `terminationGracePeriodSeconds` in
+    /// `deploy/kubernetes/worker.yaml` is derived from it.
     pub shutdown_grace: Duration,
     /// Steps one claim may chain while the next is due at once.
     pub chain_limit: u32,
@@ -56,7 +59,7 @@ impl Default for Tuning {
             claim_batch: 16,
             claim_poll: Duration::from_secs(2),
             listen: true,
-            shutdown_grace: Duration::from_secs(20),
+            shutdown_grace: Duration::from_secs(10),
             chain_limit: 8,
             capture_settle: Duration::from_secs(3),
             capture_relist: Duration::from_millis(300),

@@ -27,9 +27,11 @@ pub struct Limits {
     pub provider_creates_per_minute: u32,
     /// Provider read calls per second per provider key, shared by all replicas. Default 10.
     pub provider_reads_per_second: u32,
-    /// How long a claimed lease lasts (seconds). Default 60.
+    /// How long a claimed lease lasts (seconds). Default 10: a killed worker's runs move again
+    /// within this plus one claim poll (see `docs/reliability.md`, "Leases and recovery").
     pub lease_seconds: u32,
-    /// Renew a lease when less than this remains (seconds). Default 20.
+    /// Renew a lease when less than this remains (seconds). Default 6: a renewal every ~4 s,
+    /// with 6 s for it to get through before the lease lapses.
     pub lease_renew_seconds: u32,
     /// Provider attempts per run: a session that ends for a provider-side reason is replaced
     /// by a fresh one up to this many times in all. Default 3.
@@ -85,8 +87,8 @@ impl Default for Limits {
             poll_jitter: 0.2,
             provider_creates_per_minute: 60,
             provider_reads_per_second: 10,
-            lease_seconds: 60,
-            lease_renew_seconds: 20,
+            lease_seconds: 10,
+            lease_renew_seconds: 6,
             max_attempts: 3,
             max_step_retries: 5,
             cleanup_give_up_after_seconds: 24 * 60 * 60,

@@ -15,7 +15,7 @@ const KEY: &str = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
 fn defaults_apply_when_nothing_is_set() {
     let settings = Settings::load_from(None, env(&[])).expect("loads");
     assert_eq!(settings.limits.max_active_runs_per_workspace, 5);
-    assert_eq!(settings.limits.lease_seconds, 60);
+    assert_eq!(settings.limits.lease_seconds, 10);
     assert_eq!(settings.bff.listen, "0.0.0.0:8080");
 }
 

@@ -61,6 +61,13 @@ impl ClaimerHandle {
         }
     }
 
+    /// Stops at once, as a killed process would: running jobs are dropped mid-step, their
+    /// leases are neither renewed nor handed back and run out on their own. For recovery
+    /// benchmarks and tests; a real shutdown uses [`ClaimerHandle::shutdown`].
+    pub fn abort(self) {
+        self.task.abort();
+    }
+
     /// Waits for the claimer to end (after its token is cancelled elsewhere).
     pub async fn join(self) {
         if let Err(err) = self.task.await {
@@ -87,6 +94,8 @@ impl<S: LeaseStore, J: Job<S::Id>> Claimer<S, J> {
     pub async fn run(self, pool: PgPool, shutdown: CancellationToken) {
         let wake = Arc::new(Notify::new());
         let listener_stop = CancellationToken::new();
+        // Stops the listener however this future ends, an abort included.
+        let _listener_guard = listener_stop.clone().drop_guard();
         if let Some(channel) = self.config.channel.clone() {
             tokio::spawn(listener::listen(
                 pool,

@@ -1,0 +1,161 @@
+//! Claim throughput: `claim_due` + finish over a deep queue, beside `pgbench -N` (and, when
+//! installed, graphile-worker) on the same server in the same repetition.
+
+use std::process::Command;
+use std::time::Instant;
+
+use antpath_db::lifecycle::{self, Fence};
+use antpath_types::CleanupState;
+use sqlx::postgres::PgPoolOptions;
+
+use crate::setup::{Bench, load, summary};
+
+/// Runs queued per measurement.
+const RUNS: usize = 4000;
+/// Rows per claim, the worker's default `claim_batch`.
+const BATCH: i64 = 16;
+
+/// How a claimer ends the runs it claimed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Finish {
+    /// One fenced update (its own commit) per run, as the worker's cleanup step does.
+    EachRun,
+    /// One fenced update for the whole claimed batch (`lifecycle::finish_many`).
+    Batched,
+}
+
+pub async fn run(bench: &Bench, reps: usize) {
+    let pgbench_url = pgbench_database(bench).await;
+    let mut ratios: Vec<(String, Vec<f64>)> = Vec::new();
+    let mut record = |name: String, value: f64| match ratios.iter_mut().find(|(n, _)| *n == name) {
+        Some((_, v)) => v.push(value),
+        None => ratios.push((name, vec![value])),
+    };
+    for rep in 1..=reps {
+        println!("claim rep={rep} load={}", load());
+        let pgbench = pgbench_tps(&pgbench_url);
+        println!("claim rep={rep} baseline pgbench_N_c4_tps={pgbench:.0}");
+        record("pgbench -N -c 4 tps".into(), pgbench);
+        if let Some(graphile) = crate::graphile::jobs_per_second(&bench.url) {
+            println!("claim rep={rep} baseline graphile_worker_default_jobs_per_s={graphile:.0}");
+            record("graphile-worker default jobs/s".into(), graphile);
+        }
+        for finish in [Finish::EachRun, Finish::Batched] {
+            for claimers in [1usize, 4] {
+                let rate = claim_and_finish(bench, claimers, finish).await;
+                let name = format!("claim+finish {finish:?} claimers={claimers}");
+                println!(
+                    "claim rep={rep} {name} runs_per_s={rate:.0} x_pgbench={:.2}",
+                    rate / pgbench
+                );
+                record(format!("{name} runs/s"), rate);
+                record(format!("{name} x pgbench"), rate / pgbench);
+            }
+        }
+    }
+    for (name, values) in &ratios {
+        println!("claim summary {}", summary(name, values));
+    }
+}
+
+/// Fills the queue with [`RUNS`] runs, then lets `claimers` claimers (each with its own
+/// two-connection pool, as separate worker processes would have) claim and finish them all.
+async fn claim_and_finish(bench: &Bench, claimers: usize, finish: Finish) -> f64 {
+    bench.clear().await;
+    for _ in 0..RUNS / 500 {
+        bench.submit_many(500, "x").await;
+    }
+    sqlx::raw_sql("analyze runs")
+        .execute(&bench.pool)
+        .await
+        .expect("analyze");
+    let mut pools = Vec::new();
+    for _ in 0..claimers {
+        let pool = PgPoolOptions::new()
+            .max_connections(2)
+            .connect(&bench.url)
+            .await
+            .expect("connect");
+        pools.push(pool);
+    }
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for (i, pool) in pools.into_iter().enumerate() {
+        tasks.push(tokio::spawn(async move {
+            let owner = format!("c{i}");
+            let mut done = 0usize;
+            loop {
+                let got = lifecycle::claim_due(&pool, &owner, BATCH, 30.0)
+                    .await
+                    .expect("claim");
+                if got.is_empty() {
+                    return done;
+                }
+                let fences: Vec<Fence> = got
+                    .iter()
+                    .map(|c| Fence {
+                        run_id: c.run_id,
+                        token: c.token,
+                    })
+                    .collect();
+                match finish {
+                    Finish::EachRun => {
+                        for fence in fences {
+                            lifecycle::finish(&pool, fence, CleanupState::Succeeded)
+                                .await
+                                .expect("finish");
+                            done += 1;
+                        }
+                    }
+                    Finish::Batched => {
+                        let ended = lifecycle::finish_many(&pool, &fences, CleanupState::Succeeded)
+                            .await
+                            .expect("finish");
+                        assert_eq!(ended.len(), fences.len(), "a lease was lost");
+                        done += ended.len();
+                    }
+                }
+            }
+        }));
+    }
+    let mut total = 0;
+    for task in tasks {
+        total += task.await.expect("claimer");
+    }
+    assert_eq!(total, RUNS, "every run claimed and finished once");
+    total as f64 / started.elapsed().as_secs_f64()
+}
+
+/// A pgbench database next to the bench's, initialised once (scale 1).
+async fn pgbench_database(bench: &Bench) -> String {
+    // An existing database from an earlier bench is reused (`pgbench -i` recreates its tables).
+    let _ = sqlx::raw_sql("create database antpath_bench_pgbench")
+        .execute(&bench.pool)
+        .await;
+    let url = match bench.url.rsplit_once('/') {
+        Some((server, _)) => format!("{server}/antpath_bench_pgbench"),
+        None => panic!("the bench database url names no database"),
+    };
+    let status = Command::new("pgbench")
+        .args(["-i", "-q", &url])
+        .status()
+        .expect("run pgbench -i (is pgbench installed?)");
+    assert!(status.success(), "pgbench -i failed");
+    url
+}
+
+/// `pgbench -N -c 4 -j 2 -T 10`: TPS without the initial connection time.
+fn pgbench_tps(url: &str) -> f64 {
+    let out = Command::new("pgbench")
+        .args(["-n", "-N", "-c", "4", "-j", "2", "-T", "10", url])
+        .output()
+        .expect("run pgbench");
+    assert!(out.status.success(), "pgbench failed");
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .find_map(|line| {
+            let rest = line.strip_prefix("tps = ")?;
+            rest.split_whitespace().next()?.parse().ok()
+        })
+        .expect("pgbench printed a tps line")
+}
