@@ -13,9 +13,10 @@ use anyhow::Context as _;
 use base64::Engine as _;
 use rand::RngCore as _;
 
-/// How long a SIGTERMed worker gets before SIGKILL: its own drain (`shutdown_grace`, 20 s)
-/// plus handing leases back, as `deploy/kubernetes/worker.yaml` allows (45 s).
-const WORKER_GRACE: Duration = Duration::from_secs(45);
+/// How long a SIGTERMed worker gets before SIGKILL: its own drain (`shutdown_grace`) plus
+/// handing leases back, as `terminationGracePeriodSeconds` in `deploy/kubernetes/worker.yaml`
+/// allows (30 s).
+const WORKER_GRACE: Duration = Duration::from_secs(30);
 
 /// How long a service may take to become ready.
 const READY_TIMEOUT: Duration = Duration::from_secs(60);
