@@ -19,12 +19,10 @@ use std::time::{Duration, Instant};
 
 use antpath_config::{LeakScan, Limits};
 use antpath_db::runs::{NewRun, SealedSecret};
-use antpath_db::workspaces::PlanCaps;
 use antpath_provider::RetryPolicy;
 use antpath_provider::pagination::Page;
 use antpath_provider::types::event::SessionEvent;
-use antpath_redact::Secret;
-use antpath_storage::{LocalStore, LocalStoreConfig, ObjectStore};
+
 use antpath_template::submission::{RunInputs, SecretBundle};
 use antpath_types::{RunId, SecretId, UserId, WorkspaceId};
 use antpath_vault::KeyRing;
@@ -32,6 +30,9 @@ use antpath_worker::{Deps, FaultHook, Tuning, WorkerConfig};
 use serde_json::{Value, json};
 use sqlx::PgPool;
 use sqlx::postgres::PgPoolOptions;
+
+#[path = "support/mod.rs"]
+mod support;
 
 /// Page size of the naive poller's full re-list.
 const NAIVE_PAGE: usize = 100;
@@ -139,37 +140,15 @@ async fn main() {
         .connect(&url)
         .await
         .expect("connect");
-    for sql in ["drop schema public cascade", "create schema public"] {
-        sqlx::query(sql).execute(&pool).await.expect("reset");
-    }
-    antpath_db::MIGRATOR.run(&pool).await.expect("migrate");
-    let (ws, user) = (WorkspaceId::new(), UserId::new());
-    let caps = PlanCaps {
-        max_active_runs: 100,
-        max_active_runs_per_token: 100,
-        max_run_duration_seconds: 3600,
-        storage_cap_bytes: 1 << 40,
-    };
-    antpath_db::workspaces::insert(&pool, ws, "requests", caps)
-        .await
-        .expect("ws");
-    antpath_db::users::insert(&pool, user, "requests@example.com", None)
-        .await
-        .expect("user");
-    let key = Secret::new("MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=".to_owned());
-    let keys = KeyRing::new("k", &BTreeMap::from([("k".to_owned(), key)])).expect("keys");
-    let sim = antpath_sim::spawn(antpath_sim::SimConfig::default())
-        .await
-        .expect("sim");
-    let dir = tempfile::tempdir().expect("dir");
-    let store = ObjectStore::Local(
-        LocalStore::new(LocalStoreConfig {
-            root: dir.path().into(),
-            public_base_url: "http://localhost".into(),
-            signing_key: Secret::new("s".repeat(32)),
-        })
-        .expect("store"),
-    );
+    let scratch = support::Scratch::new(&pool, "requests").await;
+    let support::Scratch {
+        workspace: ws,
+        user,
+        keys,
+        sim,
+        store,
+        dir: _dir,
+    } = scratch;
     let config = WorkerConfig {
         owner: "requests".into(),
         concurrency: 2,

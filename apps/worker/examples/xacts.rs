@@ -24,10 +24,8 @@ use std::time::Duration;
 
 use antpath_config::{LeakScan, Limits};
 use antpath_db::runs::{NewRun, SealedSecret};
-use antpath_db::workspaces::PlanCaps;
 use antpath_provider::RetryPolicy;
-use antpath_redact::Secret;
-use antpath_storage::{LocalStore, LocalStoreConfig, ObjectStore};
+use antpath_storage::ObjectStore;
 use antpath_template::submission::{RunInputs, SecretBundle};
 use antpath_types::{RunId, SecretId, UserId, WorkspaceId};
 use antpath_vault::KeyRing;
@@ -35,6 +33,9 @@ use antpath_worker::{Deps, FaultHook, Tuning, WorkerConfig};
 use serde_json::json;
 use sqlx::postgres::PgPoolOptions;
 use sqlx::{Connection, PgConnection, PgPool};
+
+#[path = "support/mod.rs"]
+mod support;
 
 /// Sends one happy run with one static-bearer MCP server; one transaction. Each run has a
 /// provider key of its own, so no run meets the simulator's per-key limits (a 429 would move
@@ -213,37 +214,15 @@ async fn main() {
         .connect(&url)
         .await
         .expect("connect");
-    for sql in ["drop schema public cascade", "create schema public"] {
-        sqlx::query(sql).execute(&pool).await.expect("reset");
-    }
-    antpath_db::MIGRATOR.run(&pool).await.expect("migrate");
-    let (ws, user) = (WorkspaceId::new(), UserId::new());
-    let caps = PlanCaps {
-        max_active_runs: 100,
-        max_active_runs_per_token: 100,
-        max_run_duration_seconds: 3600,
-        storage_cap_bytes: 1 << 40,
-    };
-    antpath_db::workspaces::insert(&pool, ws, "xacts", caps)
-        .await
-        .expect("ws");
-    antpath_db::users::insert(&pool, user, "xacts@example.com", None)
-        .await
-        .expect("user");
-    let key = Secret::new("MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=".to_owned());
-    let keys = KeyRing::new("k", &BTreeMap::from([("k".to_owned(), key)])).expect("keys");
-    let sim = antpath_sim::spawn(antpath_sim::SimConfig::default())
-        .await
-        .expect("sim");
-    let dir = tempfile::tempdir().expect("dir");
-    let store = ObjectStore::Local(
-        LocalStore::new(LocalStoreConfig {
-            root: dir.path().into(),
-            public_base_url: "http://localhost".into(),
-            signing_key: Secret::new("s".repeat(32)),
-        })
-        .expect("store"),
-    );
+    let scratch = support::Scratch::new(&pool, "xacts").await;
+    let support::Scratch {
+        workspace: ws,
+        user,
+        keys,
+        sim,
+        store,
+        dir: _dir,
+    } = scratch;
     // The worker's one session lives through every run, as it would in production: the first
     // run prepares its statements (preparing one outside a transaction is a transaction of its
     // own) and is not counted.
