@@ -18,13 +18,11 @@ use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use antpath_config::{LeakScan, Limits};
-use antpath_db::runs::{NewRun, SealedSecret};
 use antpath_provider::RetryPolicy;
 use antpath_provider::pagination::Page;
 use antpath_provider::types::event::SessionEvent;
 
-use antpath_template::submission::{RunInputs, SecretBundle};
-use antpath_types::{RunId, SecretId, UserId, WorkspaceId};
+use antpath_types::{RunId, UserId, WorkspaceId};
 use antpath_vault::KeyRing;
 use antpath_worker::{Deps, FaultHook, Tuning, WorkerConfig};
 use serde_json::{Value, json};
@@ -40,38 +38,10 @@ const NAIVE_PAGE: usize = 100;
 const DECODES: u32 = 200;
 
 async fn submit(pool: &PgPool, keys: &KeyRing, ws: WorkspaceId, user: UserId, d: &str) -> RunId {
-    let run = RunId::new();
-    let secrets: SecretBundle =
-        serde_json::from_value(json!({"anthropic": {"apiKey": "sk-ant-requests"}}))
-            .expect("bundle");
-    let inputs = RunInputs {
-        secrets,
-        variables: BTreeMap::from([("d".to_owned(), json!(d))]),
-    };
-    let sealed = keys.seal(run, &inputs.to_plaintext_json()).expect("seal");
-    let new = NewRun {
-        id: run,
-        workspace_id: ws,
-        creator: user,
-        api_token_id: None,
-        template_name: "r".into(),
-        template_snapshot: json!({"name": "r", "agent": {"model": "m"},
-            "variables": {"d": {"type": "string"}}, "prompt": "{{d}}"}),
-        template_hash: "sha256:0".into(),
-        idempotency_key: None,
-        request_hash: "h".into(),
-        cleanup_policy: antpath_types::ClaudeSessionCleanup::Delete,
-        max_duration_seconds: 3600,
-        max_spend_usd: None,
-        max_attempts: 1,
-    };
-    let secret = SealedSecret::new(SecretId::new(), sealed);
-    let mut tx = pool.begin().await.expect("begin");
-    antpath_db::runs::insert_idempotent(&mut tx, &new, &secret)
-        .await
-        .expect("insert");
-    tx.commit().await.expect("commit");
-    run
+    let template = json!({"name": "r", "agent": {"model": "m"},
+        "variables": {"d": {"type": "string"}}, "prompt": "{{d}}"});
+    let secrets = json!({"anthropic": {"apiKey": "sk-ant-requests"}});
+    support::insert_run(pool, keys, (ws, user), template, secrets, d).await
 }
 
 async fn done(pool: &PgPool, run: RunId) -> String {

@@ -18,16 +18,13 @@
 //! Before each read, `pg_stat_force_next_flush()` on the example's and the worker's session
 //! makes them report what they did; the read is on a fresh session.
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
 use antpath_config::{LeakScan, Limits};
-use antpath_db::runs::{NewRun, SealedSecret};
 use antpath_provider::RetryPolicy;
 use antpath_storage::ObjectStore;
-use antpath_template::submission::{RunInputs, SecretBundle};
-use antpath_types::{RunId, SecretId, UserId, WorkspaceId};
+use antpath_types::{RunId, UserId, WorkspaceId};
 use antpath_vault::KeyRing;
 use antpath_worker::{Deps, FaultHook, Tuning, WorkerConfig};
 use serde_json::json;
@@ -41,45 +38,26 @@ mod support;
 /// provider key of its own, so no run meets the simulator's per-key limits (a 429 would move
 /// the worker's throttle onto the shared buckets, a transaction per call).
 async fn submit(pool: &PgPool, keys: &KeyRing, ws: WorkspaceId, user: UserId) -> RunId {
-    let run = RunId::new();
-    let secrets: SecretBundle = serde_json::from_value(json!({
-        "anthropic": {"apiKey": format!("sk-ant-xacts-{run}")},
+    let template = json!({"name": "x",
+        "agent": {"model": "m",
+            "mcpServers": [{"name": "docs", "url": "https://mcp.example.com/sse",
+                            "auth": "static_bearer"}],
+            "tools": [{"type": "agent_toolset_20260401"},
+                      {"type": "mcp_toolset", "mcpServerName": "docs"}]},
+        "variables": {"d": {"type": "string"}}, "prompt": "{{d}}"});
+    let secrets = json!({
+        "anthropic": {"apiKey": format!("sk-ant-xacts-{}", uuid::Uuid::new_v4().simple())},
         "mcpServers": {"docs": {"bearerToken": "mcp-token-xacts"}},
-    }))
-    .expect("bundle");
-    let inputs = RunInputs {
+    });
+    support::insert_run(
+        pool,
+        keys,
+        (ws, user),
+        template,
         secrets,
-        variables: BTreeMap::from([("d".to_owned(), json!("antpath-sim: scenario=happy"))]),
-    };
-    let sealed = keys.seal(run, &inputs.to_plaintext_json()).expect("seal");
-    let new = NewRun {
-        id: run,
-        workspace_id: ws,
-        creator: user,
-        api_token_id: None,
-        template_name: "x".into(),
-        template_snapshot: json!({"name": "x",
-            "agent": {"model": "m",
-                "mcpServers": [{"name": "docs", "url": "https://mcp.example.com/sse",
-                                "auth": "static_bearer"}],
-                "tools": [{"type": "agent_toolset_20260401"},
-                          {"type": "mcp_toolset", "mcpServerName": "docs"}]},
-            "variables": {"d": {"type": "string"}}, "prompt": "{{d}}"}),
-        template_hash: "sha256:0".into(),
-        idempotency_key: None,
-        request_hash: "h".into(),
-        cleanup_policy: antpath_types::ClaudeSessionCleanup::Delete,
-        max_duration_seconds: 3600,
-        max_spend_usd: None,
-        max_attempts: 1,
-    };
-    let secret = SealedSecret::new(SecretId::new(), sealed);
-    let mut tx = pool.begin().await.expect("begin");
-    antpath_db::runs::insert_idempotent(&mut tx, &new, &secret)
-        .await
-        .expect("insert");
-    tx.commit().await.expect("commit");
-    run
+        "antpath-sim: scenario=happy",
+    )
+    .await
 }
 
 /// The database's transactions and sessions so far (`xact_commit + xact_rollback`,

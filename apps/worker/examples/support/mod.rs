@@ -6,11 +6,14 @@
 
 use std::collections::BTreeMap;
 
+use antpath_db::runs::{NewRun, SealedSecret};
 use antpath_db::workspaces::PlanCaps;
 use antpath_redact::Secret;
 use antpath_storage::{LocalStore, LocalStoreConfig, ObjectStore};
-use antpath_types::{UserId, WorkspaceId};
+use antpath_template::submission::{RunInputs, SecretBundle};
+use antpath_types::{ClaudeSessionCleanup, RunId, SecretId, UserId, WorkspaceId};
 use antpath_vault::KeyRing;
+use serde_json::{Value, json};
 use sqlx::PgPool;
 
 /// A scratch database ready for runs, and the parts a worker needs beside it.
@@ -77,4 +80,46 @@ impl Scratch {
 pub fn test_keyring() -> KeyRing {
     let key = Secret::new("MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=".to_owned());
     KeyRing::new("k", &BTreeMap::from([("k".to_owned(), key)])).expect("keys")
+}
+
+/// Seals `secrets` and the `directive` (the template's `d` variable) and inserts a queued run
+/// of `template` in one transaction.
+pub async fn insert_run(
+    pool: &PgPool,
+    keys: &KeyRing,
+    (workspace, user): (WorkspaceId, UserId),
+    template: Value,
+    secrets: Value,
+    directive: &str,
+) -> RunId {
+    let run = RunId::new();
+    let secrets: SecretBundle = serde_json::from_value(secrets).expect("bundle");
+    let inputs = RunInputs {
+        secrets,
+        variables: BTreeMap::from([("d".to_owned(), json!(directive))]),
+    };
+    let sealed = keys.seal(run, &inputs.to_plaintext_json()).expect("seal");
+    let name = template["name"].as_str().unwrap_or("example").to_owned();
+    let new = NewRun {
+        id: run,
+        workspace_id: workspace,
+        creator: user,
+        api_token_id: None,
+        template_name: name,
+        template_snapshot: template,
+        template_hash: "sha256:0".into(),
+        idempotency_key: None,
+        request_hash: "h".into(),
+        cleanup_policy: ClaudeSessionCleanup::Delete,
+        max_duration_seconds: 3600,
+        max_spend_usd: None,
+        max_attempts: 1,
+    };
+    let secret = SealedSecret::new(SecretId::new(), sealed);
+    let mut tx = pool.begin().await.expect("begin");
+    antpath_db::runs::insert_idempotent(&mut tx, &new, &secret)
+        .await
+        .expect("insert");
+    tx.commit().await.expect("commit");
+    run
 }
