@@ -51,7 +51,7 @@ pub enum Take {
     },
 }
 
-/// Spends `cost` tokens from bucket `key` if it has them.
+/// Spends `cost` tokens from bucket `key` if it has them: a [`reserve`] that allows no debt.
 #[tracing::instrument(skip_all, fields(bucket = key))]
 pub async fn take(
     db: impl PgExecutor<'_> + Copy,
@@ -59,29 +59,9 @@ pub async fn take(
     spec: BucketSpec,
     cost: f64,
 ) -> Result<Take, sqlx::Error> {
-    let spent = sqlx::query_scalar!(
-        r#"insert into rate_limit_buckets as b (key, tokens, updated_at)
-           values ($1, $2::float8 - $4::float8, now())
-           on conflict (key) do update set
-               tokens = least($2::float8, b.tokens
-                        + extract(epoch from now() - b.updated_at)::float8 * $3::float8) - $4::float8,
-               updated_at = now()
-           where (b.blocked_until is null or b.blocked_until <= now())
-             and least($2::float8, b.tokens
-                 + extract(epoch from now() - b.updated_at)::float8 * $3::float8) >= $4::float8
-           returning tokens"#,
-        key,
-        spec.capacity,
-        spec.refill_per_second,
-        cost,
-    )
-    .fetch_optional(db)
-    .await?;
-    if spent.is_some() {
-        return Ok(Take::Allowed);
-    }
-    Ok(Take::Limited {
-        retry_after: time_until_available(db, key, spec, cost).await?,
+    Ok(match reserve(db, key, spec, cost, Duration::ZERO).await? {
+        Reservation::Granted { .. } => Take::Allowed,
+        Reservation::Limited { retry_after } => Take::Limited { retry_after },
     })
 }
 
