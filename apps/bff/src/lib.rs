@@ -30,6 +30,7 @@ pub mod feed;
 pub mod metrics;
 pub mod middleware;
 pub mod openapi;
+mod openapi_operation;
 mod openapi_schemas;
 pub mod pages;
 pub mod password;

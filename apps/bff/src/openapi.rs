@@ -1,10 +1,18 @@
 //! The OpenAPI 3.1 document of the API, built from one table of operations ([`OPERATIONS`])
-//! and the schemas of the response types, and served at `/v1/openapi.json`.
+//! and the schemas of the request and response types, and served at `/v1/openapi.json`.
+//!
+//! The document says what the server enforces, exactly enough to generate a client from and to
+//! fuzz the server against (`scripts/check-openapi`): every status an operation can answer, the
+//! error body of each, the rules of every parameter and body field, and links from the
+//! responses that create a resource to the operations on it. Each operation's parameters,
+//! responses and links are written in [`crate::openapi_operation`].
 //!
 //! The committed copy is `docs/openapi.json`; a test fails when it is stale. Regenerate it with
 //! `ANTPATH_BLESS=1 cargo test -p antpath-bff openapi`.
 
 use serde_json::{Map, Value, json};
+
+use crate::openapi_operation;
 
 /// One operation of the API.
 #[derive(Debug, Clone, Copy)]
@@ -29,7 +37,13 @@ pub struct Operation {
     pub errors: &'static [u16],
 }
 
-const AUTH_ERRORS: &[u16] = &[401, 403, 404, 429, 500, 503];
+/// A read of one resource of the caller's workspace: no token, no scope, no such resource, or
+/// the database.
+const READ_ONE: &[u16] = &[401, 403, 404, 500, 503];
+
+/// A change to one resource of the caller's workspace: as [`READ_ONE`], and the workspace's
+/// rate limit for that kind of change.
+const CHANGE_ONE: &[u16] = &[401, 403, 404, 429, 500, 503];
 
 /// Every operation, in the order of `docs/api.md`.
 pub const OPERATIONS: &[Operation] = &[
@@ -64,7 +78,7 @@ pub const OPERATIONS: &[Operation] = &[
         authenticated: true,
         request: None,
         responses: &[(200, "Run")],
-        errors: AUTH_ERRORS,
+        errors: READ_ONE,
     },
     Operation {
         method: "delete",
@@ -75,7 +89,7 @@ pub const OPERATIONS: &[Operation] = &[
         authenticated: true,
         request: None,
         responses: &[(202, "Run")],
-        errors: AUTH_ERRORS,
+        errors: CHANGE_ONE,
     },
     Operation {
         method: "post",
@@ -86,7 +100,7 @@ pub const OPERATIONS: &[Operation] = &[
         authenticated: true,
         request: None,
         responses: &[(202, "Run"), (200, "Run")],
-        errors: AUTH_ERRORS,
+        errors: CHANGE_ONE,
     },
     Operation {
         method: "get",
@@ -97,7 +111,7 @@ pub const OPERATIONS: &[Operation] = &[
         authenticated: true,
         request: None,
         responses: &[(200, "EventPage")],
-        errors: AUTH_ERRORS,
+        errors: &[401, 403, 404, 422, 500, 503],
     },
     Operation {
         method: "get",
@@ -119,7 +133,7 @@ pub const OPERATIONS: &[Operation] = &[
         authenticated: true,
         request: None,
         responses: &[(200, "Outputs")],
-        errors: AUTH_ERRORS,
+        errors: READ_ONE,
     },
     Operation {
         method: "post",
@@ -130,7 +144,7 @@ pub const OPERATIONS: &[Operation] = &[
         authenticated: true,
         request: None,
         responses: &[(200, "Link")],
-        errors: AUTH_ERRORS,
+        errors: CHANGE_ONE,
     },
     Operation {
         method: "get",
@@ -152,7 +166,7 @@ pub const OPERATIONS: &[Operation] = &[
         authenticated: true,
         request: None,
         responses: &[(200, "WhoAmI")],
-        errors: &[401, 500, 503],
+        errors: &[401, 403, 500, 503],
     },
     Operation {
         method: "get",
@@ -163,7 +177,7 @@ pub const OPERATIONS: &[Operation] = &[
         authenticated: true,
         request: None,
         responses: &[(200, "Workspace")],
-        errors: &[401, 500],
+        errors: &[401, 500, 503],
     },
     Operation {
         method: "delete",
@@ -174,7 +188,7 @@ pub const OPERATIONS: &[Operation] = &[
         authenticated: true,
         request: None,
         responses: &[(202, "Workspace")],
-        errors: &[401, 403, 429, 500],
+        errors: &[401, 403, 429, 500, 503],
     },
     Operation {
         method: "get",
@@ -207,7 +221,7 @@ pub const OPERATIONS: &[Operation] = &[
         authenticated: true,
         request: None,
         responses: &[(200, "Token")],
-        errors: AUTH_ERRORS,
+        errors: CHANGE_ONE,
     },
     Operation {
         method: "get",
@@ -260,7 +274,7 @@ pub fn document() -> Value {
     let mut paths = Map::new();
     for op in OPERATIONS {
         let entry = paths.entry(op.path.to_owned()).or_insert_with(|| json!({}));
-        entry[op.method] = operation(op);
+        entry[op.method] = openapi_operation::operation(op);
     }
     json!({
         "openapi": "3.1.0",
@@ -275,110 +289,4 @@ pub fn document() -> Value {
             "schemas": super::openapi_schemas::schemas()
         }
     })
-}
-
-fn operation(op: &Operation) -> Value {
-    let mut responses = Map::new();
-    for (status, schema) in op.responses {
-        responses.insert(status.to_string(), content(schema, "Success."));
-    }
-    for status in op.errors {
-        let mut error = content("ErrorBody", reason(*status));
-        if matches!(*status, 429 | 503) {
-            error["headers"] = json!({"Retry-After": {"schema": {"type": "integer"}, "description": "Seconds to wait."}});
-        }
-        responses.insert(status.to_string(), error);
-    }
-    let mut parameters = Vec::new();
-    for name in ["id", "output_id", "key"] {
-        if op.path.contains(&format!("{{{name}}}")) {
-            parameters.push(
-                json!({"name": name, "in": "path", "required": true, "schema": {"type": "string"}}),
-            );
-        }
-    }
-    let query: &[(&str, &str)] = match op.id {
-        "listRuns" => &[
-            ("status", "string"),
-            ("limit", "integer"),
-            ("cursor", "string"),
-        ],
-        "listRunEvents" => &[("limit", "integer"), ("cursor", "string")],
-        "downloadSignedObject" => &[
-            ("expires", "integer"),
-            ("filename", "string"),
-            ("sig", "string"),
-        ],
-        _ => &[],
-    };
-    for (name, kind) in query {
-        parameters.push(json!({"name": name, "in": "query", "required": op.id == "downloadSignedObject", "schema": {"type": kind}}));
-    }
-    if op.id == "streamRun" {
-        parameters.push(json!({"name": "Last-Event-ID", "in": "header", "required": false, "description": "The `id` of the last `event` message received: the stream resumes after it.", "schema": {"type": "string", "pattern": "^[0-9]*$"}}));
-    }
-    if op.id == "createRun" {
-        parameters.push(json!({"name": "Idempotency-Key", "in": "header", "required": false, "schema": {"type": "string", "maxLength": 255}}));
-    }
-    let mut value = json!({
-        "operationId": op.id,
-        "summary": op.summary,
-        "parameters": parameters,
-        "responses": responses,
-    });
-    if op.authenticated {
-        value["security"] = json!([{"bearer": []}]);
-    }
-    if let Some(scope) = op.scope {
-        value["x-antpath-scope"] = json!(scope);
-    }
-    if let Some(request) = op.request {
-        value["requestBody"] = json!({"required": true, "content": {"application/json": {"schema": {"$ref": format!("#/components/schemas/{request}")}}}});
-    }
-    value
-}
-
-fn content(schema: &str, description: &str) -> Value {
-    match schema {
-        "Binary" => {
-            json!({"description": description, "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}})
-        }
-        "Text" => {
-            json!({"description": description, "content": {"text/plain": {"schema": {"type": "string"}}}})
-        }
-        "RunStream" => {
-            json!({"description": "text/event-stream. `event: run` (data: Run) first and on every change; `event: event` (id: its seq, data: Event) for each event after Last-Event-ID, in seq order; `event: end` (data: Run) once the run is finished, then the stream closes; `: keep-alive` comments while idle.", "content": {"text/event-stream": {"schema": {"type": "string"}}}})
-        }
-        "Object" => {
-            json!({"description": description, "content": {"application/json": {"schema": {"type": "object"}}}})
-        }
-        _ => {
-            json!({"description": description, "content": {"application/json": {"schema": {"$ref": format!("#/components/schemas/{schema}")}}}})
-        }
-    }
-}
-
-fn reason(status: u16) -> &'static str {
-    match status {
-        400 => {
-            "Malformed body: not JSON, a repeated key or a NUL character; details name where; or a malformed Last-Event-ID header (invalid_request)."
-        }
-        408 => {
-            "The body did not arrive within the body read timeout; the connection is closed (invalid_request)."
-        }
-        401 => "Missing, unknown or revoked token (authentication_error).",
-        403 => "Missing scope (permission_denied).",
-        404 => "Not found in the token's workspace (not_found).",
-        409 => {
-            "Idempotency key reused with a different request (conflict), or the workspace is being deleted (workspace_deleting)."
-        }
-        413 => "Body over the limit (payload_too_large).",
-        415 => "Body is not application/json (unsupported_media_type).",
-        422 => "Validation failed; every problem is in details (invalid_request).",
-        429 => "Rate limit or active-run quota (rate_limited).",
-        503 => {
-            "The database is unavailable; retry after Retry-After seconds (service_unavailable)."
-        }
-        _ => "Internal error (internal_error).",
-    }
 }

@@ -311,6 +311,14 @@ impl From<TokenRecord> for TokenView {
     }
 }
 
+/// What a run-list cursor looks like (as the OpenAPI document states it): the creation time in
+/// microseconds since the epoch (at most 18 digits), a dot, and the run id.
+pub const RUN_CURSOR_PATTERN: &str = r"^[0-9]{1,18}\.run_[0-9a-fA-F]{32}$";
+
+/// What an event-list cursor looks like: the last `seq` seen, at most 18 digits (event numbers
+/// stay far below 10^18).
+pub const EVENT_CURSOR_PATTERN: &str = "^[0-9]{1,18}$";
+
 /// Encodes a run-list cursor: `<microseconds since epoch>.<run id>`, opaque to clients.
 pub fn encode_run_cursor(run: &RunRecord) -> String {
     format!("{}.{}", run.created_at.timestamp_micros(), run.id)

@@ -8,10 +8,12 @@
 //! - [`canonical`] and [`hash`]: canonical JSON and stable `sha256:` hashes.
 //! - [`submission`]: the `POST /v1/runs` body, where `secrets` is the only place a credential
 //!   may be.
+//! - [`json_schema`]: the JSON Schema of a template and of a submission, for API documents.
 
 pub mod canonical;
 mod error;
 pub mod hash;
+pub mod json_schema;
 pub mod model;
 pub mod parse;
 pub mod render;

@@ -4,7 +4,7 @@
 //! Keep these in step with the model: a field added there must be added here, or the walker
 //! reports it as unknown before serde ever sees it (the round-trip tests catch that).
 
-use crate::shape::{Shape, Variant, opt, req};
+use crate::shape::{Field, Shape, Variant, opt, req};
 
 static STRING: Shape = Shape::String;
 static BOOL: Shape = Shape::Bool;
@@ -201,12 +201,14 @@ pub(crate) static SECRETS: Shape = Shape::Object(&[
     opt("mcpServers", &Shape::Map(&MCP_SERVER_SECRET)),
 ]);
 
-/// The top-level fields of a submission, for the unknown-field check.
-pub(crate) const SUBMISSION_FIELDS: &[&str] = &[
-    "template",
-    "variables",
-    "secrets",
-    "cleanup",
-    "limits",
-    "idempotencyKey",
+/// The top-level parts of a submission. `submission::validate_submission` reads each one on
+/// its own (so that every problem is reported); this list is its unknown-field check and the
+/// outline of the published JSON Schema.
+pub(crate) static SUBMISSION_PARTS: &[Field] = &[
+    req("template", &TEMPLATE),
+    opt("variables", &VARIABLE_VALUES),
+    req("secrets", &SECRETS),
+    opt("cleanup", &CLEANUP),
+    opt("limits", &LIMITS),
+    opt("idempotencyKey", &STRING),
 ];

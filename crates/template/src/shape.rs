@@ -98,11 +98,21 @@ pub(crate) fn walk(value: &mut Value, shape: &Shape, path: &str, issues: &mut Is
         | (Shape::Bool, Value::Bool(_))
         | (Shape::Number, Value::Number(_)) => true,
         (Shape::Unsigned, Value::Number(n)) => {
-            let ok = n.is_u64();
-            if !ok {
-                issues.push(path, "Expected a whole number of 0 or more.");
+            if n.is_u64() {
+                return true;
             }
-            ok
+            // `300.0` is the whole number 300 to JSON (and to JSON Schema): written back as an
+            // integer, it deserialises, and it hashes as `300` does.
+            match n.as_f64().and_then(whole_u64) {
+                Some(whole) => {
+                    *value = Value::from(whole);
+                    true
+                }
+                None => {
+                    issues.push(path, "Expected a whole number of 0 or more.");
+                    false
+                }
+            }
         }
         (Shape::OneOf(choices), Value::String(s)) => {
             let ok = choices.contains(&s.as_str());
@@ -205,6 +215,18 @@ fn walk_fields(
     ok
 }
 
+/// `x` as a `u64` when it is a whole number in range.
+fn whole_u64(x: f64) -> Option<u64> {
+    /// 2^64, the first whole number out of range (exactly representable as an `f64`).
+    const TWO_TO_THE_64: f64 = 18_446_744_073_709_551_616.0;
+    #[expect(
+        clippy::cast_possible_truncation,
+        clippy::cast_sign_loss,
+        reason = "x is whole and within 0..2^64, so the cast is exact"
+    )]
+    (x.fract() == 0.0 && (0.0..TWO_TO_THE_64).contains(&x)).then(|| x as u64)
+}
+
 fn expected(shape: &Shape) -> &'static str {
     match shape {
         Shape::Any => "any value",
@@ -249,6 +271,20 @@ mod tests {
                 "/points/2/x"
             ]
         );
+    }
+
+    #[test]
+    fn a_whole_number_written_with_a_fraction_is_written_back_as_an_integer() {
+        static COUNTS: Shape = Shape::Array(&Shape::Unsigned);
+        let mut value = json!([3.0, 0.0, 7]);
+        let mut issues = Issues::default();
+        assert!(walk(&mut value, &COUNTS, "", &mut issues));
+        assert_eq!(value.to_string(), "[3,0,7]");
+        for bad in [json!(3.5), json!(-1.0), json!(-2), json!(1e20)] {
+            let mut value = json!([bad]);
+            let mut issues = Issues::default();
+            assert!(!walk(&mut value, &COUNTS, "", &mut issues), "{value}");
+        }
     }
 
     #[test]

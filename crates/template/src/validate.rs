@@ -13,20 +13,20 @@ use crate::url_check::url_problem;
 use crate::variables::is_valid_variable_name;
 
 /// The provider's limit on MCP servers per agent.
-const MAX_MCP_SERVERS: usize = 20;
+pub(crate) const MAX_MCP_SERVERS: usize = 20;
 /// The provider's limit on entries of an agent's `tools` (toolsets and custom tools together).
-const MAX_TOOLS: usize = 128;
+pub(crate) const MAX_TOOLS: usize = 128;
 /// Per-tool overrides in one toolset, bounded like the tools themselves.
-const MAX_TOOL_CONFIGS: usize = 128;
+pub(crate) const MAX_TOOL_CONFIGS: usize = 128;
 /// The provider's limit on skills per agent.
-const MAX_SKILLS: usize = 20;
+pub(crate) const MAX_SKILLS: usize = 20;
 /// The provider's limit on an agent's description, in characters.
-const MAX_DESCRIPTION_CHARS: usize = 2048;
+pub(crate) const MAX_DESCRIPTION_CHARS: usize = 2048;
 /// The provider's limit on an agent's system prompt, in characters.
-const MAX_SYSTEM_CHARS: usize = 100_000;
+pub(crate) const MAX_SYSTEM_CHARS: usize = 100_000;
 /// Longest prompt as written in the template (before variables are filled in), in characters;
 /// the same bound as the system prompt.
-const MAX_PROMPT_CHARS: usize = 100_000;
+pub(crate) const MAX_PROMPT_CHARS: usize = 100_000;
 /// Smallest spend limit, in US dollars: one cent. Anything smaller rounds to nothing in the
 /// database's four decimal places.
 pub const MIN_SPEND_USD: f64 = 0.01;
@@ -34,11 +34,11 @@ pub const MIN_SPEND_USD: f64 = 0.01;
 /// database column (`numeric(12, 4)`) can hold.
 pub const MAX_SPEND_USD: f64 = 1_000_000.0;
 /// The provider's limits on agent metadata, which labels are copied into.
-const MAX_LABELS: usize = 16;
+pub(crate) const MAX_LABELS: usize = 16;
 /// Longest label key, in characters.
-const MAX_LABEL_KEY_CHARS: usize = 64;
+pub(crate) const MAX_LABEL_KEY_CHARS: usize = 64;
 /// Longest label value, in characters.
-const MAX_LABEL_VALUE_CHARS: usize = 512;
+pub(crate) const MAX_LABEL_VALUE_CHARS: usize = 512;
 /// Longest template or MCP server name, in characters.
 const MAX_NAME_CHARS: usize = 64;
 

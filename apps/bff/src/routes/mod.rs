@@ -9,6 +9,8 @@ mod submit;
 mod tokens;
 pub mod workspace;
 
+pub(crate) use runs::MAX_PAGE;
+
 use antpath_db::rate_limits::{self, BucketSpec, Take};
 use antpath_types::WorkspaceId;
 use axum::Router;

@@ -17,7 +17,6 @@ use antpath_types::{CleanupPolicy, RunId, SecretId};
 use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
-use serde_json::Value;
 
 use super::{Bucket, rate_limit};
 use crate::auth::{Auth, Scope};
@@ -68,9 +67,7 @@ pub async fn submit(
         (Some(header), _) => Some(header),
         (None, body) => body.map(str::to_owned),
     };
-    let requested_duration = body
-        .pointer("/limits/maxDurationSeconds")
-        .and_then(Value::as_u64);
+    let requested_duration = submission.requested_limits().max_duration_seconds;
     rate_limit(&state, Bucket::Submit, auth.workspace_id).await?;
 
     let run_id = RunId::new();

@@ -2,6 +2,7 @@
 
 mod admin;
 mod auth;
+mod contract;
 mod cost;
 mod custody;
 mod dashboard;

@@ -18,6 +18,7 @@ pub(super) struct Parts {
     pub(super) secrets: SecretBundle,
     pub(super) cleanup: Option<CleanupPolicy>,
     pub(super) limits: RunLimits,
+    pub(super) requested_limits: RunLimits,
     pub(super) idempotency_key: Option<String>,
 }
 
@@ -31,6 +32,7 @@ pub struct ValidatedSubmission {
     secrets: SecretBundle,
     cleanup: Option<CleanupPolicy>,
     limits: RunLimits,
+    requested_limits: RunLimits,
     idempotency_key: Option<String>,
 }
 
@@ -44,6 +46,7 @@ impl ValidatedSubmission {
             secrets: parts.secrets,
             cleanup: parts.cleanup,
             limits: parts.limits,
+            requested_limits: parts.requested_limits,
             idempotency_key: parts.idempotency_key,
         }
     }
@@ -83,6 +86,12 @@ impl ValidatedSubmission {
     /// clamped to the plan.
     pub fn limits(&self) -> RunLimits {
         self.limits
+    }
+
+    /// The limits the submission itself asked for (its `limits`, without the template's), so a
+    /// request beyond the plan can be refused where a template's own limit is only clamped.
+    pub fn requested_limits(&self) -> RunLimits {
+        self.requested_limits
     }
 
     /// The client's idempotency key, if any.

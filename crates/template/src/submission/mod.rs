@@ -31,14 +31,14 @@ pub use secrets::{AnthropicSecrets, McpServerSecret, SecretBundle, SecretBundleF
 use crate::error::{Issues, ValidationErrors, child};
 use crate::parse::template_from_value;
 use crate::render::{Prompt, PromptError};
-use crate::schema::{CLEANUP, LIMITS, SECRETS, SUBMISSION_FIELDS, VARIABLE_VALUES};
+use crate::schema::{CLEANUP, LIMITS, SECRETS, SUBMISSION_PARTS, VARIABLE_VALUES};
 use crate::shape::{Shape, walk};
 use crate::validate::check_limits;
 use crate::variables::values::check_values;
 use secret_keys::{is_secret_key, reject_secret_keys};
 
 /// Longest accepted idempotency key, in characters.
-const MAX_IDEMPOTENCY_KEY_CHARS: usize = 255;
+pub(crate) const MAX_IDEMPOTENCY_KEY_CHARS: usize = 255;
 
 /// Longest prompt once its variables are filled in, in characters. The template's prompt and
 /// each value are bounded on their own, but a placeholder repeated thousands of times could
@@ -54,8 +54,12 @@ pub fn validate_submission(body: &Value) -> Result<ValidatedSubmission, Validati
     };
     reject_misplaced_secrets(fields, &mut issues);
     for key in fields.keys() {
-        if !SUBMISSION_FIELDS.contains(&key.as_str()) {
-            let expected = SUBMISSION_FIELDS.join("`, `");
+        if !SUBMISSION_PARTS
+            .iter()
+            .any(|part| part.name == key.as_str())
+        {
+            let names: Vec<&str> = SUBMISSION_PARTS.iter().map(|part| part.name).collect();
+            let expected = names.join("`, `");
             issues.push(
                 child("", key),
                 format!("Unknown field `{key}`; expected one of: `{expected}`."),
@@ -117,6 +121,7 @@ pub fn validate_submission(body: &Value) -> Result<ValidatedSubmission, Validati
     Ok(ValidatedSubmission::new(accepted::Parts {
         cleanup: cleanup.or(template_said_cleanup.then_some(template.cleanup)),
         limits: effective_limits,
+        requested_limits: limits.unwrap_or_default(),
         template,
         variables: resolved,
         prompt: prompt.unwrap_or_default(),
