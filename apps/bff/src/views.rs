@@ -324,11 +324,23 @@ pub fn encode_run_cursor(run: &RunRecord) -> String {
     format!("{}.{}", run.created_at.timestamp_micros(), run.id)
 }
 
+/// Most digits of a cursor's number, as [`RUN_CURSOR_PATTERN`] and [`EVENT_CURSOR_PATTERN`]
+/// state; 18 digits always fit an `i64`.
+const MAX_CURSOR_DIGITS: usize = 18;
+
+/// Reads a cursor's number: 1 to [`MAX_CURSOR_DIGITS`] decimal digits, nothing else (no sign,
+/// which Rust's integer parser would take).
+pub fn cursor_number(text: &str) -> Option<i64> {
+    let digits =
+        (1..=MAX_CURSOR_DIGITS).contains(&text.len()) && text.bytes().all(|b| b.is_ascii_digit());
+    digits.then(|| text.parse().ok()).flatten()
+}
+
 /// Decodes a run-list cursor; anything else is a 422.
 pub fn decode_run_cursor(text: &str) -> Result<RunCursor, ApiError> {
     let bad = || ApiError::invalid_at("?cursor", "This cursor is not one we issued.");
     let (micros, id) = text.split_once('.').ok_or_else(bad)?;
-    let micros: i64 = micros.parse().map_err(|_| bad())?;
+    let micros = cursor_number(micros).ok_or_else(bad)?;
     Ok(RunCursor {
         created_at: DateTime::from_timestamp_micros(micros).ok_or_else(bad)?,
         id: id.parse().map_err(|_| bad())?,

@@ -224,7 +224,7 @@ fn whole_u64(x: f64) -> Option<u64> {
         clippy::cast_sign_loss,
         reason = "x is whole and within 0..2^64, so the cast is exact"
     )]
-    (x.fract() == 0.0 && (0.0..TWO_TO_THE_64).contains(&x)).then(|| x as u64)
+    (x.fract() == 0.0 && (0.0..TWO_TO_THE_64).contains(&x)).then_some(x as u64)
 }
 
 fn expected(shape: &Shape) -> &'static str {

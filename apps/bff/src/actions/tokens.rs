@@ -41,10 +41,12 @@ fn validate<'a>(
     request: &TokenRequest<'a>,
     may_grant: impl Fn(Scope) -> bool,
 ) -> Result<(&'a str, Vec<String>), ApiError> {
+    // The rules apply to the name as sent (as the API document states them); it is stored
+    // trimmed.
     let name = request.name.trim();
     if name.is_empty()
-        || name.chars().count() > MAX_TOKEN_NAME_CHARS
-        || name.chars().any(char::is_control)
+        || request.name.chars().count() > MAX_TOKEN_NAME_CHARS
+        || request.name.chars().any(char::is_control)
     {
         return Err(ApiError::invalid_at(
             "/name",

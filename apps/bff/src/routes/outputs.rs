@@ -17,7 +17,7 @@ use crate::auth::{Auth, Scope};
 use crate::error::ApiError;
 use crate::extract::query;
 use crate::state::AppState;
-use crate::views::{CaptureFailureView, EventView, OutputView, Page};
+use crate::views::{CaptureFailureView, EventView, OutputView, Page, cursor_number};
 
 /// Events per page when none is asked for.
 const DEFAULT_EVENT_PAGE: i64 = 100;
@@ -44,8 +44,8 @@ pub async fn events(
         .cursor
         .as_deref()
         .map(|c| {
-            c.parse::<i64>()
-                .map_err(|_| ApiError::invalid_at("?cursor", "This cursor is not one we issued."))
+            cursor_number(c)
+                .ok_or_else(|| ApiError::invalid_at("?cursor", "This cursor is not one we issued."))
         })
         .transpose()?;
     ensure_run(&state, &auth, run).await?;

@@ -70,8 +70,8 @@ pub async fn stream(
     Ok(response)
 }
 
-/// Reads `Last-Event-ID`: absent or empty is the start, anything but a `seq` we issued is a
-/// 400.
+/// Reads `Last-Event-ID`: absent or empty is the start, anything but a `seq` we issue (the
+/// digits of an event cursor) is a 400.
 fn last_event_id(headers: &HeaderMap) -> Result<i64, ApiError> {
     let Some(value) = headers.get("last-event-id") else {
         return Ok(0);
@@ -82,10 +82,7 @@ fn last_event_id(headers: &HeaderMap) -> Result<i64, ApiError> {
     if text.is_empty() {
         return Ok(0);
     }
-    if !text.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(bad());
-    }
-    text.parse::<i64>().map_err(|_| bad())
+    crate::views::cursor_number(text).ok_or_else(bad)
 }
 
 /// One stream's position and what it still has to send.
