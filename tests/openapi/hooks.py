@@ -1,10 +1,17 @@
 """schemathesis hooks for scripts/check-openapi.
 
-Two things the generic checks cannot know about antpath:
+Three things the generic checks cannot know about antpath:
 
 * The check's own token must survive: `DELETE /v1/tokens/{id}` with an id learnt from
   `GET /v1/tokens` would revoke it and turn the rest of the run into 401s. Such a call is
-  pointed at a spare token made for the purpose instead (still a real revoke, still 200).
+  pointed at a spare token made for the purpose instead (still a real revoke, still 200). The
+  same goes for the finished run scripts/check-openapi seeds (its output is what the download
+  link requests name): a `DELETE /v1/runs/{id}` of it deletes a spare run instead.
+
+* The provider simulator takes only API keys that start with `sk-ant-` (as the provider's own
+  do). A submission whose `apiKey` is already schema-valid (a non-blank string) gets such a key
+  instead, still schema-valid, so that its run can get as far as the provider lets it: to
+  success, outputs and their download links.
 
 * A run submission has rules between its fields that no JSON Schema can state (the
   `CROSS_FIELD_RULES` of crates/template/src/json_schema.rs, listed in the document's
@@ -25,6 +32,8 @@ import schemathesis
 
 PROTECTED_TOKEN_ID = os.environ["ANTPATH_CHECK_TOKEN_ID"]
 SPARE_TOKEN_ID = os.environ["ANTPATH_CHECK_SPARE_TOKEN_ID"]
+PROTECTED_RUN_ID = os.environ["ANTPATH_CHECK_RUN_ID"]
+SPARE_RUN_ID = os.environ["ANTPATH_CHECK_SPARE_RUN_ID"]
 
 # The messages of the cross-field rules, as crates/template and the bff word them. Keep them in
 # step: a reworded message makes this check fail loudly rather than pass quietly.
@@ -42,7 +51,7 @@ CROSS_FIELD_MESSAGES = [re.compile(pattern) for pattern in (
     r"^Another `mcp_toolset` already uses this server\.$",
     r"^Only one `agent_toolset_20260401` is allowed\.$",
     r"^An earlier config already names this tool\.$",
-    r"^The URL ",
+    r"^The URL(.s)? ",
     # environment
     r"^Packages are listed, so limited networking must set `allowPackageManagers: true`\.$",
     # variable declarations and values
@@ -65,11 +74,27 @@ CROSS_FIELD_MESSAGES = [re.compile(pattern) for pattern in (
 )]
 
 
+SIMULATOR_API_KEY = "sk-ant-openapi-check"
+
+
 @schemathesis.hook
 def before_call(context, case, kwargs):
-    if case.operation.label == "DELETE /v1/tokens/{id}" and case.path_parameters:
-        if case.path_parameters.get("id") == PROTECTED_TOKEN_ID:
-            case.path_parameters["id"] = SPARE_TOKEN_ID
+    for label, protected, spare in (
+        ("DELETE /v1/tokens/{id}", PROTECTED_TOKEN_ID, SPARE_TOKEN_ID),
+        ("DELETE /v1/runs/{id}", PROTECTED_RUN_ID, SPARE_RUN_ID),
+    ):
+        if case.operation.label == label and (case.path_parameters or {}).get("id") == protected:
+            case.path_parameters["id"] = spare
+    if case.operation.label == "POST /v1/runs" and isinstance(case.body, dict):
+        anthropic = (case.body.get("secrets") or {}).get("anthropic") if isinstance(case.body.get("secrets"), dict) else None
+        if isinstance(anthropic, dict) and _schema_valid_key(anthropic.get("apiKey")):
+            anthropic["apiKey"] = SIMULATOR_API_KEY
+
+
+def _schema_valid_key(value):
+    """Whether `value` satisfies the document's rule for `apiKey`: a string without NUL that is
+    not only whitespace."""
+    return isinstance(value, str) and "\x00" not in value and value.strip() != ""
 
 
 @schemathesis.check

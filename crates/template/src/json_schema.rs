@@ -65,7 +65,8 @@ pub fn schemas(reference_prefix: &str) -> Vec<(&'static str, Value)> {
     let json_value = json!({
         "description": "Any JSON value whose strings and keys hold no NUL character.",
         "oneOf": [
-            {"type": ["null", "boolean", "number"]},
+            {"type": ["null", "boolean"]},
+            number(),
             {"type": "string", "pattern": NO_NUL},
             {"type": "array", "items": writer.reference("JsonValue")},
             {"type": "object", "propertyNames": {"pattern": NO_NUL},
@@ -137,7 +138,7 @@ impl Writer<'_> {
             Shape::String => json!({"type": "string", "pattern": NO_NUL}),
             Shape::Bool => json!({"type": "boolean"}),
             Shape::Unsigned => json!({"type": "integer", "minimum": 0, "maximum": u64::MAX}),
-            Shape::Number => json!({"type": "number"}),
+            Shape::Number => number(),
             Shape::OneOf(choices) => json!({"type": "string", "enum": choices}),
             Shape::Array(item) => json!({"type": "array",
                 "items": self.shape(item, &format!("{path}/*"), context)}),
@@ -182,6 +183,12 @@ impl Writer<'_> {
         json!({"type": "object", "required": required, "additionalProperties": false,
             "properties": properties})
     }
+}
+
+/// A JSON number the server can read: a finite `f64` (a literal beyond ±1.8e308 is refused as
+/// malformed JSON, 400).
+fn number() -> Value {
+    json!({"type": "number", "minimum": -f64::MAX, "maximum": f64::MAX})
 }
 
 /// Text with at least one character that `trim` keeps, and no NUL.
