@@ -12,6 +12,8 @@
 //! Strings and keys never hold a NUL character (the API refuses one with 400: no Postgres text
 //! can store it), so every string and every free-form key carries a pattern that says so.
 
+use std::cell::RefCell;
+
 use serde_json::{Map, Value, json};
 
 use crate::schema::{SUBMISSION_PARTS, TEMPLATE};
@@ -55,7 +57,21 @@ pub const CROSS_FIELD_RULES: &[&str] = &[
 /// each referring to the others as `{reference_prefix}{name}` (for an OpenAPI document,
 /// `#/components/schemas/`).
 pub fn schemas(reference_prefix: &str) -> Vec<(&'static str, Value)> {
-    let writer = Writer { reference_prefix };
+    write(reference_prefix).0
+}
+
+/// Named schemas, in the order they are written.
+type Named = Vec<(&'static str, Value)>;
+
+/// Every place the writer passed: which document, and the path in it.
+type Visited = Vec<(Context, String)>;
+
+/// The schemas, and every place the writer passed (for the rule check).
+fn write(reference_prefix: &str) -> (Named, Visited) {
+    let writer = Writer {
+        reference_prefix,
+        visited: RefCell::new(Vec::new()),
+    };
     let mut template = writer.shape(&TEMPLATE, "", Context::Template);
     template["description"] = json!(format!(
         "A run template (secret-free). Besides what this schema states: {}.",
@@ -73,11 +89,12 @@ pub fn schemas(reference_prefix: &str) -> Vec<(&'static str, Value)> {
              "additionalProperties": writer.reference("JsonValue")}
         ]
     });
-    vec![
+    let schemas = vec![
         ("Template", template),
         ("RunSubmission", submission),
         ("JsonValue", json_value),
-    ]
+    ];
+    (schemas, writer.visited.into_inner())
 }
 
 /// Which document a path belongs to, so that [`field_rule`] can tell `/limits` of a template
@@ -90,6 +107,7 @@ enum Context {
 
 struct Writer<'a> {
     reference_prefix: &'a str,
+    visited: RefCell<Visited>,
 }
 
 impl Writer<'_> {
@@ -131,6 +149,7 @@ impl Writer<'_> {
     }
 
     fn shape(&self, shape: &Shape, path: &str, context: Context) -> Value {
+        self.visited.borrow_mut().push((context, path.to_owned()));
         let mut schema = match shape {
             Shape::Any => self.reference("JsonValue"),
             Shape::AnyObject => json!({"type": "object", "propertyNames": {"pattern": NO_NUL},
@@ -196,61 +215,150 @@ fn not_blank() -> Value {
     json!({"pattern": format!(r"^[^\u0000]*[^\u0000{WHITESPACE}][^\u0000]*$")})
 }
 
-/// The rules of the single field at `path` (`*` for any item or value, `:variant` after a
-/// tagged object), as schema keywords that replace or join the structural ones.
-fn field_rule(path: &str, context: Context) -> Option<Value> {
-    let rule = match (context, path) {
-        (Context::Template, "/name") => json!({"pattern": "^[a-z0-9][a-z0-9._-]{0,63}$"}),
-        (Context::Template, "/description") => json!({"maxLength": MAX_DESCRIPTION_CHARS}),
-        (Context::Template, "/agent/model") => not_blank(),
-        (Context::Template, "/agent/system") => json!({"maxLength": MAX_SYSTEM_CHARS}),
-        (Context::Template, "/agent/mcpServers") => json!({"maxItems": MAX_MCP_SERVERS}),
-        (Context::Template, "/agent/mcpServers/*/name") => {
-            json!({"pattern": "^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$"})
-        }
-        // The scheme, and a host that starts right after it, without spaces or control
-        // characters: what every accepted URL has (the rest is in CROSS_FIELD_RULES).
-        (Context::Template, "/agent/mcpServers/*/url") => json!({"pattern": format!(
+/// A rule of one field: where (`*` for any item or value, `:variant` after a tagged object) and
+/// the schema keywords that replace or join the structural ones there.
+struct Rule {
+    context: Context,
+    path: &'static str,
+    keywords: fn() -> Value,
+}
+
+const fn template(path: &'static str, keywords: fn() -> Value) -> Rule {
+    Rule {
+        context: Context::Template,
+        path,
+        keywords,
+    }
+}
+
+const fn submission(path: &'static str, keywords: fn() -> Value) -> Rule {
+    Rule {
+        context: Context::Submission,
+        path,
+        keywords,
+    }
+}
+
+/// Every rule of one field that a schema can state, each a necessary condition of the
+/// validator (crates/template/src/validate.rs and the submission checks).
+static RULES: &[Rule] = &[
+    template(
+        "/name",
+        || json!({"pattern": "^[a-z0-9][a-z0-9._-]{0,63}$"}),
+    ),
+    template(
+        "/description",
+        || json!({"maxLength": MAX_DESCRIPTION_CHARS}),
+    ),
+    template("/agent/model", not_blank),
+    template("/agent/system", || json!({"maxLength": MAX_SYSTEM_CHARS})),
+    template("/agent/mcpServers", || json!({"maxItems": MAX_MCP_SERVERS})),
+    template(
+        "/agent/mcpServers/*/name",
+        || json!({"pattern": "^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$"}),
+    ),
+    // The scheme, and a host that starts right after it, without spaces or control characters:
+    // what every accepted URL has (the rest is in CROSS_FIELD_RULES).
+    template("/agent/mcpServers/*/url", || {
+        json!({"pattern": format!(
             "^[Hh][Tt][Tt][Pp][Ss]?://[^/?#@:{CONTROL}{WHITESPACE}][^{CONTROL}{WHITESPACE}]*$"
-        )}),
-        (Context::Template, "/agent/tools") => json!({"maxItems": MAX_TOOLS}),
-        (
-            Context::Template,
-            "/agent/tools/*:agent_toolset_20260401/configs" | "/agent/tools/*:mcp_toolset/configs",
-        ) => json!({"maxItems": MAX_TOOL_CONFIGS}),
-        (Context::Template, "/agent/tools/*:mcp_toolset/configs/*/name") => not_blank(),
-        (Context::Template, "/agent/skills") => json!({"maxItems": MAX_SKILLS}),
-        (Context::Template, "/agent/skills/*/skillId" | "/agent/skills/*/version") => not_blank(),
-        (Context::Template, p) if p.starts_with("/environment/packages/") && p.ends_with("/*") => {
-            not_blank()
+        )})
+    }),
+    template("/agent/tools", || json!({"maxItems": MAX_TOOLS})),
+    template(
+        "/agent/tools/*:agent_toolset_20260401/configs",
+        || json!({"maxItems": MAX_TOOL_CONFIGS}),
+    ),
+    template(
+        "/agent/tools/*:mcp_toolset/configs",
+        || json!({"maxItems": MAX_TOOL_CONFIGS}),
+    ),
+    template("/agent/tools/*:mcp_toolset/configs/*/name", not_blank),
+    template("/agent/skills", || json!({"maxItems": MAX_SKILLS})),
+    template("/agent/skills/*/skillId", not_blank),
+    template("/agent/skills/*/version", not_blank),
+    template("/environment/packages/apt/*", not_blank),
+    template("/environment/packages/cargo/*", not_blank),
+    template("/environment/packages/gem/*", not_blank),
+    template("/environment/packages/go/*", not_blank),
+    template("/environment/packages/npm/*", not_blank),
+    template("/environment/packages/pip/*", not_blank),
+    template(
+        "/environment/networking:limited/allowedHosts/*",
+        || json!({"pattern": r"^[^/:@ ?#\u0000]+$"}),
+    ),
+    template(
+        "/variables",
+        || json!({"propertyNames": {"pattern": "^[A-Za-z_][A-Za-z0-9_]*$"}}),
+    ),
+    template(
+        "/variables/*:enum/values",
+        || json!({"minItems": 1, "uniqueItems": true}),
+    ),
+    template("/prompt", || {
+        let mut rule = not_blank();
+        rule["maxLength"] = json!(MAX_PROMPT_CHARS);
+        rule
+    }),
+    template("/labels", || {
+        json!({"maxProperties": MAX_LABELS, "propertyNames": {
+            "minLength": 1, "maxLength": MAX_LABEL_KEY_CHARS, "pattern": NO_NUL}})
+    }),
+    template("/labels/*", || json!({"maxLength": MAX_LABEL_VALUE_CHARS})),
+    template("/limits/maxDurationSeconds", || json!({"minimum": 1})),
+    template("/limits/maxSpendUsd", spend),
+    submission("/limits/maxDurationSeconds", || json!({"minimum": 1})),
+    submission("/limits/maxSpendUsd", spend),
+    submission("/secrets/anthropic/apiKey", not_blank),
+    submission("/secrets/mcpServers/*/bearerToken", not_blank),
+    submission("/idempotencyKey", || {
+        json!({"minLength": 1, "maxLength": MAX_IDEMPOTENCY_KEY_CHARS,
+            "pattern": format!("^[^{CONTROL}]*$")})
+    }),
+];
+
+fn spend() -> Value {
+    json!({"minimum": MIN_SPEND_USD, "maximum": MAX_SPEND_USD})
+}
+
+/// The keywords of the rule at `path`, if there is one.
+fn field_rule(path: &str, context: Context) -> Option<Value> {
+    RULES
+        .iter()
+        .find(|rule| rule.context == context && rule.path == path)
+        .map(|rule| (rule.keywords)())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_rule_lands_on_a_field_of_the_schema() {
+        let (_, visited) = write("#/");
+        for rule in RULES {
+            assert!(
+                visited.contains(&(rule.context, rule.path.to_owned())),
+                "the rule at {} ({:?}) lands on no field",
+                rule.path,
+                rule.context
+            );
         }
-        (Context::Template, "/environment/networking:limited/allowedHosts/*") => {
-            json!({"pattern": r"^[^/:@ ?#\u0000]+$"})
-        }
-        (Context::Template, "/variables") => {
-            json!({"propertyNames": {"pattern": "^[A-Za-z_][A-Za-z0-9_]*$"}})
-        }
-        (Context::Template, "/variables/*:enum/values") => {
-            json!({"minItems": 1, "uniqueItems": true})
-        }
-        (Context::Template, "/prompt") => {
-            let mut rule = not_blank();
-            rule["maxLength"] = json!(MAX_PROMPT_CHARS);
-            rule
-        }
-        (Context::Template, "/labels") => json!({"maxProperties": MAX_LABELS,
-            "propertyNames": {"minLength": 1, "maxLength": MAX_LABEL_KEY_CHARS, "pattern": NO_NUL}}),
-        (Context::Template, "/labels/*") => json!({"maxLength": MAX_LABEL_VALUE_CHARS}),
-        (_, "/limits/maxDurationSeconds") => json!({"minimum": 1}),
-        (_, "/limits/maxSpendUsd") => json!({"minimum": MIN_SPEND_USD, "maximum": MAX_SPEND_USD}),
-        (
-            Context::Submission,
-            "/secrets/anthropic/apiKey" | "/secrets/mcpServers/*/bearerToken",
-        ) => not_blank(),
-        (Context::Submission, "/idempotencyKey") => json!({
-            "minLength": 1, "maxLength": MAX_IDEMPOTENCY_KEY_CHARS,
-            "pattern": format!("^[^{CONTROL}]*$")}),
-        _ => return None,
-    };
-    Some(rule)
+    }
+
+    #[test]
+    fn strings_refuse_a_nul_and_objects_refuse_unknown_fields() {
+        let schema = schemas("#/").remove(0).1;
+        assert_eq!(schema["properties"]["agent"]["additionalProperties"], false);
+        assert_eq!(
+            schema["properties"]["agent"]["properties"]["system"]["pattern"],
+            NO_NUL
+        );
+        assert_eq!(
+            schema["properties"]["labels"]["propertyNames"]["pattern"],
+            NO_NUL
+        );
+        let required = &schema["required"];
+        assert_eq!(required, &json!(["name", "agent", "prompt"]));
+    }
 }
