@@ -185,8 +185,9 @@ fn links(op: &Operation) -> Option<Value> {
 
 fn content(schema: &str, description: &str) -> Value {
     match schema {
+        // A stored object is served with its own media type (what the provider reported).
         "Binary" => {
-            json!({"description": description, "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}})
+            json!({"description": description, "content": {"*/*": {"schema": {"type": "string", "format": "binary"}}}})
         }
         "Text" => {
             json!({"description": description, "content": {"text/plain": {"schema": {"type": "string"}}}})
@@ -234,7 +235,9 @@ fn success(op: &Operation, status: u16) -> &'static str {
         ("deleteWorkspace", 202) => "The deletion was recorded (or is already under way).",
         ("createToken", 201) => "The token; its value is in `token`, shown this once.",
         ("revokeToken", 200) => "The token, revoked (revoking twice is fine).",
-        ("downloadSignedObject", 200) => "The object's bytes.",
+        ("downloadSignedObject", 200) => {
+            "The object's bytes, with its own media type, `Content-Disposition: attachment` and `Content-Security-Policy: sandbox`."
+        }
         _ => "Success.",
     }
 }

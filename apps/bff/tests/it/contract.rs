@@ -2,12 +2,15 @@
 //! accepted what it forbids, each found by `scripts/check-openapi` (schemathesis) and named in
 //! its test's doc comment.
 
+use antpath_storage::output_key;
+use antpath_types::{OutputId, RunId};
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode};
 use serde_json::json;
 use tower::ServiceExt as _;
 
 use crate::support::{TestApp, submission};
+use crate::tenancy::seed_event_and_output;
 
 /// Bug: a whole number written with a fraction (`300.0`) is an integer to JSON Schema, but a
 /// field of whole numbers refused it with 422 ("Expected a whole number of 0 or more").
@@ -105,4 +108,51 @@ async fn a_token_name_is_checked_as_sent_and_stored_trimmed(pool: sqlx::PgPool) 
     let reply = create(format!(" {} ", "b".repeat(98))).await;
     assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.body);
     assert_eq!(reply.body["name"], "b".repeat(98));
+}
+
+/// Bug: a download answers with the object's own media type (`text/markdown`, …), but the
+/// document promised `application/octet-stream` only, so a client generated from it expected
+/// the wrong type.
+#[sqlx::test(migrator = "antpath_db::MIGRATOR")]
+async fn a_download_answers_with_a_media_type_the_document_lists(pool: sqlx::PgPool) {
+    let app = TestApp::new(pool);
+    let tenant = app.tenant("acme").await;
+    let run: RunId = app
+        .submit_ok(&tenant, submission())
+        .await
+        .parse()
+        .expect("id");
+    let key = output_key(tenant.workspace, run, OutputId::new(), "report.md");
+    app.state
+        .store
+        .put_stream(&key, &b"# Tide pools\n"[..], "text/markdown", 1024)
+        .await
+        .expect("put");
+    let output = seed_event_and_output(&app, tenant.workspace, run, key.as_str()).await;
+    let uri = format!("/v1/runs/{run}/outputs/{output}/link");
+    let link = app.call(Method::POST, &uri, &tenant.token, None).await;
+    assert_eq!(link.status, StatusCode::OK, "{}", link.body);
+    let url = link.body["url"].as_str().expect("url");
+    let path = &url[url.find("/v1/storage/").expect("a local-store link")..];
+    let request = Request::builder()
+        .uri(path)
+        .body(Body::empty())
+        .expect("request");
+    let download = app.router.clone().oneshot(request).await.expect("response");
+    assert_eq!(download.status(), StatusCode::OK);
+    let served = download.headers()["content-type"]
+        .to_str()
+        .expect("ascii")
+        .to_owned();
+
+    let document = antpath_bff::openapi::document();
+    let documented = document["paths"]["/v1/storage/{key}"]["get"]["responses"]["200"]["content"]
+        .as_object()
+        .expect("the download's media types");
+    let listed = documented.keys().any(|range| match range.split_once('/') {
+        Some(("*", "*")) => true,
+        Some((kind, "*")) => served.starts_with(&format!("{kind}/")),
+        _ => served.split(';').next() == Some(range.as_str()),
+    });
+    assert!(listed, "{served} is not among {:?}", documented.keys());
 }
