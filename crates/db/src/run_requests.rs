@@ -1,10 +1,10 @@
-//! What the API asks of a run: cancel and soft delete, plus the per-workspace submission lock.
+//! What the API asks of a run: cancel and soft delete, plus the plan caps a submission reads.
 //!
 //! The bff only records the request (`cancel_requested_at`, `pending_delete_at`); the
 //! `runs_notify_cancel` trigger wakes a worker, which does the actual work.
 
 use antpath_types::{RunId, WorkspaceId};
-use sqlx::{PgConnection, PgExecutor};
+use sqlx::PgExecutor;
 
 /// Records a cancel request on an active run of the workspace. Returns whether a run matched
 /// (an unknown, foreign or already-terminal run does not). Repeating it keeps the first time.
@@ -54,22 +54,22 @@ pub async fn request_delete(
     Ok(result.rows_affected() == 1)
 }
 
-/// The plan caps a submission needs, read under a row lock on the workspace so that concurrent
-/// submissions of one workspace take their quota decision one at a time (the lock is released
-/// when the caller's transaction ends). `None` when the workspace is not active.
+/// The plan caps of an active workspace, read without a lock: what a submission checks its
+/// requested duration against before it is admitted ([`crate::runs::admit`] takes the lock
+/// and re-reads the active-run caps itself). `None` when the workspace is not active, so a
+/// deleting workspace refuses submissions from the request on.
 #[tracing::instrument(skip_all, fields(workspace.id = %workspace_id))]
-pub async fn lock_workspace_for_submit(
-    tx: &mut PgConnection,
+pub async fn active_plan_caps(
+    db: impl PgExecutor<'_>,
     workspace_id: WorkspaceId,
 ) -> Result<Option<crate::workspaces::PlanCaps>, sqlx::Error> {
     let row = sqlx::query!(
         "select max_active_runs, max_active_runs_per_token, max_run_duration_seconds,
                 storage_cap_bytes
-         from workspaces where id = $1 and status = 'active'
-         for update",
+         from workspaces where id = $1 and status = 'active'",
         workspace_id as WorkspaceId,
     )
-    .fetch_optional(&mut *tx)
+    .fetch_optional(db)
     .await?;
     Ok(row.map(|r| crate::workspaces::PlanCaps {
         max_active_runs: r.max_active_runs,

@@ -1,16 +1,19 @@
-//! `POST /v1/runs`: validate, rate-limit, seal, and insert run plus sealed inputs in one
-//! transaction.
+//! `POST /v1/runs`: validate, rate-limit, seal, and admit the run plus its sealed inputs in one
+//! statement.
 //!
 //! Order matters: everything that can reject the request without side effects runs first
-//! (scope, body, validation, idempotency-key agreement, rate limit). The transaction then takes
-//! a row lock on the workspace, so quota decisions and idempotency lookups of one workspace are
-//! made one at a time: concurrent duplicates create exactly one run, and concurrent submissions
-//! cannot overshoot the active-run caps. The plaintext inputs exist only in this request's
-//! memory; what reaches the database is ciphertext.
+//! (scope, body, validation, idempotency-key agreement, a replay of an earlier submission, the
+//! rate limit, the plan's duration cap), and the inputs are sealed before any lock is taken.
+//! One autocommitted statement then takes a row lock on the workspace, counts its active runs
+//! and inserts only under the caps (`antpath_db::runs::admit`), so the quota decisions of one
+//! workspace are made one at a time and cannot overshoot, and concurrent duplicates create
+//! exactly one run (the unique index decides). The lock is held for that statement and its
+//! commit, never across a round trip; the run is read back after it. The plaintext inputs
+//! exist only in this request's memory; what reaches the database is ciphertext.
 
 use std::time::Duration;
 
-use antpath_db::runs::{self, Inserted, NewRun, SealedSecret};
+use antpath_db::runs::{self, Admitted, NewRun, SealedSecret};
 use antpath_db::{run_reads, run_requests};
 use antpath_template::{RunInputs, ValidatedSubmission, validate_submission};
 use antpath_types::{CleanupPolicy, RunId, SecretId};
@@ -50,7 +53,8 @@ pub async fn submit(
     JsonBody(body): JsonBody,
 ) -> Result<(StatusCode, Json<RunView>), ApiError> {
     auth.require(Scope::RunsWrite)?;
-    let token_id = auth.token_id().ok_or_else(|| {
+    // The per-token cap needs a token; a dashboard session has none.
+    auth.token_id().ok_or_else(|| {
         ApiError::Forbidden("Runs are submitted with an API token, not a dashboard session.".into())
     })?;
     let header_key = idempotency_header(&headers)?;
@@ -71,6 +75,12 @@ pub async fn submit(
     let requested_duration = body
         .pointer("/limits/maxDurationSeconds")
         .and_then(Value::as_u64);
+    // A replay of an earlier submission needs no lock, no rate-limit token and no sealing.
+    if let Some(key) = &idempotency_key
+        && let Some(existing) = replay(&state, &auth, key, &submission).await?
+    {
+        return Ok((StatusCode::OK, Json(existing)));
+    }
     rate_limit(&state, Bucket::Submit, auth.workspace_id).await?;
 
     let run_id = RunId::new();
@@ -82,26 +92,11 @@ pub async fn submit(
             &RunInputs::from_submission(&submission).to_plaintext_json(),
         )
         .map_err(|err| anyhow::Error::new(err).context("while sealing the run inputs"))?;
+    let trace_parent = antpath_telemetry::propagation::current_traceparent();
 
-    let mut tx = state.pool.begin().await?;
-    let Some(caps) = run_requests::lock_workspace_for_submit(&mut tx, auth.workspace_id).await?
-    else {
-        return Err(super::workspace::refusal(&mut tx, auth.workspace_id).await);
+    let Some(caps) = run_requests::active_plan_caps(&state.pool, auth.workspace_id).await? else {
+        return Err(refusal(&state, auth.workspace_id).await);
     };
-    if let Some(key) = &idempotency_key
-        && let Some((existing, hash)) =
-            run_reads::find_by_idempotency_key(&mut *tx, auth.workspace_id, key).await?
-    {
-        if hash != submission.request_hash().as_str() {
-            return Err(ApiError::idempotency_conflict());
-        }
-        let run = run_reads::get(&mut *tx, auth.workspace_id, existing)
-            .await?
-            .ok_or_else(|| anyhow::anyhow!("the idempotent run vanished"))?;
-        tx.commit().await?;
-        return Ok((StatusCode::OK, Json(run.into())));
-    }
-
     let cap = u64::try_from(caps.max_run_duration_seconds).unwrap_or(0);
     if let Some(requested) = requested_duration
         && requested > cap
@@ -111,53 +106,71 @@ pub async fn submit(
             format!("This workspace allows runs of at most {cap} seconds."),
         ));
     }
-    let (active_in_workspace, active_for_token) = run_reads::count_active(
-        &mut *tx,
-        auth.workspace_id,
-        token_id,
-        i64::from(caps.max_active_runs),
-        i64::from(caps.max_active_runs_per_token),
-    )
-    .await?;
-    if active_in_workspace >= i64::from(caps.max_active_runs) {
-        return Err(quota_error(
-            "quota_workspace",
-            format!(
-                "This workspace already has {} active runs, its limit; wait for one to finish.",
-                caps.max_active_runs
-            ),
-        ));
-    }
-    if active_for_token >= i64::from(caps.max_active_runs_per_token) {
-        return Err(quota_error(
-            "quota_token",
-            format!(
-                "This token already has {} active runs, its limit; wait for one to finish.",
-                caps.max_active_runs_per_token
-            ),
-        ));
-    }
-
     let run = new_run(&state, &auth, run_id, &submission, idempotency_key, cap)?;
     let secret = SealedSecret::new(SecretId::new(), sealed);
-    let (status, id) = match runs::insert_idempotent(&mut tx, &run, &secret).await? {
-        Inserted::Created(id) => (StatusCode::CREATED, id),
-        Inserted::Existing(id) => (StatusCode::OK, id),
-    };
-    if status == StatusCode::CREATED
-        && let Some(trace_parent) = antpath_telemetry::propagation::current_traceparent()
-    {
-        runs::record_trace_parent(&mut *tx, id, &trace_parent).await?;
-    }
-    let record = run_reads::get(&mut *tx, auth.workspace_id, id)
+    // The workspace's critical section: one statement and its commit (see `runs::admit`).
+    let (status, id) = match runs::admit(&state.pool, &run, &secret, trace_parent.as_deref())
         .await?
-        .ok_or_else(|| anyhow::anyhow!("the inserted run is not readable"))?;
-    tx.commit().await?;
+    {
+        Admitted::Created(id) => (StatusCode::CREATED, id),
+        Admitted::Existing(id) => (StatusCode::OK, id),
+        Admitted::OverWorkspaceCap(cap) => {
+            return Err(quota_error(
+                "quota_workspace",
+                format!(
+                    "This workspace already has {cap} active runs, its limit; wait for one to finish."
+                ),
+            ));
+        }
+        Admitted::OverTokenCap(cap) => {
+            return Err(quota_error(
+                "quota_token",
+                format!(
+                    "This token already has {cap} active runs, its limit; wait for one to finish."
+                ),
+            ));
+        }
+        Admitted::WorkspaceInactive => return Err(refusal(&state, auth.workspace_id).await),
+    };
     if status == StatusCode::CREATED {
         state.metrics.observe_submission();
         tracing::info!(run.id = %id, "run accepted");
     }
+    let record = run_reads::get(&state.pool, auth.workspace_id, id)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("the admitted run is not readable"))?;
     Ok((status, Json(record.into())))
+}
+
+/// Why an inactive workspace refuses a submission.
+async fn refusal(state: &AppState, workspace: antpath_types::WorkspaceId) -> ApiError {
+    match state.pool.acquire().await {
+        Ok(mut conn) => super::workspace::refusal(&mut conn, workspace).await,
+        Err(err) => err.into(),
+    }
+}
+
+/// The run an earlier submission with this idempotency key created, when it was the same
+/// request; a different request under the key is a conflict. `None` when the key is new (a
+/// concurrent first use is still caught by the admitting statement's unique index).
+async fn replay(
+    state: &AppState,
+    auth: &Auth,
+    key: &str,
+    submission: &ValidatedSubmission,
+) -> Result<Option<RunView>, ApiError> {
+    let Some((existing, hash)) =
+        run_reads::find_by_idempotency_key(&state.pool, auth.workspace_id, key).await?
+    else {
+        return Ok(None);
+    };
+    if hash != submission.request_hash().as_str() {
+        return Err(ApiError::idempotency_conflict());
+    }
+    let run = run_reads::get(&state.pool, auth.workspace_id, existing)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("the idempotent run vanished"))?;
+    Ok(Some(run.into()))
 }
 
 fn quota_error(reason: &'static str, message: String) -> ApiError {

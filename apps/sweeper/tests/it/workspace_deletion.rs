@@ -82,15 +82,13 @@ async fn a_deleted_workspace_is_drained_then_purged_down_to_its_tombstone_and_au
         !cancel_requested(&pool, cleaning).await,
         "a run already winding down keeps going"
     );
-    let mut tx = pool.begin().await.expect("begin");
     assert!(
-        run_requests::lock_workspace_for_submit(&mut tx, leaving.workspace)
+        run_requests::active_plan_caps(&pool, leaving.workspace)
             .await
-            .expect("lock")
+            .expect("caps")
             .is_none(),
         "submissions are refused from the request on"
     );
-    tx.rollback().await.expect("rollback");
     let mut tx = pool.begin().await.expect("begin");
     let again = workspace_deletion::request(&mut tx, leaving.workspace, Requester::Operator)
         .await
