@@ -14,8 +14,8 @@
 import { createHash } from "node:crypto";
 import { mkdir, open, rename, rm } from "node:fs/promises";
 import { dirname } from "node:path";
-import { Readable, Transform } from "node:stream";
-import { pipeline } from "node:stream/promises";
+import { Readable } from "node:stream";
+import type { ReadableStream as WebReadableStream } from "node:stream/web";
 
 import { AntpathChecksumError, AntpathError, AntpathIoError } from "./errors.js";
 import { errorFromResponse, type Transport } from "./http.js";
@@ -61,15 +61,13 @@ export async function downloadOutput(
     await mkdir(dirname(destination), { recursive: true });
     const file = await open(partial, "w");
     try {
-      const digest = new Transform({
-        transform(chunk: Buffer, _encoding, done) {
-          hash.update(chunk);
-          sizeBytes += chunk.length;
-          done(null, chunk);
-        },
-      });
-      const body = Readable.fromWeb(response.body as import("node:stream/web").ReadableStream<Uint8Array>);
-      await pipeline(body, digest, file.createWriteStream({ autoClose: false }), { ...(signal ? { signal } : {}) });
+      // Each write is awaited before the next chunk is read: the disk sets the pace.
+      for await (const chunk of Readable.fromWeb(response.body as WebReadableStream<Uint8Array>)) {
+        const bytes = chunk as Buffer;
+        hash.update(bytes);
+        sizeBytes += bytes.length;
+        await file.write(bytes);
+      }
       await file.sync();
     } finally {
       await file.close();
