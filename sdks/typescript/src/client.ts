@@ -51,7 +51,8 @@ export class AntpathClient {
     if (typeof token !== "string" || token.trim() === "") throw new AntpathConfigError("the API token is empty");
     const baseUrl = (options.baseUrl ?? DEFAULT_BASE_URL).trim().replace(/\/+$/, "");
     if (!/^https?:\/\//.test(baseUrl) || !URL.canParse(baseUrl)) {
-      throw new AntpathConfigError(`the base URL \`${baseUrl}\` is not an http(s) URL`);
+      // The value is not echoed: a token passed in the wrong place must not end up in an error.
+      throw new AntpathConfigError("the base URL is not an http(s) URL (it must start with http:// or https://)");
     }
     const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     if (!(timeoutMs > 0)) throw new AntpathConfigError("the time-out must be a positive number of milliseconds");

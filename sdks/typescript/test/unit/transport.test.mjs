@@ -190,3 +190,26 @@ test("an empty token or a base URL that is not http(s) is refused", () => {
   assert.throws(() => new AntpathClient({ apiToken: TOKEN, baseUrl: "ftp://x" }), AntpathConfigError);
   assert.equal(new AntpathClient({ apiToken: TOKEN }).baseUrl, "https://antpath.ai");
 });
+
+test("a download is fetched without the token, and a corrupt one throws and leaves no file", async () => {
+  const { mkdtempSync, existsSync, readFileSync } = await import("node:fs");
+  const { tmpdir } = await import("node:os");
+  const { join } = await import("node:path");
+  const { AntpathChecksumError } = await import("../../dist/index.js");
+  const { createHash } = await import("node:crypto");
+  const dir = mkdtempSync(join(tmpdir(), "antpath-unit-download-"));
+  const content = "the real bytes";
+  const good = { id: "out_1", filename: "a.txt", sha256: createHash("sha256").update(content).digest("hex") };
+  const link = [200, { url: `${baseUrl}/blob?sig=x`, expires_at: "2099-01-01T00:00:00Z" }];
+  reset({ "/v1/runs/run_1/outputs/out_1/link": [link, link], "/blob": [[200, content], [200, "tampered bytes"]] });
+  const file = await client().runs.download("run_1", good, join(dir, "sub", "a.txt"));
+  assert.equal(readFileSync(file.path, "utf8"), content);
+  assert.equal(file.sizeBytes, content.length);
+  assert.equal(seen[1].headers.authorization, undefined, "the signed link never sees the token");
+  const error = await client()
+    .runs.download("run_1", good, join(dir, "b.txt"))
+    .catch((e) => e);
+  assert.ok(error instanceof AntpathChecksumError, String(error));
+  assert.equal(error.expected, good.sha256);
+  assert.ok(!existsSync(join(dir, "b.txt")) && !existsSync(join(dir, "b.txt.antpath-partial")));
+});
