@@ -10,6 +10,9 @@
 -- keeps the whole critical section inside the server: the lock is held for this call, the
 -- insert and the commit, never across a round trip to the bff.
 --
+-- It also returns the plan's run-duration cap, which the admitting statement clamps the run's
+-- duration to, so a submission reads its workspace's plan once, under the lock.
+--
 -- Returns no row when the workspace is not active (deleting, suspended or unknown). The counts
 -- stop at the caps (`limit`), so a workspace with many active runs costs no more than its cap.
 create function lock_workspace_and_count_active(p_workspace uuid, p_token uuid)
@@ -17,14 +20,15 @@ returns table (
     workspace_active bigint,
     token_active bigint,
     max_active_runs integer,
-    max_active_runs_per_token integer
+    max_active_runs_per_token integer,
+    max_run_duration_seconds integer
 )
 language plpgsql volatile
 as $$
 declare
     caps record;
 begin
-    select w.max_active_runs, w.max_active_runs_per_token into caps
+    select w.max_active_runs, w.max_active_runs_per_token, w.max_run_duration_seconds into caps
     from workspaces w where w.id = p_workspace and w.status = 'active'
     for update;
     if not found then
@@ -40,6 +44,7 @@ begin
                                  'pending_delete', 'deleted')
             limit caps.max_active_runs_per_token) t),
         caps.max_active_runs,
-        caps.max_active_runs_per_token;
+        caps.max_active_runs_per_token,
+        caps.max_run_duration_seconds;
 end;
 $$;

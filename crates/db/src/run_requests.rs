@@ -1,4 +1,4 @@
-//! What the API asks of a run: cancel and soft delete, plus the plan caps a submission reads.
+//! What the API asks of a run: cancel and soft delete.
 //!
 //! The bff only records the request (`cancel_requested_at`, `pending_delete_at`); the
 //! `runs_notify_cancel` trigger wakes a worker, which does the actual work.
@@ -52,29 +52,4 @@ pub async fn request_delete(
     .execute(db)
     .await?;
     Ok(result.rows_affected() == 1)
-}
-
-/// The plan caps of an active workspace, read without a lock: what a submission checks its
-/// requested duration against before it is admitted ([`crate::runs::admit`] takes the lock
-/// and re-reads the active-run caps itself). `None` when the workspace is not active, so a
-/// deleting workspace refuses submissions from the request on.
-#[tracing::instrument(skip_all, fields(workspace.id = %workspace_id))]
-pub async fn active_plan_caps(
-    db: impl PgExecutor<'_>,
-    workspace_id: WorkspaceId,
-) -> Result<Option<crate::workspaces::PlanCaps>, sqlx::Error> {
-    let row = sqlx::query!(
-        "select max_active_runs, max_active_runs_per_token, max_run_duration_seconds,
-                storage_cap_bytes
-         from workspaces where id = $1 and status = 'active'",
-        workspace_id as WorkspaceId,
-    )
-    .fetch_optional(db)
-    .await?;
-    Ok(row.map(|r| crate::workspaces::PlanCaps {
-        max_active_runs: r.max_active_runs,
-        max_active_runs_per_token: r.max_active_runs_per_token,
-        max_run_duration_seconds: r.max_run_duration_seconds,
-        storage_cap_bytes: r.storage_cap_bytes,
-    }))
 }

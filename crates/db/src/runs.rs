@@ -72,7 +72,8 @@ pub struct NewRun {
     pub request_hash: String,
     /// `delete` or `retain`.
     pub cleanup_policy: ClaudeSessionCleanup,
-    /// Snapshotted caps.
+    /// The run's duration limit in seconds; [`admit`] clamps it to the workspace's plan cap
+    /// (`i32::MAX` when the run sets none, so the plan decides).
     pub max_duration_seconds: i32,
     /// Snapshotted spend budget.
     pub max_spend_usd: Option<f64>,
@@ -91,6 +92,8 @@ pub enum Admitted {
     OverWorkspaceCap(i32),
     /// The token already has this many active runs, its cap.
     OverTokenCap(i32),
+    /// The submission asked explicitly for a longer run than the plan's cap, in seconds.
+    DurationOverCap(i32),
     /// The workspace is not active (deleting, suspended or gone).
     WorkspaceInactive,
 }
@@ -98,7 +101,9 @@ pub enum Admitted {
 /// Admits a run in one autocommitted statement: takes the workspace's submission lock, counts
 /// the active runs of its workspace and token after the lock is granted
 /// (`lock_workspace_and_count_active`, migration `…000180`), and inserts the run with its
-/// sealed secrets only when both are under the workspace's caps. The caps are exact: every
+/// sealed secrets only when both are under the workspace's caps and `explicit_duration` (the
+/// duration the submission itself asked for, if any) is within the plan's; the run's duration
+/// is clamped to the plan's cap. The caps are exact: every
 /// admission of a workspace sees the runs admitted before it. The lock is held for this
 /// statement and its commit only, never across a round trip.
 ///
@@ -113,6 +118,7 @@ pub async fn admit(
     db: &PgPool,
     run: &NewRun,
     secret: &SealedSecret,
+    explicit_duration: Option<i32>,
     trace_parent: Option<&str>,
 ) -> Result<Admitted, DbError> {
     // The secrets row is inserted from the inserted run, so a skipped insert (a cap or a
@@ -128,11 +134,13 @@ pub async fn admit(
                 template_snapshot, template_hash, idempotency_key, request_hash, cleanup_policy,
                 max_duration_seconds, max_spend_usd, max_attempts, execution_secret_id,
                 trace_parent)
-             select $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12::float8::numeric, $13,
+             select $1, $2, $3, $4, $5, $6, $7, $8, $9, $10,
+                    least($11, active.max_run_duration_seconds), $12::float8::numeric, $13,
                     $14, $15
              from active
              where active.workspace_active < active.max_active_runs
                and active.token_active < active.max_active_runs_per_token
+               and ($21::int4 is null or $21 <= active.max_run_duration_seconds)
              on conflict (workspace_id, idempotency_key) where idempotency_key is not null
              do nothing
              returning id
@@ -145,6 +153,7 @@ pub async fn admit(
            select active.workspace_active as "workspace_active!",
                   active.max_active_runs as "max_active_runs!",
                   active.max_active_runs_per_token as "max_active_runs_per_token!",
+                  active.max_run_duration_seconds as "max_run_duration_seconds!",
                   (select id from run) as "created: RunId"
            from active"#,
         run.id as RunId,
@@ -167,6 +176,7 @@ pub async fn admit(
         secret.wrap_nonce,
         secret.ciphertext,
         secret.nonce,
+        explicit_duration,
     )
     .fetch_optional(db)
     .await?;
@@ -186,6 +196,9 @@ pub async fn admit(
         } else {
             Err(DbError::IdempotencyConflict)
         };
+    }
+    if explicit_duration.is_some_and(|asked| asked > row.max_run_duration_seconds) {
+        return Ok(Admitted::DurationOverCap(row.max_run_duration_seconds));
     }
     Ok(if row.workspace_active >= i64::from(row.max_active_runs) {
         Admitted::OverWorkspaceCap(row.max_active_runs)

@@ -3,7 +3,7 @@
 //!
 //! Order matters: everything that can reject the request without side effects runs first
 //! (scope, body, validation, idempotency-key agreement, a replay of an earlier submission, the
-//! rate limit, the plan's duration cap), and the inputs are sealed before any lock is taken.
+//! rate limit), and the inputs are sealed before any lock is taken.
 //! One autocommitted statement then takes a row lock on the workspace, counts its active runs
 //! and inserts only under the caps (`antpath_db::runs::admit`), so the quota decisions of one
 //! workspace are made one at a time and cannot overshoot, and concurrent duplicates create
@@ -13,8 +13,8 @@
 
 use std::time::Duration;
 
+use antpath_db::run_reads;
 use antpath_db::runs::{self, Admitted, NewRun, SealedSecret};
-use antpath_db::{run_reads, run_requests};
 use antpath_template::{RunInputs, ValidatedSubmission, validate_submission};
 use antpath_types::{CleanupPolicy, RunId, SecretId};
 use axum::Json;
@@ -94,24 +94,20 @@ pub async fn submit(
         .map_err(|err| anyhow::Error::new(err).context("while sealing the run inputs"))?;
     let trace_parent = antpath_telemetry::propagation::current_traceparent();
 
-    let Some(caps) = run_requests::active_plan_caps(&state.pool, auth.workspace_id).await? else {
-        return Err(refusal(&state, auth.workspace_id).await);
-    };
-    let cap = u64::try_from(caps.max_run_duration_seconds).unwrap_or(0);
-    if let Some(requested) = requested_duration
-        && requested > cap
-    {
-        return Err(ApiError::invalid_at(
-            "/limits/maxDurationSeconds",
-            format!("This workspace allows runs of at most {cap} seconds."),
-        ));
-    }
-    let run = new_run(&state, &auth, run_id, &submission, idempotency_key, cap)?;
+    // An explicit request beyond any i32 is beyond every plan; the statement refuses it.
+    let explicit_duration = requested_duration.map(|d| i32::try_from(d).unwrap_or(i32::MAX));
+    let run = new_run(&state, &auth, run_id, &submission, idempotency_key)?;
     let secret = SealedSecret::new(SecretId::new(), sealed);
     // The workspace's critical section: one statement and its commit (see `runs::admit`).
-    let (status, id) = match runs::admit(&state.pool, &run, &secret, trace_parent.as_deref())
-        .await?
-    {
+    let admitted = runs::admit(
+        &state.pool,
+        &run,
+        &secret,
+        explicit_duration,
+        trace_parent.as_deref(),
+    )
+    .await?;
+    let (status, id) = match admitted {
         Admitted::Created(id) => (StatusCode::CREATED, id),
         Admitted::Existing(id) => (StatusCode::OK, id),
         Admitted::OverWorkspaceCap(cap) => {
@@ -128,6 +124,12 @@ pub async fn submit(
                 format!(
                     "This token already has {cap} active runs, its limit; wait for one to finish."
                 ),
+            ));
+        }
+        Admitted::DurationOverCap(cap) => {
+            return Err(ApiError::invalid_at(
+                "/limits/maxDurationSeconds",
+                format!("This workspace allows runs of at most {cap} seconds."),
             ));
         }
         Admitted::WorkspaceInactive => return Err(refusal(&state, auth.workspace_id).await),
@@ -200,20 +202,21 @@ fn idempotency_header(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
     Ok(Some(text.to_owned()))
 }
 
-/// The run row: the secret-free template snapshot, hashes and the caps snapshotted now.
+/// The run row: the secret-free template snapshot, hashes and limits (the duration is clamped
+/// to the plan's cap when the run is admitted).
 fn new_run(
     state: &AppState,
     auth: &Auth,
     id: RunId,
     submission: &ValidatedSubmission,
     idempotency_key: Option<String>,
-    duration_cap: u64,
 ) -> Result<NewRun, ApiError> {
     let limits = submission.limits();
-    // The template's own limit is clamped to the plan; an explicit request above it was refused.
+    // The run's (or its template's) own limit; none leaves it to the plan's cap. `admit`
+    // clamps it to that cap and refuses an explicit request above it.
     let duration = limits
         .max_duration_seconds
-        .map_or(duration_cap, |d| d.min(duration_cap));
+        .map_or(i32::MAX, |d| i32::try_from(d).unwrap_or(i32::MAX));
     // The deployment's default applies only when neither the run nor its template said.
     let cleanup = submission
         .cleanup(CleanupPolicy {
@@ -231,8 +234,7 @@ fn new_run(
         idempotency_key,
         request_hash: submission.request_hash().as_str().to_owned(),
         cleanup_policy: cleanup,
-        max_duration_seconds: i32::try_from(duration)
-            .map_err(|_| anyhow::anyhow!("duration cap out of range"))?,
+        max_duration_seconds: duration,
         max_spend_usd: limits.max_spend_usd,
         max_attempts: i32::try_from(state.limits.max_attempts).unwrap_or(i32::MAX),
     })
