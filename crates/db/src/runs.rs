@@ -96,9 +96,23 @@ pub enum Admitted {
     DurationOverCap(i32),
     /// The workspace is not active (deleting, suspended or gone).
     WorkspaceInactive,
+    /// The submission rate limit's bucket was empty; nothing was written. Ask again after
+    /// this long.
+    RateLimited(std::time::Duration),
 }
 
-/// Admits a run in one autocommitted statement: takes the workspace's submission lock, counts
+/// The rate-limit bucket a submission spends one token from, in its admitting statement.
+#[derive(Debug, Clone, Copy)]
+pub struct SubmitBucket<'a> {
+    /// The bucket's name (`submit:<workspace>`).
+    pub key: &'a str,
+    /// Its capacity and refill.
+    pub spec: crate::rate_limits::BucketSpec,
+}
+
+/// Admits a run in one autocommitted statement: spends a token of the submission rate limit
+/// (`bucket`; refused: [`Admitted::RateLimited`], nothing else done), takes the workspace's
+/// submission lock, counts
 /// the active runs of its workspace and token after the lock is granted
 /// (`lock_workspace_and_count_active`, migration `…000180`), and inserts the run with its
 /// sealed secrets only when both are under the workspace's caps and `explicit_duration` (the
@@ -118,6 +132,7 @@ pub async fn admit(
     db: &PgPool,
     run: &NewRun,
     secret: &SealedSecret,
+    bucket: SubmitBucket<'_>,
     explicit_duration: Option<i32>,
     trace_parent: Option<&str>,
 ) -> Result<Admitted, DbError> {
@@ -125,8 +140,12 @@ pub async fn admit(
     // duplicate key) leaves no orphaned bundle; the two foreign keys between the rows are
     // checked at the end of the statement, when both exist.
     let row = sqlx::query!(
-        r#"with active as materialized (
+        r#"with bucket as materialized (
+             select rate_limit_reserve($22, $23, $24, 1, 0) as tokens_left
+           ),
+           active as materialized (
              select * from lock_workspace_and_count_active($2, $4)
+             where (select tokens_left from bucket) is not null
            ),
            run as (
              insert into runs
@@ -150,12 +169,13 @@ pub async fn admit(
                (id, run_id, key_id, wrapped_key, wrap_nonce, ciphertext, nonce)
              select $14, run.id, $16, $17, $18, $19, $20 from run
            )
-           select active.workspace_active as "workspace_active!",
-                  active.max_active_runs as "max_active_runs!",
-                  active.max_active_runs_per_token as "max_active_runs_per_token!",
-                  active.max_run_duration_seconds as "max_run_duration_seconds!",
+           select bucket.tokens_left is not null as "took_token!",
+                  active.workspace_active as "workspace_active?",
+                  active.max_active_runs as "max_active_runs?",
+                  active.max_active_runs_per_token as "max_active_runs_per_token?",
+                  active.max_run_duration_seconds as "max_run_duration_seconds?",
                   (select id from run) as "created: RunId"
-           from active"#,
+           from bucket left join active on true"#,
         run.id as RunId,
         run.workspace_id as WorkspaceId,
         run.creator as UserId,
@@ -177,10 +197,29 @@ pub async fn admit(
         secret.ciphertext,
         secret.nonce,
         explicit_duration,
+        bucket.key,
+        bucket.spec.capacity,
+        bucket.spec.refill_per_second,
     )
-    .fetch_optional(db)
+    .fetch_one(db)
     .await?;
-    let Some(row) = row else {
+    if !row.took_token {
+        let wait =
+            crate::rate_limits::time_until_available(db, bucket.key, bucket.spec, 1.0).await?;
+        return Ok(Admitted::RateLimited(wait));
+    }
+    let (
+        Some(workspace_active),
+        Some(max_active_runs),
+        Some(max_active_runs_per_token),
+        Some(max_run_duration_seconds),
+    ) = (
+        row.workspace_active,
+        row.max_active_runs,
+        row.max_active_runs_per_token,
+        row.max_run_duration_seconds,
+    )
+    else {
         return Ok(Admitted::WorkspaceInactive);
     };
     if let Some(id) = row.created {
@@ -197,13 +236,13 @@ pub async fn admit(
             Err(DbError::IdempotencyConflict)
         };
     }
-    if explicit_duration.is_some_and(|asked| asked > row.max_run_duration_seconds) {
-        return Ok(Admitted::DurationOverCap(row.max_run_duration_seconds));
+    if explicit_duration.is_some_and(|asked| asked > max_run_duration_seconds) {
+        return Ok(Admitted::DurationOverCap(max_run_duration_seconds));
     }
-    Ok(if row.workspace_active >= i64::from(row.max_active_runs) {
-        Admitted::OverWorkspaceCap(row.max_active_runs)
+    Ok(if workspace_active >= i64::from(max_active_runs) {
+        Admitted::OverWorkspaceCap(max_active_runs)
     } else {
-        Admitted::OverTokenCap(row.max_active_runs_per_token)
+        Admitted::OverTokenCap(max_active_runs_per_token)
     })
 }
 

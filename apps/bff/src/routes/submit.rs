@@ -2,10 +2,10 @@
 //! statement.
 //!
 //! Order matters: everything that can reject the request without side effects runs first
-//! (scope, body, validation, idempotency-key agreement, a replay of an earlier submission, the
-//! rate limit), and the inputs are sealed before any lock is taken.
-//! One autocommitted statement then takes a row lock on the workspace, counts its active runs
-//! and inserts only under the caps (`antpath_db::runs::admit`), so the quota decisions of one
+//! (scope, body, validation, idempotency-key agreement, a replay of an earlier submission), and
+//! the inputs are sealed before any lock is taken. One autocommitted statement then spends the
+//! workspace's rate-limit token, takes a row lock on the workspace, counts its active runs and
+//! inserts only under the caps (`antpath_db::runs::admit`), so the quota decisions of one
 //! workspace are made one at a time and cannot overshoot, and concurrent duplicates create
 //! exactly one run (the unique index decides). The lock is held for that statement and its
 //! commit, never across a round trip; the run is read back after it. The plaintext inputs
@@ -13,8 +13,9 @@
 
 use std::time::Duration;
 
+use antpath_db::rate_limits::BucketSpec;
 use antpath_db::run_reads;
-use antpath_db::runs::{self, Admitted, NewRun, SealedSecret};
+use antpath_db::runs::{self, Admitted, NewRun, SealedSecret, SubmitBucket};
 use antpath_template::{RunInputs, ValidatedSubmission, validate_submission};
 use antpath_types::{CleanupPolicy, RunId, SecretId};
 use axum::Json;
@@ -22,7 +23,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use serde_json::Value;
 
-use super::{Bucket, rate_limit};
+use super::{Bucket, rate_limited};
 use crate::auth::{Auth, Scope};
 use crate::error::ApiError;
 use crate::extract::JsonBody;
@@ -81,8 +82,6 @@ pub async fn submit(
     {
         return Ok((StatusCode::OK, Json(existing)));
     }
-    rate_limit(&state, Bucket::Submit, auth.workspace_id).await?;
-
     let run_id = RunId::new();
     tracing::Span::current().record("run.id", tracing::field::display(run_id));
     let sealed = state
@@ -99,10 +98,16 @@ pub async fn submit(
     let run = new_run(&state, &auth, run_id, &submission, idempotency_key)?;
     let secret = SealedSecret::new(SecretId::new(), sealed);
     // The workspace's critical section: one statement and its commit (see `runs::admit`).
+    let (bucket_key, per_minute) = Bucket::Submit.of(&state, auth.workspace_id);
+    let bucket = SubmitBucket {
+        key: &bucket_key,
+        spec: BucketSpec::per_minute(per_minute),
+    };
     let admitted = runs::admit(
         &state.pool,
         &run,
         &secret,
+        bucket,
         explicit_duration,
         trace_parent.as_deref(),
     )
@@ -133,6 +138,7 @@ pub async fn submit(
             ));
         }
         Admitted::WorkspaceInactive => return Err(refusal(&state, auth.workspace_id).await),
+        Admitted::RateLimited(retry_after) => return Err(rate_limited(per_minute, retry_after)),
     };
     if status == StatusCode::CREATED {
         state.metrics.observe_submission();
