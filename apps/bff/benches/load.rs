@@ -1,15 +1,24 @@
 //! Load benchmark of the bff against real Postgres (no criterion; `harness = false`).
 //!
-//! Run with `cargo bench -p antpath-bff --bench load` (a release build). It creates a scratch
-//! database `antpath_bench_<pid>` on the server of `DATABASE_URL`, migrates it, serves the bff
-//! in-process on a pre-bound port, and drives it over HTTP with 1, 16 and 64 concurrent clients:
-//! `POST /v1/runs` and authenticated `GET /v1/runs/{id}`, reporting requests per second and
-//! p50/p99 latency. It also reports Postgres transactions per submission, read from
-//! `pg_stat_database.xact_commit` around a sequential batch after all server connections are
-//! closed (a backend flushes its statistics when it exits). A finisher task marks queued runs
-//! succeeded every 100 ms, standing in for workers, so active-run quotas stay meaningful.
-//! Results go to standard output; copy them into `docs/benchmarks.md`.
+//! Run with `cargo bench -p antpath-bff --bench load` (a release build); `scripts/bench` runs it
+//! with the other benchmarks. It creates a scratch database `antpath_bench_<pid>` on the server
+//! of `DATABASE_URL`, migrates it, serves the bff in-process on a pre-bound port and drives it
+//! over HTTP. Each of `BENCH_REPS` repetitions (default 3) measures, in this order:
+//! - the baseline: `pgbench` single-row inserts at 64 clients into a scratch table of the same
+//!   server (a custom script, `-T 10`), the ceiling of what any submission path could commit;
+//! - `POST /v1/runs` at 64 clients all in **one workspace** (one token), the worst case for
+//!   the per-workspace lock and rate-limit bucket;
+//! - `POST /v1/runs` at 64 clients spread over **16 workspaces** (four clients each);
+//! - an authenticated `GET /v1/runs/{id}` at 64 clients;
+//!
+//! each a [`PHASE`] of clients looping back to back, reporting requests per second and
+//! p50/p99 latency, then min/median/max over the repetitions. Postgres transactions per
+//! submission are read from `pg_stat_database.xact_commit` around a sequential batch after all
+//! server connections are closed (a backend flushes its statistics when it exits). A finisher
+//! task marks queued runs succeeded every 100 ms, standing in for workers, so active-run quotas
+//! stay meaningful. Lines start with `bff`; `scripts/bench-report` reads the `summary` ones.
 
+use std::process::Command;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -21,6 +30,10 @@ use sqlx::{Connection as _, PgConnection, PgPool};
 
 /// How long each measured phase runs.
 const PHASE: Duration = Duration::from_secs(5);
+/// Concurrent clients of every measured phase.
+const CLIENTS: usize = 64;
+/// Workspaces of the spread phase.
+const WORKSPACES: usize = 16;
 /// Submissions in the sequential batch that measures transactions per submission.
 const XACT_BATCH: u64 = 200;
 /// The token pepper of the scratch deployment.
@@ -105,34 +118,177 @@ fn submission() -> Value {
     })
 }
 
-async fn run(url: &str) -> anyhow::Result<()> {
-    let dir = tempfile::tempdir()?;
-    let settings = settings(url, dir.path())?;
-    let setup = pool(&settings)?;
-    antpath_db::migrate(&setup).await?;
-    let workspace = admin::create_workspace(&setup, &settings.limits, "bench").await?;
+/// A workspace of the bench with its token.
+struct Tenant {
+    token: String,
+}
+
+async fn tenant(setup: &PgPool, settings: &Settings, n: usize) -> anyhow::Result<Tenant> {
+    let name = format!("bench-{n}");
+    let workspace = admin::create_workspace(setup, &settings.limits, &name).await?;
+    let email = format!("bench-{n}@example.com");
     let user = admin::create_user(
-        &setup,
+        setup,
         NewUser {
-            email: "bench@example.com",
+            email: &email,
             membership: Some((workspace, antpath_types::Role::Owner)),
             password: None,
         },
     )
     .await?;
-    let scopes = vec!["runs:read".to_owned(), "runs:write".to_owned()];
     let (_, token) = admin::create_token(
-        &setup,
+        setup,
         &antpath_bff::pepper::Peppers::single(Secret::new(PEPPER.into())),
         NewApiToken {
             workspace,
             user,
             name: "bench",
-            scopes,
+            scopes: vec!["runs:read".to_owned(), "runs:write".to_owned()],
         },
     )
     .await?;
-    let token = Arc::new(token.into_exposed());
+    Ok(Tenant {
+        token: token.into_exposed(),
+    })
+}
+
+/// Builds one request of a phase against the base URL (the token is added by the phase).
+type MakeRequest = Arc<dyn Fn(&reqwest::Client, &str) -> reqwest::RequestBuilder + Send + Sync>;
+
+/// What one phase measured.
+struct Phase {
+    per_second: f64,
+    p50_ms: f64,
+    p99_ms: f64,
+    errors: u64,
+}
+
+/// `CLIENTS` clients looping for [`PHASE`]; client `i` uses `tokens[i % tokens.len()]`.
+async fn phase(
+    client: &reqwest::Client,
+    base: &str,
+    tokens: &[String],
+    request: MakeRequest,
+) -> anyhow::Result<Phase> {
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for i in 0..CLIENTS {
+        let (client, base, token, request) = (
+            client.clone(),
+            base.to_owned(),
+            tokens[i % tokens.len()].clone(),
+            Arc::clone(&request),
+        );
+        tasks.push(tokio::spawn(async move {
+            let mut latencies = Vec::new();
+            let mut errors = 0u64;
+            while started.elapsed() < PHASE {
+                let sent = Instant::now();
+                match request(&client, &base).bearer_auth(&token).send().await {
+                    Ok(r) if r.status().is_success() => {
+                        let _ = r.bytes().await;
+                        latencies.push(sent.elapsed());
+                    }
+                    _ => errors += 1,
+                }
+            }
+            (latencies, errors)
+        }));
+    }
+    let mut all = Vec::new();
+    let mut errors = 0;
+    for task in tasks {
+        let (latencies, e) = task.await?;
+        all.extend(latencies);
+        errors += e;
+    }
+    let wall = started.elapsed().as_secs_f64();
+    all.sort();
+    let pct = |p: f64| {
+        all.get(((all.len() as f64 - 1.0) * p) as usize)
+            .map_or(0.0, |d| d.as_secs_f64() * 1000.0)
+    };
+    Ok(Phase {
+        per_second: all.len() as f64 / wall,
+        p50_ms: pct(0.5),
+        p99_ms: pct(0.99),
+        errors,
+    })
+}
+
+/// `pgbench` at [`CLIENTS`] clients committing one single-row insert per transaction into a
+/// scratch table of the bench database: TPS without the initial connection time.
+fn pgbench_inserts(url: &str, dir: &std::path::Path) -> anyhow::Result<f64> {
+    let script = dir.join("insert.sql");
+    std::fs::write(
+        &script,
+        format!(
+            "\\set ws random(1, {WORKSPACES})\n\
+             insert into bench_inserts (workspace, payload) values (:ws, repeat('x', 200));\n"
+        ),
+    )?;
+    let out = Command::new("pgbench")
+        .args([
+            "-n",
+            "-c",
+            &CLIENTS.to_string(),
+            "-j",
+            "2",
+            "-T",
+            "10",
+            "-f",
+        ])
+        .arg(&script)
+        .arg(url)
+        .output()?;
+    anyhow::ensure!(
+        out.status.success(),
+        "pgbench failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .find_map(|line| {
+            let rest = line.strip_prefix("tps = ")?;
+            rest.split_whitespace().next()?.parse().ok()
+        })
+        .ok_or_else(|| anyhow::anyhow!("pgbench printed no tps line"))
+}
+
+fn load() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .and_then(|s| s.split_whitespace().next().map(str::to_owned))
+        .unwrap_or_else(|| "?".into())
+}
+
+/// Records `value` under `name` for the summary.
+fn record(figures: &mut Vec<(String, Vec<f64>)>, name: &str, value: f64) {
+    match figures.iter_mut().find(|(n, _)| n == name) {
+        Some((_, values)) => values.push(value),
+        None => figures.push((name.to_owned(), vec![value])),
+    }
+}
+
+async fn run(url: &str) -> anyhow::Result<()> {
+    let reps: usize = std::env::var("BENCH_REPS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(3);
+    let dir = tempfile::tempdir()?;
+    let settings = settings(url, dir.path())?;
+    let setup = pool(&settings)?;
+    antpath_db::migrate(&setup).await?;
+    sqlx::raw_sql(
+        "create table bench_inserts (id bigserial primary key, workspace int not null,
+                                     payload text not null, at timestamptz default now())",
+    )
+    .execute(&setup)
+    .await?;
+    let mut tokens = Vec::new();
+    for n in 0..WORKSPACES {
+        tokens.push(tenant(&setup, &settings, n).await?.token);
+    }
     let body = Arc::new(submission().to_string());
     let finisher = tokio::spawn({
         let setup = setup.clone();
@@ -148,79 +304,72 @@ async fn run(url: &str) -> anyhow::Result<()> {
 
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let server = antpath_bff::start(&settings, pool(&settings)?, listener).await?;
-    let base = Arc::new(server.base_url());
+    let base = server.base_url();
     let client = reqwest::Client::builder()
-        .pool_max_idle_per_host(128)
+        .pool_max_idle_per_host(2 * CLIENTS)
         .build()?;
     let probe: Value = client
         .post(format!("{base}/v1/runs"))
-        .bearer_auth(&*token)
+        .bearer_auth(&tokens[0])
         .header("content-type", "application/json")
         .body((*body).clone())
         .send()
         .await?
         .json()
         .await?;
-    let run_id = Arc::new(probe["id"].as_str().unwrap_or_default().to_owned());
+    let run_id = probe["id"].as_str().unwrap_or_default().to_owned();
+    let submit: MakeRequest = {
+        let body = Arc::clone(&body);
+        Arc::new(move |client, base| {
+            client
+                .post(format!("{base}/v1/runs"))
+                .header("content-type", "application/json")
+                .body((*body).clone())
+        })
+    };
+    let get: MakeRequest =
+        Arc::new(move |client, base| client.get(format!("{base}/v1/runs/{run_id}")));
 
-    println!("| operation | clients | requests/s | p50 ms | p99 ms | errors |");
-    println!("|---|---:|---:|---:|---:|---:|");
-    for clients in [1usize, 16, 64] {
-        for op in ["submit", "get"] {
-            let started = Instant::now();
-            let mut tasks = Vec::new();
-            for _ in 0..clients {
-                let (client, base, token, body, run_id) = (
-                    client.clone(),
-                    base.clone(),
-                    token.clone(),
-                    body.clone(),
-                    run_id.clone(),
-                );
-                tasks.push(tokio::spawn(async move {
-                    let mut latencies = Vec::new();
-                    let mut errors = 0u64;
-                    while started.elapsed() < PHASE {
-                        let sent = Instant::now();
-                        let request = if op == "submit" {
-                            client
-                                .post(format!("{base}/v1/runs"))
-                                .header("content-type", "application/json")
-                                .body((*body).clone())
-                        } else {
-                            client.get(format!("{base}/v1/runs/{run_id}"))
-                        };
-                        match request.bearer_auth(&*token).send().await {
-                            Ok(r) if r.status().is_success() => {
-                                let _ = r.bytes().await;
-                                latencies.push(sent.elapsed());
-                            }
-                            _ => errors += 1,
-                        }
-                    }
-                    (latencies, errors)
-                }));
-            }
-            let mut all = Vec::new();
-            let mut errors = 0;
-            for task in tasks {
-                let (latencies, e) = task.await?;
-                all.extend(latencies);
-                errors += e;
-            }
-            let wall = started.elapsed().as_secs_f64();
-            all.sort();
-            let pct = |p: f64| {
-                all.get(((all.len() as f64 - 1.0) * p) as usize)
-                    .map_or(0.0, |d| d.as_secs_f64() * 1000.0)
-            };
+    let mut figures = Vec::new();
+    for rep in 1..=reps {
+        println!("bff rep={rep} load={}", load());
+        let pgbench = pgbench_inserts(url, dir.path())?;
+        println!("bff rep={rep} baseline pgbench_insert_c{CLIENTS}_tps={pgbench:.0}");
+        record(&mut figures, "pgbench single-row insert c64 tps", pgbench);
+        let one = &tokens[..1];
+        for (name, tokens, request) in [
+            ("submit one workspace", one, &submit),
+            ("submit 16 workspaces", &tokens[..], &submit),
+            ("get", one, &get),
+        ] {
+            let measured = phase(&client, &base, tokens, Arc::clone(request)).await?;
             println!(
-                "| {op} | {clients} | {:.0} | {:.2} | {:.2} | {errors} |",
-                all.len() as f64 / wall,
-                pct(0.5),
-                pct(0.99)
+                "bff rep={rep} {name} c{CLIENTS} per_s={:.0} p50_ms={:.2} p99_ms={:.2} errors={} x_pgbench={:.2}",
+                measured.per_second,
+                measured.p50_ms,
+                measured.p99_ms,
+                measured.errors,
+                measured.per_second / pgbench
+            );
+            record(&mut figures, &format!("{name} per s"), measured.per_second);
+            record(&mut figures, &format!("{name} p50 ms"), measured.p50_ms);
+            record(&mut figures, &format!("{name} p99 ms"), measured.p99_ms);
+            record(
+                &mut figures,
+                &format!("{name} x pgbench"),
+                measured.per_second / pgbench,
             );
         }
+    }
+    for (name, values) in &figures {
+        let mut sorted = values.clone();
+        sorted.sort_by(f64::total_cmp);
+        println!(
+            "bff summary {name} min/median/max={:.2}/{:.2}/{:.2}",
+            sorted[0],
+            sorted[sorted.len() / 2],
+            sorted[sorted.len() - 1]
+        );
     }
     server.shutdown().await?;
 
@@ -236,7 +385,7 @@ async fn run(url: &str) -> anyhow::Result<()> {
     for _ in 0..XACT_BATCH {
         client
             .post(format!("{base}/v1/runs"))
-            .bearer_auth(&*token)
+            .bearer_auth(&tokens[0])
             .header("content-type", "application/json")
             .body((*body).clone())
             .send()
@@ -249,7 +398,7 @@ async fn run(url: &str) -> anyhow::Result<()> {
     // Each reading is one transaction of its own; the readings of the settle loop cancel out.
     let measured = after.saturating_sub(before);
     println!(
-        "\nPostgres transactions per submission: {:.2} ({measured} commits for {XACT_BATCH} submissions)",
+        "bff summary transactions per submission min/median/max={0:.2}/{0:.2}/{0:.2}",
         measured as f64 / XACT_BATCH as f64
     );
     Ok(())

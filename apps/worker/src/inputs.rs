@@ -1,8 +1,7 @@
-//! Loading a leased run with its sealed inputs, in one transaction, at the start of a lease
+//! Loading a leased run with its sealed inputs, in one statement, at the start of a lease
 //! hold; opening the inputs. The decrypted [`RunInputs`] live only as long as the hold.
 
-use antpath_db::cleanup::load_sealed;
-use antpath_db::lifecycle::{self, Fence, RunRow};
+use antpath_db::lifecycle::{Fence, RunRow};
 use antpath_db::runs::SealedSecret;
 use antpath_template::submission::RunInputs;
 use antpath_vault::KeyRing;
@@ -11,16 +10,9 @@ use sqlx::PgPool;
 use crate::error::{StepError, StepResult};
 
 /// The run (fenced: `LeaseLost` when the lease is gone) and its sealed bundle, if it still has
-/// one, read in one transaction.
+/// one, read in one statement.
 pub async fn load(pool: &PgPool, fence: Fence) -> StepResult<(RunRow, Option<SealedSecret>)> {
-    let mut tx = pool.begin().await?;
-    let run = lifecycle::load(&mut *tx, fence).await?;
-    let sealed = match run.execution_secret_id {
-        Some(id) => load_sealed(&mut *tx, id).await?,
-        None => None,
-    };
-    tx.commit().await?;
-    Ok((run, sealed))
+    Ok(antpath_db::leased::load(pool, fence).await?)
 }
 
 /// Decrypts the inputs of `run` from its sealed bundle. A run whose bundle is already

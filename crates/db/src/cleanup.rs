@@ -1,29 +1,13 @@
-//! Cleanup bookkeeping: the per-run secrets (read for one step, destroyed at cleanup), the
+//! Cleanup bookkeeping: destroying the per-run secrets (they are read with the run, in
+//! [`crate::leased`]), the
 //! `cleanup_attempts` record, and the sweeper's batch queries (purging deleted runs is in
 //! [`crate::run_purge`]).
 
-use antpath_types::{ErrorClass, ResourceId, RunId, SecretId};
+use antpath_types::{ErrorClass, ResourceId, RunId};
 use sqlx::{PgConnection, PgExecutor};
 
 use crate::DbError;
 use crate::lifecycle::{Fence, one_row};
-use crate::runs::SealedSecret;
-
-/// Reads a sealed bundle; `None` once it has been destroyed.
-#[tracing::instrument(skip_all, fields(secret.id = %id))]
-pub async fn load_sealed(
-    db: impl PgExecutor<'_>,
-    id: SecretId,
-) -> Result<Option<SealedSecret>, sqlx::Error> {
-    sqlx::query_as!(
-        SealedSecret,
-        r#"select id as "id: SecretId", key_id, wrapped_key, wrap_nonce, ciphertext, nonce
-           from run_secrets where id = $1"#,
-        id as SecretId,
-    )
-    .fetch_optional(db)
-    .await
-}
 
 /// Destroys the run's sealed bundle and clears `execution_secret_id`. Fenced.
 #[tracing::instrument(skip_all, fields(run.id = %fence.run_id))]

@@ -17,6 +17,7 @@ pub mod audit;
 pub mod cleanup;
 pub mod events;
 pub mod key_rotation;
+pub mod leased;
 pub mod lifecycle;
 pub mod members;
 pub mod observation;

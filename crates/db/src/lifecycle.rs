@@ -411,16 +411,29 @@ pub async fn capture_cut_short(
     one_row(done.rows_affected())
 }
 
-/// Starts a provider attempt: bumps `attempt_count` and returns the new number. Fenced; run it
-/// in the transaction that inserts the `run_attempts` row.
+/// Starts the run's first provider attempt in one statement: bumps `attempt_count`, records
+/// the `run_attempts` row (`attempt`) and moves the run to `provisioning` in its provision
+/// step, due now, with no step failures counted. Returns the attempt's number. Fenced.
 #[tracing::instrument(skip_all, fields(run.id = %fence.run_id))]
-pub async fn begin_attempt(tx: &mut PgConnection, fence: Fence) -> Result<i32, DbError> {
+pub async fn begin_attempt(
+    tx: &mut PgConnection,
+    fence: Fence,
+    attempt: antpath_types::AttemptId,
+) -> Result<i32, DbError> {
     sqlx::query_scalar!(
-        "update runs set attempt_count = attempt_count + 1, updated_at = now()
-         where id = $1 and lease_token = $2 and lease_expires_at > now()
-         returning attempt_count",
+        r#"with run as (
+             update runs set attempt_count = attempt_count + 1, status = 'provisioning',
+                 phase = 'provision', next_check_at = now(), step_failures = 0,
+                 updated_at = now()
+             where id = $1 and lease_token = $2 and lease_expires_at > now()
+             returning id, attempt_count
+           )
+           insert into run_attempts (id, run_id, attempt_number)
+           select $3, run.id, run.attempt_count from run
+           returning attempt_number"#,
         fence.run_id as RunId,
         fence.token,
+        attempt as antpath_types::AttemptId,
     )
     .fetch_optional(&mut *tx)
     .await?

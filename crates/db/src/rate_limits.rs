@@ -2,7 +2,8 @@
 //!
 //! A bucket is a row of `rate_limit_buckets` named by what it limits (`submit:ws_…`,
 //! `provider:<key hash>`). Taking from it is one `INSERT … ON CONFLICT DO UPDATE … WHERE`
-//! statement that refills the bucket from the time elapsed since its last update and spends
+//! statement (the SQL function `rate_limit_reserve`, which a submission's admitting statement
+//! also calls) that refills the bucket from the time elapsed since its last update and spends
 //! `cost` only if enough is there, so concurrent replicas can never overspend and no lock is
 //! held across statements. A bucket can also be paused until a point in time (a provider's
 //! `retry-after`), which stops every replica at once.
@@ -66,7 +67,7 @@ pub async fn take(
 }
 
 /// How long until bucket `key` holds `cost` tokens and is not paused; at least a millisecond.
-async fn time_until_available(
+pub async fn time_until_available(
     db: impl PgExecutor<'_>,
     key: &str,
     spec: BucketSpec,
@@ -126,24 +127,14 @@ pub async fn reserve(
 ) -> Result<Reservation, sqlx::Error> {
     let max_debt = max_wait.as_secs_f64() * spec.refill_per_second;
     let left = sqlx::query_scalar!(
-        r#"insert into rate_limit_buckets as b (key, tokens, updated_at)
-           values ($1, $2::float8 - $4::float8, now())
-           on conflict (key) do update set
-               tokens = least($2::float8, b.tokens
-                        + extract(epoch from now() - b.updated_at)::float8 * $3::float8) - $4::float8,
-               updated_at = now()
-           where (b.blocked_until is null or b.blocked_until <= now())
-             and least($2::float8, b.tokens
-                 + extract(epoch from now() - b.updated_at)::float8 * $3::float8)
-                 - $4::float8 >= -$5::float8
-           returning tokens"#,
+        r#"select rate_limit_reserve($1, $2, $3, $4, $5) as "left""#,
         key,
         spec.capacity,
         spec.refill_per_second,
         cost,
         max_debt,
     )
-    .fetch_optional(db)
+    .fetch_one(db)
     .await?;
     if let Some(left) = left {
         let wait = if left < 0.0 && spec.refill_per_second > 0.0 {

@@ -1,10 +1,10 @@
-//! What the API asks of a run: cancel and soft delete, plus the per-workspace submission lock.
+//! What the API asks of a run: cancel and soft delete.
 //!
 //! The bff only records the request (`cancel_requested_at`, `pending_delete_at`); the
 //! `runs_notify_cancel` trigger wakes a worker, which does the actual work.
 
 use antpath_types::{RunId, WorkspaceId};
-use sqlx::{PgConnection, PgExecutor};
+use sqlx::PgExecutor;
 
 /// Records a cancel request on an active run of the workspace. Returns whether a run matched
 /// (an unknown, foreign or already-terminal run does not). Repeating it keeps the first time.
@@ -52,29 +52,4 @@ pub async fn request_delete(
     .execute(db)
     .await?;
     Ok(result.rows_affected() == 1)
-}
-
-/// The plan caps a submission needs, read under a row lock on the workspace so that concurrent
-/// submissions of one workspace take their quota decision one at a time (the lock is released
-/// when the caller's transaction ends). `None` when the workspace is not active.
-#[tracing::instrument(skip_all, fields(workspace.id = %workspace_id))]
-pub async fn lock_workspace_for_submit(
-    tx: &mut PgConnection,
-    workspace_id: WorkspaceId,
-) -> Result<Option<crate::workspaces::PlanCaps>, sqlx::Error> {
-    let row = sqlx::query!(
-        "select max_active_runs, max_active_runs_per_token, max_run_duration_seconds,
-                storage_cap_bytes
-         from workspaces where id = $1 and status = 'active'
-         for update",
-        workspace_id as WorkspaceId,
-    )
-    .fetch_optional(&mut *tx)
-    .await?;
-    Ok(row.map(|r| crate::workspaces::PlanCaps {
-        max_active_runs: r.max_active_runs,
-        max_active_runs_per_token: r.max_active_runs_per_token,
-        max_run_duration_seconds: r.max_run_duration_seconds,
-        storage_cap_bytes: r.storage_cap_bytes,
-    }))
 }

@@ -71,29 +71,41 @@ pub(crate) enum Bucket {
     TokenChanges,
 }
 
+impl Bucket {
+    /// The workspace's bucket of this kind: its name and its per-minute rate.
+    pub(crate) fn of(self, state: &AppState, workspace: WorkspaceId) -> (String, u32) {
+        let limits = &state.limits;
+        let (name, per_minute) = match self {
+            Bucket::Submit => ("submit", limits.submit_per_minute),
+            Bucket::Mutate => ("mutate", limits.mutate_per_minute),
+            Bucket::Links => ("links", limits.links_per_minute),
+            Bucket::TokenChanges => ("tokens", limits.token_changes_per_minute),
+        };
+        (format!("{name}:{workspace}"), per_minute)
+    }
+}
+
+/// The 429 of an empty bucket allowing `per_minute` requests a minute.
+pub(crate) fn rate_limited(per_minute: u32, retry_after: std::time::Duration) -> ApiError {
+    ApiError::RateLimited {
+        reason: "rate_limit",
+        message: format!(
+            "Too many requests of this kind for this workspace (limit {per_minute} a minute)."
+        ),
+        retry_after,
+    }
+}
+
 /// Spends one token from the workspace's bucket, or fails with 429 and `Retry-After`.
 pub(crate) async fn rate_limit(
     state: &AppState,
     bucket: Bucket,
     workspace: WorkspaceId,
 ) -> Result<(), ApiError> {
-    let limits = &state.limits;
-    let (name, per_minute) = match bucket {
-        Bucket::Submit => ("submit", limits.submit_per_minute),
-        Bucket::Mutate => ("mutate", limits.mutate_per_minute),
-        Bucket::Links => ("links", limits.links_per_minute),
-        Bucket::TokenChanges => ("tokens", limits.token_changes_per_minute),
-    };
-    let key = format!("{name}:{workspace}");
+    let (key, per_minute) = bucket.of(state, workspace);
     match rate_limits::take(&state.pool, &key, BucketSpec::per_minute(per_minute), 1.0).await? {
         Take::Allowed => Ok(()),
-        Take::Limited { retry_after } => Err(ApiError::RateLimited {
-            reason: "rate_limit",
-            message: format!(
-                "Too many requests of this kind for this workspace (limit {per_minute} a minute)."
-            ),
-            retry_after,
-        }),
+        Take::Limited { retry_after } => Err(rate_limited(per_minute, retry_after)),
     }
 }
 

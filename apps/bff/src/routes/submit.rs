@@ -1,24 +1,28 @@
-//! `POST /v1/runs`: validate, rate-limit, seal, and insert run plus sealed inputs in one
-//! transaction.
+//! `POST /v1/runs`: validate, rate-limit, seal, and admit the run plus its sealed inputs in one
+//! statement.
 //!
 //! Order matters: everything that can reject the request without side effects runs first
-//! (scope, body, validation, idempotency-key agreement, rate limit). The transaction then takes
-//! a row lock on the workspace, so quota decisions and idempotency lookups of one workspace are
-//! made one at a time: concurrent duplicates create exactly one run, and concurrent submissions
-//! cannot overshoot the active-run caps. The plaintext inputs exist only in this request's
-//! memory; what reaches the database is ciphertext.
+//! (scope, body, validation, idempotency-key agreement, a replay of an earlier submission), and
+//! the inputs are sealed before any lock is taken. One autocommitted statement then spends the
+//! workspace's rate-limit token, takes a row lock on the workspace, counts its active runs and
+//! inserts only under the caps (`antpath_db::runs::admit`), so the quota decisions of one
+//! workspace are made one at a time and cannot overshoot, and concurrent duplicates create
+//! exactly one run (the unique index decides). The lock is held for that statement and its
+//! commit, never across a round trip; the run is read back after it. The plaintext inputs
+//! exist only in this request's memory; what reaches the database is ciphertext.
 
 use std::time::Duration;
 
-use antpath_db::runs::{self, Inserted, NewRun, SealedSecret};
-use antpath_db::{run_reads, run_requests};
+use antpath_db::rate_limits::BucketSpec;
+use antpath_db::run_reads;
+use antpath_db::runs::{self, Admitted, NewRun, SealedSecret, SubmitBucket};
 use antpath_template::{RunInputs, ValidatedSubmission, validate_submission};
 use antpath_types::{CleanupPolicy, RunId, SecretId};
 use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 
-use super::{Bucket, rate_limit};
+use super::{Bucket, rate_limited};
 use crate::auth::{Auth, Scope};
 use crate::error::ApiError;
 use crate::extract::JsonBody;
@@ -49,7 +53,8 @@ pub async fn submit(
     JsonBody(body): JsonBody,
 ) -> Result<(StatusCode, Json<RunView>), ApiError> {
     auth.require(Scope::RunsWrite)?;
-    let token_id = auth.token_id().ok_or_else(|| {
+    // The per-token cap needs a token; a dashboard session has none.
+    auth.token_id().ok_or_else(|| {
         ApiError::Forbidden("Runs are submitted with an API token, not a dashboard session.".into())
     })?;
     let header_key = idempotency_header(&headers)?;
@@ -68,8 +73,12 @@ pub async fn submit(
         (None, body) => body.map(str::to_owned),
     };
     let requested_duration = submission.requested_limits().max_duration_seconds;
-    rate_limit(&state, Bucket::Submit, auth.workspace_id).await?;
-
+    // A replay of an earlier submission needs no lock, no rate-limit token and no sealing.
+    if let Some(key) = &idempotency_key
+        && let Some(existing) = replay(&state, &auth, key, &submission).await?
+    {
+        return Ok((StatusCode::OK, Json(existing)));
+    }
     let run_id = RunId::new();
     tracing::Span::current().record("run.id", tracing::field::display(run_id));
     let sealed = state
@@ -79,82 +88,94 @@ pub async fn submit(
             &RunInputs::from_submission(&submission).to_plaintext_json(),
         )
         .map_err(|err| anyhow::Error::new(err).context("while sealing the run inputs"))?;
+    let trace_parent = antpath_telemetry::propagation::current_traceparent();
 
-    let mut tx = state.pool.begin().await?;
-    let Some(caps) = run_requests::lock_workspace_for_submit(&mut tx, auth.workspace_id).await?
-    else {
-        return Err(super::workspace::refusal(&mut tx, auth.workspace_id).await);
+    // An explicit request beyond any i32 is beyond every plan; the statement refuses it.
+    let explicit_duration = requested_duration.map(|d| i32::try_from(d).unwrap_or(i32::MAX));
+    let run = new_run(&state, &auth, run_id, &submission, idempotency_key)?;
+    let secret = SealedSecret::new(SecretId::new(), sealed);
+    // The workspace's critical section: one statement and its commit (see `runs::admit`).
+    let (bucket_key, per_minute) = Bucket::Submit.of(&state, auth.workspace_id);
+    let bucket = SubmitBucket {
+        key: &bucket_key,
+        spec: BucketSpec::per_minute(per_minute),
     };
-    if let Some(key) = &idempotency_key
-        && let Some((existing, hash)) =
-            run_reads::find_by_idempotency_key(&mut *tx, auth.workspace_id, key).await?
-    {
-        if hash != submission.request_hash().as_str() {
-            return Err(ApiError::idempotency_conflict());
-        }
-        let run = run_reads::get(&mut *tx, auth.workspace_id, existing)
-            .await?
-            .ok_or_else(|| anyhow::anyhow!("the idempotent run vanished"))?;
-        tx.commit().await?;
-        return Ok((StatusCode::OK, Json(run.into())));
-    }
-
-    let cap = u64::try_from(caps.max_run_duration_seconds).unwrap_or(0);
-    if let Some(requested) = requested_duration
-        && requested > cap
-    {
-        return Err(ApiError::invalid_at(
-            "/limits/maxDurationSeconds",
-            format!("This workspace allows runs of at most {cap} seconds."),
-        ));
-    }
-    let (active_in_workspace, active_for_token) = run_reads::count_active(
-        &mut *tx,
-        auth.workspace_id,
-        token_id,
-        i64::from(caps.max_active_runs),
-        i64::from(caps.max_active_runs_per_token),
+    let admitted = runs::admit(
+        &state.pool,
+        &run,
+        &secret,
+        bucket,
+        explicit_duration,
+        trace_parent.as_deref(),
     )
     .await?;
-    if active_in_workspace >= i64::from(caps.max_active_runs) {
-        return Err(quota_error(
-            "quota_workspace",
-            format!(
-                "This workspace already has {} active runs, its limit; wait for one to finish.",
-                caps.max_active_runs
-            ),
-        ));
-    }
-    if active_for_token >= i64::from(caps.max_active_runs_per_token) {
-        return Err(quota_error(
-            "quota_token",
-            format!(
-                "This token already has {} active runs, its limit; wait for one to finish.",
-                caps.max_active_runs_per_token
-            ),
-        ));
-    }
-
-    let run = new_run(&state, &auth, run_id, &submission, idempotency_key, cap)?;
-    let secret = SealedSecret::new(SecretId::new(), sealed);
-    let (status, id) = match runs::insert_idempotent(&mut tx, &run, &secret).await? {
-        Inserted::Created(id) => (StatusCode::CREATED, id),
-        Inserted::Existing(id) => (StatusCode::OK, id),
+    let (status, id) = match admitted {
+        Admitted::Created(id) => (StatusCode::CREATED, id),
+        Admitted::Existing(id) => (StatusCode::OK, id),
+        Admitted::OverWorkspaceCap(cap) => {
+            return Err(quota_error(
+                "quota_workspace",
+                format!(
+                    "This workspace already has {cap} active runs, its limit; wait for one to finish."
+                ),
+            ));
+        }
+        Admitted::OverTokenCap(cap) => {
+            return Err(quota_error(
+                "quota_token",
+                format!(
+                    "This token already has {cap} active runs, its limit; wait for one to finish."
+                ),
+            ));
+        }
+        Admitted::DurationOverCap(cap) => {
+            return Err(ApiError::invalid_at(
+                "/limits/maxDurationSeconds",
+                format!("This workspace allows runs of at most {cap} seconds."),
+            ));
+        }
+        Admitted::WorkspaceInactive => return Err(refusal(&state, auth.workspace_id).await),
+        Admitted::RateLimited(retry_after) => return Err(rate_limited(per_minute, retry_after)),
     };
-    if status == StatusCode::CREATED
-        && let Some(trace_parent) = antpath_telemetry::propagation::current_traceparent()
-    {
-        runs::record_trace_parent(&mut *tx, id, &trace_parent).await?;
-    }
-    let record = run_reads::get(&mut *tx, auth.workspace_id, id)
-        .await?
-        .ok_or_else(|| anyhow::anyhow!("the inserted run is not readable"))?;
-    tx.commit().await?;
     if status == StatusCode::CREATED {
         state.metrics.observe_submission();
         tracing::info!(run.id = %id, "run accepted");
     }
+    let record = run_reads::get(&state.pool, auth.workspace_id, id)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("the admitted run is not readable"))?;
     Ok((status, Json(record.into())))
+}
+
+/// Why an inactive workspace refuses a submission.
+async fn refusal(state: &AppState, workspace: antpath_types::WorkspaceId) -> ApiError {
+    match state.pool.acquire().await {
+        Ok(mut conn) => super::workspace::refusal(&mut conn, workspace).await,
+        Err(err) => err.into(),
+    }
+}
+
+/// The run an earlier submission with this idempotency key created, when it was the same
+/// request; a different request under the key is a conflict. `None` when the key is new (a
+/// concurrent first use is still caught by the admitting statement's unique index).
+async fn replay(
+    state: &AppState,
+    auth: &Auth,
+    key: &str,
+    submission: &ValidatedSubmission,
+) -> Result<Option<RunView>, ApiError> {
+    let Some((existing, hash)) =
+        run_reads::find_by_idempotency_key(&state.pool, auth.workspace_id, key).await?
+    else {
+        return Ok(None);
+    };
+    if hash != submission.request_hash().as_str() {
+        return Err(ApiError::idempotency_conflict());
+    }
+    let run = run_reads::get(&state.pool, auth.workspace_id, existing)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("the idempotent run vanished"))?;
+    Ok(Some(run.into()))
 }
 
 fn quota_error(reason: &'static str, message: String) -> ApiError {
@@ -184,20 +205,21 @@ fn idempotency_header(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
     Ok(Some(text.to_owned()))
 }
 
-/// The run row: the secret-free template snapshot, hashes and the caps snapshotted now.
+/// The run row: the secret-free template snapshot, hashes and limits (the duration is clamped
+/// to the plan's cap when the run is admitted).
 fn new_run(
     state: &AppState,
     auth: &Auth,
     id: RunId,
     submission: &ValidatedSubmission,
     idempotency_key: Option<String>,
-    duration_cap: u64,
 ) -> Result<NewRun, ApiError> {
     let limits = submission.limits();
-    // The template's own limit is clamped to the plan; an explicit request above it was refused.
+    // The run's (or its template's) own limit; none leaves it to the plan's cap. `admit`
+    // clamps it to that cap and refuses an explicit request above it.
     let duration = limits
         .max_duration_seconds
-        .map_or(duration_cap, |d| d.min(duration_cap));
+        .map_or(i32::MAX, |d| i32::try_from(d).unwrap_or(i32::MAX));
     // The deployment's default applies only when neither the run nor its template said.
     let cleanup = submission
         .cleanup(CleanupPolicy {
@@ -215,8 +237,7 @@ fn new_run(
         idempotency_key,
         request_hash: submission.request_hash().as_str().to_owned(),
         cleanup_policy: cleanup,
-        max_duration_seconds: i32::try_from(duration)
-            .map_err(|_| anyhow::anyhow!("duration cap out of range"))?,
+        max_duration_seconds: duration,
         max_spend_usd: limits.max_spend_usd,
         max_attempts: i32::try_from(state.limits.max_attempts).unwrap_or(i32::MAX),
     })

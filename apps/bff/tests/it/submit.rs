@@ -293,6 +293,135 @@ async fn active_run_quotas_per_workspace_and_per_token_answer_429_with_retry_aft
     assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.body);
 }
 
+/// Sends every submission at once (behind a barrier), each with its token, and returns the
+/// replies in order.
+async fn submit_at_once(
+    app: &Arc<TestApp>,
+    submissions: Vec<(String, serde_json::Value)>,
+) -> Vec<crate::support::Reply> {
+    let barrier = Arc::new(Barrier::new(submissions.len()));
+    let mut tasks = Vec::new();
+    for (token, body) in submissions {
+        let (app, barrier) = (Arc::clone(app), Arc::clone(&barrier));
+        tasks.push(tokio::spawn(async move {
+            barrier.wait().await;
+            app.call(Method::POST, "/v1/runs", &token, Some(body)).await
+        }));
+    }
+    let mut replies = Vec::new();
+    for task in tasks {
+        replies.push(task.await.expect("task"));
+    }
+    replies
+}
+
+/// How many replies were 201, and whether every other one was the named quota's 429.
+fn created_and_refused(replies: &[crate::support::Reply], quota: &str) -> usize {
+    let mut created = 0;
+    for reply in replies {
+        if reply.status == StatusCode::CREATED {
+            created += 1;
+            continue;
+        }
+        let error = reply.assert_error(StatusCode::TOO_MANY_REQUESTS, "rate_limited");
+        let message = error["message"].as_str().expect("message");
+        assert!(message.contains(quota), "{message}");
+        assert!(reply.headers.get("retry-after").is_some());
+    }
+    created
+}
+
+#[sqlx::test(migrator = "antpath_db::MIGRATOR")]
+async fn concurrent_submissions_over_three_tokens_never_overshoot_the_workspace_cap(
+    pool: sqlx::PgPool,
+) {
+    let app = Arc::new(TestApp::with_env(
+        pool,
+        &[
+            ("ANTPATH_LIMITS__MAX_ACTIVE_RUNS_PER_WORKSPACE", "5"),
+            ("ANTPATH_LIMITS__MAX_ACTIVE_RUNS_PER_TOKEN", "100"),
+        ],
+    ));
+    let tenant = app.tenant("acme").await;
+    let mut tokens = vec![tenant.token.clone()];
+    for _ in 0..2 {
+        tokens.push(
+            app.token(tenant.workspace, tenant.user, &["runs:write"])
+                .await
+                .1,
+        );
+    }
+    let submissions = (0..30)
+        .map(|i| (tokens[i % 3].clone(), submission()))
+        .collect();
+    let replies = submit_at_once(&app, submissions).await;
+    assert_eq!(created_and_refused(&replies, "workspace"), 5);
+    let count: i64 = sqlx::query_scalar("select count(*) from runs")
+        .fetch_one(&app.pool)
+        .await
+        .expect("count");
+    assert_eq!(count, 5);
+    let orphans: i64 = sqlx::query_scalar(
+        "select count(*) from run_secrets s where not exists
+           (select 1 from runs r where r.execution_secret_id = s.id)",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .expect("orphans");
+    assert_eq!(
+        orphans, 0,
+        "a refused submission left its sealed inputs behind"
+    );
+}
+
+#[sqlx::test(migrator = "antpath_db::MIGRATOR")]
+async fn concurrent_submissions_of_one_token_never_overshoot_the_token_cap(pool: sqlx::PgPool) {
+    let app = Arc::new(TestApp::with_env(
+        pool,
+        &[
+            ("ANTPATH_LIMITS__MAX_ACTIVE_RUNS_PER_WORKSPACE", "100"),
+            ("ANTPATH_LIMITS__MAX_ACTIVE_RUNS_PER_TOKEN", "4"),
+        ],
+    ));
+    let tenant = app.tenant("acme").await;
+    let submissions = (0..20)
+        .map(|_| (tenant.token.clone(), submission()))
+        .collect();
+    let replies = submit_at_once(&app, submissions).await;
+    assert_eq!(created_and_refused(&replies, "token"), 4);
+}
+
+#[sqlx::test(migrator = "antpath_db::MIGRATOR")]
+async fn at_the_cap_a_replay_still_returns_its_run_while_new_submissions_are_refused(
+    pool: sqlx::PgPool,
+) {
+    let app = Arc::new(TestApp::with_env(
+        pool,
+        &[("ANTPATH_LIMITS__MAX_ACTIVE_RUNS_PER_WORKSPACE", "1")],
+    ));
+    let tenant = app.tenant("acme").await;
+    let first = app.submit_ok(&tenant, submission_with_key("k")).await;
+    let submissions = (0..16)
+        .map(|i| {
+            let body = if i % 2 == 0 {
+                submission_with_key("k")
+            } else {
+                submission()
+            };
+            (tenant.token.clone(), body)
+        })
+        .collect();
+    let replies = submit_at_once(&app, submissions).await;
+    for (i, reply) in replies.iter().enumerate() {
+        if i % 2 == 0 {
+            assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+            assert_eq!(reply.body["id"], first.as_str());
+        } else {
+            reply.assert_error(StatusCode::TOO_MANY_REQUESTS, "rate_limited");
+        }
+    }
+}
+
 #[sqlx::test(migrator = "antpath_db::MIGRATOR")]
 async fn submitting_faster_than_the_workspace_rate_answers_429_with_retry_after(
     pool: sqlx::PgPool,

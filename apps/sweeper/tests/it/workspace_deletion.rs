@@ -3,7 +3,7 @@
 //! while the audit trail and a tombstone stay. Another workspace is untouched throughout.
 
 use antpath_db::workspace_deletion::{self, Requested, Requester};
-use antpath_db::{audit, run_requests, tokens, workspace_purge};
+use antpath_db::{audit, tokens, workspace_purge};
 use antpath_types::RunId;
 use sqlx::PgPool;
 
@@ -82,15 +82,13 @@ async fn a_deleted_workspace_is_drained_then_purged_down_to_its_tombstone_and_au
         !cancel_requested(&pool, cleaning).await,
         "a run already winding down keeps going"
     );
-    let mut tx = pool.begin().await.expect("begin");
-    assert!(
-        run_requests::lock_workspace_for_submit(&mut tx, leaving.workspace)
-            .await
-            .expect("lock")
-            .is_none(),
-        "submissions are refused from the request on"
-    );
-    tx.rollback().await.expect("rollback");
+    let status = antpath_db::workspaces::get(&pool, leaving.workspace)
+        .await
+        .expect("workspace")
+        .expect("still there")
+        .status;
+    // Admission takes only an active workspace, so submissions are refused from here on.
+    assert_eq!(status, "pending_delete");
     let mut tx = pool.begin().await.expect("begin");
     let again = workspace_deletion::request(&mut tx, leaving.workspace, Requester::Operator)
         .await

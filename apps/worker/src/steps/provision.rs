@@ -8,7 +8,7 @@
 //! of the resource made just before it (see [`crate::journal`]), and the step's last
 //! transaction records the last id, moves the run on and reads it for the next step.
 
-use antpath_db::{agent_cache, events, lifecycle, resources};
+use antpath_db::{agent_cache, lifecycle, resources};
 use antpath_provider::types::Metadata;
 use antpath_provider::types::session::CreateSession;
 use antpath_provider::types::vault::{CreateCredential, CreateVault, CredentialAuthParams};
@@ -33,22 +33,9 @@ pub async fn provision(ctx: &Ctx) -> StepResult<Next> {
     result
 }
 
-/// Starts the run's first attempt in `tx`; returns its number.
+/// Starts the run's first attempt in `tx` (and moves it to provisioning); returns its number.
 async fn begin_attempt(tx: &mut PgConnection, ctx: &Ctx) -> StepResult<i32> {
-    let number = lifecycle::begin_attempt(&mut *tx, ctx.fence).await?;
-    events::insert_attempt(&mut *tx, AttemptId::new(), ctx.run.id, number).await?;
-    lifecycle::advance(
-        &mut *tx,
-        ctx.fence,
-        lifecycle::Advance {
-            status: RunStatus::Provisioning,
-            phase: Phase::Provision,
-            delay_seconds: 0.0,
-            release: false,
-        },
-    )
-    .await?;
-    Ok(number)
+    Ok(lifecycle::begin_attempt(&mut *tx, ctx.fence, AttemptId::new()).await?)
 }
 
 async fn provision_in(ctx: &Ctx, unrecorded: &mut Unrecorded) -> StepResult<Next> {

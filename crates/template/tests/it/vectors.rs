@@ -1,6 +1,8 @@
 //! The golden vectors under `tests/vectors/templates`: pinned hashes, cross-format equality and
-//! canonical JSON. Set `ANTPATH_BLESS_VECTORS=1` to rewrite `hashes.json` after a deliberate
-//! change of the normal form (and say so in the change description).
+//! canonical JSON. Set `ANTPATH_BLESS_VECTORS=1` to rewrite `hashes.json` and
+//! `normal-forms.json` after a deliberate change of the normal form (and say so in the change
+//! description). The TypeScript SDK's tests (`sdks/typescript/test/unit`) read the same files,
+//! so a template defined in TypeScript is held to the very text and hash pinned here.
 
 use std::collections::BTreeMap;
 
@@ -15,6 +17,17 @@ const TEMPLATE_VECTORS: &[&str] = &[
     "quickstart.toml",
     "minimal.json",
     "minimal.yaml",
+    "everything.json",
+];
+
+/// The JSON templates whose normal form and hash `normal-forms.json` pins, as paths from the
+/// workspace root: the JSON vectors and the examples the SDK quickstarts mirror.
+const NORMAL_FORM_FILES: &[&str] = &[
+    "tests/vectors/templates/quickstart.json",
+    "tests/vectors/templates/minimal.json",
+    "tests/vectors/templates/everything.json",
+    "examples/quickstart.json",
+    "examples/mcp-static-bearer.json",
 ];
 
 fn computed_hashes() -> BTreeMap<String, String> {
@@ -56,6 +69,41 @@ fn the_quickstart_normal_form_is_pinned_byte_for_byte() {
         expected,
         "the hash is over exactly this text"
     );
+}
+
+#[test]
+fn the_normal_form_and_hash_of_every_json_template_are_pinned_for_both_sdks() {
+    let root = vectors_dir().join("../../..");
+    let computed: BTreeMap<String, Value> = NORMAL_FORM_FILES
+        .iter()
+        .map(|file| {
+            let template = load_template(&root.join(file)).expect("template is valid");
+            let canonical = canonical_json(&template.to_normalised_value());
+            let hash = template.hash().to_string();
+            (
+                (*file).to_owned(),
+                json!({"canonical": canonical, "hash": hash}),
+            )
+        })
+        .collect();
+    let path = vectors_dir().join("normal-forms.json");
+    if std::env::var_os("ANTPATH_BLESS_VECTORS").is_some() {
+        let text = serde_json::to_string_pretty(&computed).expect("serialise") + "\n";
+        std::fs::write(&path, text).expect("write normal-forms.json");
+    }
+    let pinned: BTreeMap<String, Value> =
+        serde_json::from_str(&std::fs::read_to_string(&path).expect("normal-forms.json"))
+            .expect("json");
+    assert_eq!(computed, pinned);
+    for (file, entry) in &pinned {
+        let canonical = entry["canonical"].as_str().expect("canonical");
+        let expected = format!("sha256:{}", sha256_hex(canonical.as_bytes()));
+        assert_eq!(
+            entry["hash"],
+            json!(expected),
+            "{file}: the hash is over the canonical text"
+        );
+    }
 }
 
 fn sha256_hex(bytes: &[u8]) -> String {

@@ -1,0 +1,15 @@
+-- Token buckets are kept out of the write-ahead log.
+--
+-- Every submission of a workspace takes a token from the same bucket row, so each take holds
+-- that row's lock until its commit. On a logged table the commit waits for its WAL flush, and
+-- the flushes of one workspace's submissions happen one after another: the bucket alone capped
+-- a workspace at one submission per fsync, before the submission itself did any work. An
+-- unlogged table writes no WAL, so a transaction that touches only buckets commits without
+-- waiting for the disk and the row lock is held for microseconds.
+--
+-- What is given up is exactly what a limiter can afford to lose: after a crash of the
+-- database server (not of our services) the buckets start empty, which is to say full, and
+-- a promoted standby has none (unlogged tables are not replicated). A pause a provider asked
+-- for (`blocked_until`) is forgotten then too; the provider answers 429 again and the worker
+-- pauses again. Quotas (active runs, storage) are decided from logged tables and lose nothing.
+alter table rate_limit_buckets set unlogged;
