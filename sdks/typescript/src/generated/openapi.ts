@@ -284,23 +284,139 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
-        ErrorBody: {
-            error: {
-                /** @enum {string} */
-                type: "invalid_request" | "authentication_error" | "permission_denied" | "not_found" | "conflict" | "workspace_deleting" | "payload_too_large" | "unsupported_media_type" | "rate_limited" | "internal_error" | "service_unavailable";
-                message: string;
-                details?: {
-                    path: string;
-                    message: string;
+        /** @description A run template (secret-free). Besides what this schema states: every `{{name}}` placeholder of the prompt names a declared variable, and the prompt's braces are well formed; with its variable values filled in, the prompt is at most 1,000,000 characters; every MCP server has a unique name and is used by exactly one `mcp_toolset`, and every `mcp_toolset` names a declared server; at most one `agent_toolset_20260401`, and the `configs` of a toolset name each tool once; an MCP server's `url` is `https://` (plain `http://` only to localhost, 127.0.0.1 or [::1]) with a valid host and port and no credentials in the URL or its query; limited networking with packages listed sets `allowPackageManagers: true`; a variable's default fits its own rules (length, range, whole number, one of `values`), `minLength` ≤ `maxLength`, `minimum` ≤ `maximum`, and a variable with a default is not `required: true`; `variables` holds a value of the declared type within the declared rules for every required variable and no undeclared name; `secrets.mcpServers` has a `bearerToken` for exactly the `static_bearer` servers; no key outside `secrets` looks like it holds a credential (`apiKey`, `token`, `password`, `authorization`, … in any spelling); `limits.maxDurationSeconds` is at most the workspace's `plan.max_run_duration_seconds` (GET /v1/workspace). */
+        Template: {
+            name: string;
+            description?: string;
+            agent: {
+                model: string;
+                system?: string;
+                tools?: ({
+                    defaultConfig?: {
+                        enabled?: boolean;
+                        /** @enum {string} */
+                        permissionPolicy?: "always_allow" | "always_ask" | "auto";
+                    };
+                    configs?: {
+                        /** @enum {string} */
+                        name: "bash" | "edit" | "read" | "write" | "glob" | "grep" | "web_fetch" | "web_search";
+                        enabled?: boolean;
+                        /** @enum {string} */
+                        permissionPolicy?: "always_allow" | "always_ask" | "auto";
+                    }[];
+                    /** @constant */
+                    type: "agent_toolset_20260401";
+                } | {
+                    mcpServerName: string;
+                    defaultConfig?: {
+                        enabled?: boolean;
+                        /** @enum {string} */
+                        permissionPolicy?: "always_allow" | "always_ask" | "auto";
+                    };
+                    configs?: {
+                        name: string;
+                        enabled?: boolean;
+                        /** @enum {string} */
+                        permissionPolicy?: "always_allow" | "always_ask" | "auto";
+                    }[];
+                    /** @constant */
+                    type: "mcp_toolset";
+                } | {
+                    name: string;
+                    description: string;
+                    inputSchema: {
+                        [key: string]: components["schemas"]["JsonValue"];
+                    };
+                    /** @constant */
+                    type: "custom";
+                })[];
+                mcpServers?: {
+                    name: string;
+                    url: string;
+                    /** @enum {string} */
+                    auth?: "none" | "static_bearer";
                 }[];
-                request_id: string;
+                skills?: {
+                    /** @enum {string} */
+                    type: "anthropic" | "custom";
+                    skillId: string;
+                    version?: string;
+                }[];
+            };
+            environment?: {
+                packages?: {
+                    apt?: string[];
+                    cargo?: string[];
+                    gem?: string[];
+                    go?: string[];
+                    npm?: string[];
+                    pip?: string[];
+                };
+                networking?: {
+                    /** @constant */
+                    type: "unrestricted";
+                } | {
+                    allowedHosts?: string[];
+                    allowMcpServers?: boolean;
+                    allowPackageManagers?: boolean;
+                    /** @constant */
+                    type: "limited";
+                };
+            };
+            variables?: {
+                [key: string]: {
+                    description?: string;
+                    required?: boolean;
+                    default?: string;
+                    minLength?: number;
+                    maxLength?: number;
+                    /** @constant */
+                    type: "string";
+                } | {
+                    description?: string;
+                    required?: boolean;
+                    default?: number;
+                    minimum?: number;
+                    maximum?: number;
+                    integer?: boolean;
+                    /** @constant */
+                    type: "number";
+                } | {
+                    description?: string;
+                    required?: boolean;
+                    default?: boolean;
+                    /** @constant */
+                    type: "boolean";
+                } | {
+                    description?: string;
+                    required?: boolean;
+                    default?: string;
+                    values: string[];
+                    /** @constant */
+                    type: "enum";
+                };
+            };
+            prompt: string;
+            limits?: {
+                maxDurationSeconds?: number;
+                maxSpendUsd?: number;
+            };
+            cleanup?: {
+                /** @enum {string} */
+                claudeSession: "delete" | "retain";
+            };
+            labels?: {
+                [key: string]: string;
             };
         };
-        /** @description camelCase; `secrets` is the only place a credential may appear. */
+        /** @description The body of POST /v1/runs (camelCase). Besides what this schema states: every `{{name}}` placeholder of the prompt names a declared variable, and the prompt's braces are well formed; with its variable values filled in, the prompt is at most 1,000,000 characters; every MCP server has a unique name and is used by exactly one `mcp_toolset`, and every `mcp_toolset` names a declared server; at most one `agent_toolset_20260401`, and the `configs` of a toolset name each tool once; an MCP server's `url` is `https://` (plain `http://` only to localhost, 127.0.0.1 or [::1]) with a valid host and port and no credentials in the URL or its query; limited networking with packages listed sets `allowPackageManagers: true`; a variable's default fits its own rules (length, range, whole number, one of `values`), `minLength` ≤ `maxLength`, `minimum` ≤ `maximum`, and a variable with a default is not `required: true`; `variables` holds a value of the declared type within the declared rules for every required variable and no undeclared name; `secrets.mcpServers` has a `bearerToken` for exactly the `static_bearer` servers; no key outside `secrets` looks like it holds a credential (`apiKey`, `token`, `password`, `authorization`, … in any spelling); `limits.maxDurationSeconds` is at most the workspace's `plan.max_run_duration_seconds` (GET /v1/workspace). */
         RunSubmission: {
-            /** @description A template document (see crates/template). */
-            template: Record<string, never>;
-            variables?: Record<string, never>;
+            template: components["schemas"]["Template"];
+            /** @description A value for every required variable of the template, by name. */
+            variables?: {
+                [key: string]: components["schemas"]["JsonValue"];
+            };
+            /** @description The only place a credential may appear; sealed at once and never shown again. */
             secrets: {
                 anthropic: {
                     apiKey: string;
@@ -313,149 +429,171 @@ export interface components {
             };
             cleanup?: {
                 /** @enum {string} */
-                claudeSession?: "delete" | "retain";
+                claudeSession: "delete" | "retain";
             };
             limits?: {
                 maxDurationSeconds?: number;
                 maxSpendUsd?: number;
             };
+            /** @description Or the `Idempotency-Key` header (the two must agree). */
             idempotencyKey?: string;
         };
+        /** @description Any JSON value whose strings and keys hold no NUL character. */
+        JsonValue: unknown;
+        ErrorBody: {
+            error: {
+                /** @enum {string} */
+                type: "invalid_request" | "authentication_error" | "permission_denied" | "not_found" | "conflict" | "workspace_deleting" | "payload_too_large" | "unsupported_media_type" | "rate_limited" | "internal_error" | "service_unavailable";
+                message: string;
+                /** @description Present on 422 (every problem) and on a 400 about one place of the body. */
+                details?: {
+                    /** @description A JSON pointer into the body, `?name` for a query parameter, or a header name. */
+                    path: string;
+                    message: string;
+                }[];
+                request_id: string;
+            };
+        };
         Run: {
-            id?: string;
+            id: string;
             /** @constant */
-            object?: "run";
+            object: "run";
             /** @enum {string} */
-            status?: "queued" | "claiming" | "provisioning" | "session_created" | "dispatched" | "provider_running" | "provider_idle" | "provider_rescheduled" | "cancelling" | "capturing_outputs" | "succeeded" | "failed" | "timed_out" | "cancelled" | "pending_delete" | "deleted";
+            status: "queued" | "claiming" | "provisioning" | "session_created" | "dispatched" | "provider_running" | "provider_idle" | "provider_rescheduled" | "cancelling" | "capturing_outputs" | "succeeded" | "failed" | "timed_out" | "cancelled" | "pending_delete" | "deleted";
             /** @enum {string} */
-            phase?: "provision" | "session" | "dispatch" | "observe" | "interrupt" | "capture" | "cleanup" | "done";
-            cleanup?: {
+            phase: "provision" | "session" | "dispatch" | "observe" | "interrupt" | "capture" | "cleanup" | "done";
+            cleanup: {
                 /** @enum {string} */
                 state: "pending" | "running" | "succeeded" | "retained" | "retrying" | "abandoned";
                 attempts: number;
                 last_error: null | {
-                    class?: string;
-                    message?: string | null;
+                    /** @enum {string} */
+                    class: "transient_provider" | "provider_permanent" | "tenant_permanent" | "antpath_bug" | "cancelled_by_user";
+                    message: string | null;
                 };
                 abandoned_resources: {
-                    kind?: string;
-                    id?: string;
+                    kind: string;
+                    id: string;
                 }[];
             };
-            attempt?: number;
-            max_attempts?: number;
             /** @enum {string} */
-            cleanup_policy?: "delete" | "retain";
-            template_name?: string;
-            template_hash?: string;
-            request_hash?: string;
-            idempotency_key?: string | null;
-            error_class?: string | null;
-            error_message?: string | null;
-            usage?: {
-                input_tokens?: number;
-                output_tokens?: number;
-                cache_read_tokens?: number;
-                cache_creation_tokens?: number;
-                cost_usd?: number | null;
-                active_seconds?: number | null;
+            cleanup_policy: "delete" | "retain";
+            attempt: number;
+            max_attempts: number;
+            template_name: string;
+            template_hash: string;
+            request_hash: string;
+            idempotency_key: string | null;
+            /** @enum {string|null} */
+            error_class: "transient_provider" | "provider_permanent" | "tenant_permanent" | "antpath_bug" | "cancelled_by_user" | null;
+            error_message: string | null;
+            usage: {
+                input_tokens: number;
+                output_tokens: number;
+                cache_read_tokens: number;
+                cache_creation_tokens: number;
+                cost_usd: number | null;
+                active_seconds: number | null;
             };
-            limits?: {
-                max_duration_seconds?: number;
-                max_spend_usd?: number | null;
+            limits: {
+                max_duration_seconds: number;
+                max_spend_usd: number | null;
             };
             /** Format: date-time */
-            created_at?: string;
+            created_at: string;
             /** Format: date-time */
-            updated_at?: string;
+            updated_at: string;
             /** Format: date-time */
-            dispatched_at?: string | null;
+            dispatched_at: string | null;
             /** Format: date-time */
-            ended_at?: string | null;
+            ended_at: string | null;
             /** Format: date-time */
-            cancel_requested_at?: string | null;
+            cancel_requested_at: string | null;
             /** Format: date-time */
-            pending_delete_at?: string | null;
+            pending_delete_at: string | null;
         };
         RunPage: {
             data: components["schemas"]["Run"][];
             next_cursor: string | null;
         };
         Event: {
-            id?: string;
-            seq?: number;
-            type?: string;
-            attempt?: number;
-            provider_event_id?: string;
+            id: string;
+            seq: number;
+            type: string;
+            attempt: number;
+            provider_event_id: string;
             /** Format: date-time */
-            processed_at?: string | null;
+            processed_at: string | null;
             /** Format: date-time */
-            received_at?: string;
-            summary?: Record<string, never>;
+            received_at: string;
+            summary: Record<string, never>;
         };
         EventPage: {
             data: components["schemas"]["Event"][];
             next_cursor: string | null;
         };
         Outputs: {
-            outputs?: {
-                id?: string;
-                filename?: string;
-                display_name?: string;
-                size_bytes?: number;
-                sha256?: string;
-                content_type?: string | null;
+            outputs: {
+                id: string;
+                filename: string;
+                display_name: string;
+                size_bytes: number;
+                sha256: string;
+                content_type: string | null;
                 /** Format: date-time */
-                created_at?: string;
+                created_at: string;
             }[];
-            capture_failures?: {
-                provider_file_id?: string;
-                filename?: string;
-                display_name?: string;
-                size_bytes?: number | null;
-                reason?: string;
-                message?: string | null;
+            capture_failures: {
+                provider_file_id: string;
+                filename: string;
+                display_name: string;
+                size_bytes: number | null;
+                reason: string;
+                message: string | null;
                 /** Format: date-time */
-                created_at?: string;
+                created_at: string;
             }[];
         };
         Link: {
+            /** Format: uri */
             url: string;
             /** Format: date-time */
             expires_at: string;
         };
         WhoAmI: {
-            workspace?: {
-                id?: string;
-                name?: string;
+            workspace: {
+                id: string;
+                name: string;
             };
-            token?: {
-                id?: string;
-                name?: string;
-                scopes?: string[];
+            token: {
+                id: string;
+                name: string;
+                scopes: ("runs:read" | "runs:write" | "tokens:manage")[];
             };
-            user?: {
-                id?: string;
+            user: {
+                id: string;
             };
         };
         Token: {
-            id?: string;
-            name?: string;
-            prefix?: string;
-            scopes?: ("runs:read" | "runs:write" | "tokens:manage")[];
+            id: string;
+            name: string;
+            prefix: string;
+            scopes: ("runs:read" | "runs:write" | "tokens:manage")[];
             /** Format: date-time */
-            created_at?: string;
+            created_at: string;
             /** Format: date-time */
-            last_used_at?: string | null;
+            last_used_at: string | null;
             /** Format: date-time */
-            revoked_at?: string | null;
+            revoked_at: string | null;
         };
         TokenPage: {
             data: components["schemas"]["Token"][];
             next_cursor: string | null;
         };
         TokenCreate: {
+            /** @description A label: no control characters, not only whitespace (which is trimmed). */
             name: string;
+            /** @description No wider than the caller's own; a repeated scope counts once. */
             scopes: ("runs:read" | "runs:write" | "tokens:manage")[];
         };
         CreatedToken: components["schemas"]["Token"] & {
@@ -463,7 +601,7 @@ export interface components {
             token: string;
         };
         Status: {
-            status?: string;
+            status: string;
         };
         Workspace: {
             id: string;
@@ -473,14 +611,14 @@ export interface components {
             /** @enum {string} */
             status: "active" | "suspended" | "pending_delete" | "deleted";
             plan: {
-                name?: string;
-                max_active_runs?: number;
-                max_active_runs_per_token?: number;
-                max_run_duration_seconds?: number;
+                name: string;
+                max_active_runs: number;
+                max_active_runs_per_token: number;
+                max_run_duration_seconds: number;
             };
             storage: {
-                used_bytes?: number;
-                cap_bytes?: number;
+                used_bytes: number;
+                cap_bytes: number;
             };
             /** @description Runs a worker is still working on, cleanup included. */
             active_runs: number;
@@ -490,16 +628,16 @@ export interface components {
                 /** Format: date-time */
                 requested_at: string;
                 /** Format: date-time */
-                draining_at?: string | null;
+                draining_at: string | null;
                 /** Format: date-time */
-                purging_at?: string | null;
+                purging_at: string | null;
                 /** Format: date-time */
-                completed_at?: string | null;
+                completed_at: string | null;
                 progress: {
-                    runs_remaining?: number;
-                    runs_cleaning_up?: number;
-                    objects_remaining?: number;
-                    bytes_remaining?: number;
+                    runs_remaining: number;
+                    runs_cleaning_up: number;
+                    objects_remaining: number;
+                    bytes_remaining: number;
                 };
             };
         };
@@ -515,8 +653,11 @@ export interface operations {
     listRuns: {
         parameters: {
             query?: {
-                status?: string;
+                /** @description Only runs of this status. */
+                status?: "queued" | "claiming" | "provisioning" | "session_created" | "dispatched" | "provider_running" | "provider_idle" | "provider_rescheduled" | "cancelling" | "capturing_outputs" | "succeeded" | "failed" | "timed_out" | "cancelled" | "pending_delete" | "deleted";
+                /** @description Items per page. */
                 limit?: number;
+                /** @description The `next_cursor` of the previous page. */
                 cursor?: string;
             };
             header?: never;
@@ -528,6 +669,8 @@ export interface operations {
             /** @description Success. */
             200: {
                 headers: {
+                    /** @description The request's id (the caller's own `X-Request-Id` when it is sane), as in error bodies and logs. */
+                    "X-Request-Id": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -537,24 +680,30 @@ export interface operations {
             /** @description Missing, unknown or revoked token (authentication_error). */
             401: {
                 headers: {
+                    /** @description The request's id (the caller's own `X-Request-Id` when it is sane), as in error bodies and logs. */
+                    "X-Request-Id": string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Missing scope (permission_denied). */
+            /** @description The token lacks the operation's scope (permission_denied). */
             403: {
                 headers: {
+                    /** @description The request's id (the caller's own `X-Request-Id` when it is sane), as in error bodies and logs. */
+                    "X-Request-Id": string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Validation failed; every problem is in details (invalid_request). */
+            /** @description A query parameter is malformed or out of range; details name it (invalid_request). */
             422: {
                 headers: {
+                    /** @description The request's id (the caller's own `X-Request-Id` when it is sane), as in error bodies and logs. */
+                    "X-Request-Id": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -564,6 +713,8 @@ export interface operations {
             /** @description Internal error (internal_error). */
             500: {
                 headers: {
+                    /** @description The request's id (the caller's own `X-Request-Id` when it is sane), as in error bodies and logs. */
+                    "X-Request-Id": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -573,8 +724,10 @@ export interface operations {
             /** @description The database is unavailable; retry after Retry-After seconds (service_unavailable). */
             503: {
                 headers: {
-                    /** @description Seconds to wait. */
-                    "Retry-After"?: number;
+                    /** @description Whole seconds to wait before trying again. */
+                    "Retry-After": number;
+                    /** @description The request's id (the caller's own `X-Request-Id` when it is sane), as in error bodies and logs. */
+                    "X-Request-Id": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -587,6 +740,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
+                /** @description Instead of (or equal to) the body's `idempotencyKey`: a resubmission with the same key and the same request answers 200 with the first run. */
                 "Idempotency-Key"?: string;
             };
             path?: never;
@@ -598,27 +752,33 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Success. */
+            /** @description The idempotency key was used before with the same request: the first run. */
             200: {
                 headers: {
+                    /** @description The request's id (the caller's own `X-Request-Id` when it is sane), as in error bodies and logs. */
+                    "X-Request-Id": string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["Run"];
                 };
             };
-            /** @description Success. */
+            /** @description The run was accepted. */
             201: {
                 headers: {
+                    /** @description The request's id (the caller's own `X-Request-Id` when it is sane), as in error bodies and logs. */
+                    "X-Request-Id": string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["Run"];
                 };
             };
-            /** @description Malformed body: not JSON, a repeated key or a NUL character; details name where; or a malformed Last-Event-ID header (invalid_request). */
+            /** @description Malformed body: not JSON, a repeated key or a NUL character; details name where (invalid_request). */
             400: {
                 headers: {
+                    /** @description The request's id (the caller's own `X-Request-Id` when it is sane), as in error bodies and logs. */
+                    "X-Request-Id": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -628,15 +788,19 @@ export interface operations {
             /** @description Missing, unknown or revoked token (authentication_error). */
             401: {
                 headers: {
+                    /** @description The request's id (the caller's own `X-Request-Id` when it is sane), as in error bodies and logs. */
+                    "X-Request-Id": string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Missing scope (permission_denied). */
+            /** @description The token lacks runs:write, the request carries a dashboard session instead of a token, or the workspace is suspended (permission_denied). */
             403: {
                 headers: {
+                    /** @description The request's id (the caller's own `X-Request-Id` when it is sane), as in error bodies and logs. */
+                    "X-Request-Id": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -646,6 +810,8 @@ export interface operations {
             /** @description The body did not arrive within the body read timeout; the connection is closed (invalid_request). */
             408: {
                 headers: {
+                    /** @description The request's id (the caller's own `X-Request-Id` when it is sane), as in error bodies and logs. */
+                    "X-Request-Id": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -655,6 +821,8 @@ export interface operations {
             /** @description Idempotency key reused with a different request (conflict), or the workspace is being deleted (workspace_deleting). */
             409: {
                 headers: {
+                    /** @description The request's id (the caller's own `X-Request-Id` when it is sane), as in error bodies and logs. */
+                    "X-Request-Id": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -664,6 +832,8 @@ export interface operations {
             /** @description Body over the limit (payload_too_large). */
             413: {
                 headers: {
+                    /** @description The request's id (the caller's own `X-Request-Id` when it is sane), as in error bodies and logs. */
+                    "X-Request-Id": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -673,6 +843,8 @@ export interface operations {
             /** @description Body is not application/json (unsupported_media_type). */
             415: {
                 headers: {
+                    /** @description The request's id (the caller's own `X-Request-Id` when it is sane), as in error bodies and logs. */
+                    "X-Request-Id": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -682,17 +854,21 @@ export interface operations {
             /** @description Validation failed; every problem is in details (invalid_request). */
             422: {
                 headers: {
+                    /** @description The request's id (the caller's own `X-Request-Id` when it is sane), as in error bodies and logs. */
+                    "X-Request-Id": string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Rate limit or active-run quota (rate_limited). */
+            /** @description The workspace submits too fast, or it or the token already has its most active runs (rate_limited). */
             429: {
                 headers: {
-                    /** @description Seconds to wait. */
-                    "Retry-After"?: number;
+                    /** @description Whole seconds to wait before trying again. */
+                    "Retry-After": number;
+                    /** @description The request's id (the caller's own `X-Request-Id` when it is sane), as in error bodies and logs. */
+                    "X-Request-Id": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -702,6 +878,8 @@ export interface operations {
             /** @description Internal error (internal_error). */
             500: {
                 headers: {
+                    /** @description The request's id (the caller's own `X-Request-Id` when it is sane), as in error bodies and logs. */
+                    "X-Request-Id": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -711,8 +889,10 @@ export interface operations {
             /** @description The database is unavailable; retry after Retry-After seconds (service_unavailable). */
             503: {
                 headers: {
-                    /** @description Seconds to wait. */
-                    "Retry-After"?: number;
+                    /** @description Whole seconds to wait before trying again. */
+                    "Retry-After": number;
+                    /** @description The request's id (the caller's own `X-Request-Id` when it is sane), as in error bodies and logs. */
+                    "X-Request-Id": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -726,6 +906,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description The run's id; any other text is a 404, like an unknown run. */
                 id: string;
             };
             cookie?: never;
@@ -735,6 +916,8 @@ export interface operations {
             /** @description Success. */
             200: {
                 headers: {
+                    /** @description The request's id (the caller's own `X-Request-Id` when it is sane), as in error bodies and logs. */
+                    "X-Request-Id": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -744,15 +927,19 @@ export interface operations {
             /** @description Missing, unknown or revoked token (authentication_error). */
             401: {
                 headers: {
+                    /** @description The request's id (the caller's own `X-Request-Id` when it is sane), as in error bodies and logs. */
+                    "X-Request-Id": string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Missing scope (permission_denied). */
+            /** @description The token lacks the operation's scope (permission_denied). */
             403: {
                 headers: {
+                    /** @description The request's id (the caller's own `X-Request-Id` when it is sane), as in error bodies and logs. */
+                    "X-Request-Id": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -762,17 +949,8 @@ export interface operations {
             /** @description Not found in the token's workspace (not_found). */
             404: {
                 headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description Rate limit or active-run quota (rate_limited). */
-            429: {
-                headers: {
-                    /** @description Seconds to wait. */
-                    "Retry-After"?: number;
+                    /** @description The request's id (the caller's own `X-Request-Id` when it is sane), as in error bodies and logs. */
+                    "X-Request-Id": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -782,6 +960,8 @@ export interface operations {
             /** @description Internal error (internal_error). */
             500: {
                 headers: {
+                    /** @description The request's id (the caller's own `X-Request-Id` when it is sane), as in error bodies and logs. */
+                    "X-Request-Id": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -791,8 +971,10 @@ export interface operations {
             /** @description The database is unavailable; retry after Retry-After seconds (service_unavailable). */
             503: {
                 headers: {
-                    /** @description Seconds to wait. */
-                    "Retry-After"?: number;
+                    /** @description Whole seconds to wait before trying again. */
+                    "Retry-After": number;
+                    /** @description The request's id (the caller's own `X-Request-Id` when it is sane), as in error bodies and logs. */
+                    "X-Request-Id": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -806,15 +988,18 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description The run's id; any other text is a 404, like an unknown run. */
                 id: string;
             };
             cookie?: never;
         };
         requestBody?: never;
         responses: {
-            /** @description Success. */
+            /** @description The run is marked for deletion (and cancelled if it was active). */
             202: {
                 headers: {
+                    /** @description The request's id (the caller's own `X-Request-Id` when it is sane), as in error bodies and logs. */
+                    "X-Request-Id": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -824,15 +1009,19 @@ export interface operations {
             /** @description Missing, unknown or revoked token (authentication_error). */
             401: {
                 headers: {
+                    /** @description The request's id (the caller's own `X-Request-Id` when it is sane), as in error bodies and logs. */
+                    "X-Request-Id": string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Missing scope (permission_denied). */
+            /** @description The token lacks the operation's scope (permission_denied). */
             403: {
                 headers: {
+                    /** @description The request's id (the caller's own `X-Request-Id` when it is sane), as in error bodies and logs. */
+                    "X-Request-Id": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -842,17 +1031,21 @@ export interface operations {
             /** @description Not found in the token's workspace (not_found). */
             404: {
                 headers: {
+                    /** @description The request's id (the caller's own `X-Request-Id` when it is sane), as in error bodies and logs. */
+                    "X-Request-Id": string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Rate limit or active-run quota (rate_limited). */
+            /** @description The workspace cancels or deletes too fast (rate_limited). */
             429: {
                 headers: {
-                    /** @description Seconds to wait. */
-                    "Retry-After"?: number;
+                    /** @description Whole seconds to wait before trying again. */
+                    "Retry-After": number;
+                    /** @description The request's id (the caller's own `X-Request-Id` when it is sane), as in error bodies and logs. */
+                    "X-Request-Id": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -862,6 +1055,8 @@ export interface operations {
             /** @description Internal error (internal_error). */
             500: {
                 headers: {
+                    /** @description The request's id (the caller's own `X-Request-Id` when it is sane), as in error bodies and logs. */
+                    "X-Request-Id": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -871,8 +1066,10 @@ export interface operations {
             /** @description The database is unavailable; retry after Retry-After seconds (service_unavailable). */
             503: {
                 headers: {
-                    /** @description Seconds to wait. */
-                    "Retry-After"?: number;
+                    /** @description Whole seconds to wait before trying again. */
+                    "Retry-After": number;
+                    /** @description The request's id (the caller's own `X-Request-Id` when it is sane), as in error bodies and logs. */
+                    "X-Request-Id": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -886,24 +1083,29 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description The run's id; any other text is a 404, like an unknown run. */
                 id: string;
             };
             cookie?: never;
         };
         requestBody?: never;
         responses: {
-            /** @description Success. */
+            /** @description The run was already over (or already asked to stop): unchanged. */
             200: {
                 headers: {
+                    /** @description The request's id (the caller's own `X-Request-Id` when it is sane), as in error bodies and logs. */
+                    "X-Request-Id": string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["Run"];
                 };
             };
-            /** @description Success. */
+            /** @description A cancel was recorded on the active run. */
             202: {
                 headers: {
+                    /** @description The request's id (the caller's own `X-Request-Id` when it is sane), as in error bodies and logs. */
+                    "X-Request-Id": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -913,15 +1115,19 @@ export interface operations {
             /** @description Missing, unknown or revoked token (authentication_error). */
             401: {
                 headers: {
+                    /** @description The request's id (the caller's own `X-Request-Id` when it is sane), as in error bodies and logs. */
+                    "X-Request-Id": string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Missing scope (permission_denied). */
+            /** @description The token lacks the operation's scope (permission_denied). */
             403: {
                 headers: {
+                    /** @description The request's id (the caller's own `X-Request-Id` when it is sane), as in error bodies and logs. */
+                    "X-Request-Id": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -931,17 +1137,21 @@ export interface operations {
             /** @description Not found in the token's workspace (not_found). */
             404: {
                 headers: {
+                    /** @description The request's id (the caller's own `X-Request-Id` when it is sane), as in error bodies and logs. */
+                    "X-Request-Id": string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Rate limit or active-run quota (rate_limited). */
+            /** @description The workspace cancels or deletes too fast (rate_limited). */
             429: {
                 headers: {
-                    /** @description Seconds to wait. */
-                    "Retry-After"?: number;
+                    /** @description Whole seconds to wait before trying again. */
+                    "Retry-After": number;
+                    /** @description The request's id (the caller's own `X-Request-Id` when it is sane), as in error bodies and logs. */
+                    "X-Request-Id": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -951,6 +1161,8 @@ export interface operations {
             /** @description Internal error (internal_error). */
             500: {
                 headers: {
+                    /** @description The request's id (the caller's own `X-Request-Id` when it is sane), as in error bodies and logs. */
+                    "X-Request-Id": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -960,8 +1172,10 @@ export interface operations {
             /** @description The database is unavailable; retry after Retry-After seconds (service_unavailable). */
             503: {
                 headers: {
-                    /** @description Seconds to wait. */
-                    "Retry-After"?: number;
+                    /** @description Whole seconds to wait before trying again. */
+                    "Retry-After": number;
+                    /** @description The request's id (the caller's own `X-Request-Id` when it is sane), as in error bodies and logs. */
+                    "X-Request-Id": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -973,11 +1187,14 @@ export interface operations {
     listRunEvents: {
         parameters: {
             query?: {
+                /** @description Items per page. */
                 limit?: number;
+                /** @description The `next_cursor` of the previous page (the last `seq` seen). */
                 cursor?: string;
             };
             header?: never;
             path: {
+                /** @description The run's id; any other text is a 404, like an unknown run. */
                 id: string;
             };
             cookie?: never;
@@ -987,6 +1204,8 @@ export interface operations {
             /** @description Success. */
             200: {
                 headers: {
+                    /** @description The request's id (the caller's own `X-Request-Id` when it is sane), as in error bodies and logs. */
+                    "X-Request-Id": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -996,15 +1215,19 @@ export interface operations {
             /** @description Missing, unknown or revoked token (authentication_error). */
             401: {
                 headers: {
+                    /** @description The request's id (the caller's own `X-Request-Id` when it is sane), as in error bodies and logs. */
+                    "X-Request-Id": string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Missing scope (permission_denied). */
+            /** @description The token lacks the operation's scope (permission_denied). */
             403: {
                 headers: {
+                    /** @description The request's id (the caller's own `X-Request-Id` when it is sane), as in error bodies and logs. */
+                    "X-Request-Id": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1014,17 +1237,19 @@ export interface operations {
             /** @description Not found in the token's workspace (not_found). */
             404: {
                 headers: {
+                    /** @description The request's id (the caller's own `X-Request-Id` when it is sane), as in error bodies and logs. */
+                    "X-Request-Id": string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Rate limit or active-run quota (rate_limited). */
-            429: {
+            /** @description A query parameter is malformed or out of range; details name it (invalid_request). */
+            422: {
                 headers: {
-                    /** @description Seconds to wait. */
-                    "Retry-After"?: number;
+                    /** @description The request's id (the caller's own `X-Request-Id` when it is sane), as in error bodies and logs. */
+                    "X-Request-Id": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1034,6 +1259,8 @@ export interface operations {
             /** @description Internal error (internal_error). */
             500: {
                 headers: {
+                    /** @description The request's id (the caller's own `X-Request-Id` when it is sane), as in error bodies and logs. */
+                    "X-Request-Id": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1043,8 +1270,10 @@ export interface operations {
             /** @description The database is unavailable; retry after Retry-After seconds (service_unavailable). */
             503: {
                 headers: {
-                    /** @description Seconds to wait. */
-                    "Retry-After"?: number;
+                    /** @description Whole seconds to wait before trying again. */
+                    "Retry-After": number;
+                    /** @description The request's id (the caller's own `X-Request-Id` when it is sane), as in error bodies and logs. */
+                    "X-Request-Id": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1057,28 +1286,46 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description The `id` of the last `event` message received: the stream resumes after it. */
+                /** @description The `id` of the last `event` message received: the stream resumes after it. Empty means from the start. */
                 "Last-Event-ID"?: string;
             };
             path: {
+                /** @description The run's id; any other text is a 404, like an unknown run. */
                 id: string;
             };
             cookie?: never;
         };
         requestBody?: never;
         responses: {
-            /** @description text/event-stream. `event: run` (data: Run) first and on every change; `event: event` (id: its seq, data: Event) for each event after Last-Event-ID, in seq order; `event: end` (data: Run) once the run is finished, then the stream closes; `: keep-alive` comments while idle. */
+            /** @description Server-Sent Events: `event: run` (data: Run) first and on every change; `event: event` (id: its seq, data: Event) for each event after Last-Event-ID, in seq order; `event: end` (data: Run) once the run is finished, then the stream closes; `: keep-alive` comments while idle. */
             200: {
                 headers: {
+                    /** @description The request's id (the caller's own `X-Request-Id` when it is sane), as in error bodies and logs. */
+                    "X-Request-Id": string;
                     [name: string]: unknown;
                 };
                 content: {
-                    "text/event-stream": string;
+                    "text/event-stream": {
+                        /** @constant */
+                        event: "run";
+                        data: string;
+                    } | {
+                        /** @constant */
+                        event: "event";
+                        id: string;
+                        data: string;
+                    } | {
+                        /** @constant */
+                        event: "end";
+                        data: string;
+                    };
                 };
             };
-            /** @description Malformed body: not JSON, a repeated key or a NUL character; details name where; or a malformed Last-Event-ID header (invalid_request). */
+            /** @description The Last-Event-ID header is not an event id of this stream (invalid_request). */
             400: {
                 headers: {
+                    /** @description The request's id (the caller's own `X-Request-Id` when it is sane), as in error bodies and logs. */
+                    "X-Request-Id": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1088,15 +1335,19 @@ export interface operations {
             /** @description Missing, unknown or revoked token (authentication_error). */
             401: {
                 headers: {
+                    /** @description The request's id (the caller's own `X-Request-Id` when it is sane), as in error bodies and logs. */
+                    "X-Request-Id": string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Missing scope (permission_denied). */
+            /** @description The token lacks the operation's scope (permission_denied). */
             403: {
                 headers: {
+                    /** @description The request's id (the caller's own `X-Request-Id` when it is sane), as in error bodies and logs. */
+                    "X-Request-Id": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1106,6 +1357,8 @@ export interface operations {
             /** @description Not found in the token's workspace (not_found). */
             404: {
                 headers: {
+                    /** @description The request's id (the caller's own `X-Request-Id` when it is sane), as in error bodies and logs. */
+                    "X-Request-Id": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1115,6 +1368,8 @@ export interface operations {
             /** @description Internal error (internal_error). */
             500: {
                 headers: {
+                    /** @description The request's id (the caller's own `X-Request-Id` when it is sane), as in error bodies and logs. */
+                    "X-Request-Id": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1124,8 +1379,10 @@ export interface operations {
             /** @description The database is unavailable; retry after Retry-After seconds (service_unavailable). */
             503: {
                 headers: {
-                    /** @description Seconds to wait. */
-                    "Retry-After"?: number;
+                    /** @description Whole seconds to wait before trying again. */
+                    "Retry-After": number;
+                    /** @description The request's id (the caller's own `X-Request-Id` when it is sane), as in error bodies and logs. */
+                    "X-Request-Id": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1139,6 +1396,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description The run's id; any other text is a 404, like an unknown run. */
                 id: string;
             };
             cookie?: never;
@@ -1148,6 +1406,8 @@ export interface operations {
             /** @description Success. */
             200: {
                 headers: {
+                    /** @description The request's id (the caller's own `X-Request-Id` when it is sane), as in error bodies and logs. */
+                    "X-Request-Id": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1157,15 +1417,19 @@ export interface operations {
             /** @description Missing, unknown or revoked token (authentication_error). */
             401: {
                 headers: {
+                    /** @description The request's id (the caller's own `X-Request-Id` when it is sane), as in error bodies and logs. */
+                    "X-Request-Id": string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Missing scope (permission_denied). */
+            /** @description The token lacks the operation's scope (permission_denied). */
             403: {
                 headers: {
+                    /** @description The request's id (the caller's own `X-Request-Id` when it is sane), as in error bodies and logs. */
+                    "X-Request-Id": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1175,17 +1439,8 @@ export interface operations {
             /** @description Not found in the token's workspace (not_found). */
             404: {
                 headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description Rate limit or active-run quota (rate_limited). */
-            429: {
-                headers: {
-                    /** @description Seconds to wait. */
-                    "Retry-After"?: number;
+                    /** @description The request's id (the caller's own `X-Request-Id` when it is sane), as in error bodies and logs. */
+                    "X-Request-Id": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1195,6 +1450,8 @@ export interface operations {
             /** @description Internal error (internal_error). */
             500: {
                 headers: {
+                    /** @description The request's id (the caller's own `X-Request-Id` when it is sane), as in error bodies and logs. */
+                    "X-Request-Id": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1204,8 +1461,10 @@ export interface operations {
             /** @description The database is unavailable; retry after Retry-After seconds (service_unavailable). */
             503: {
                 headers: {
-                    /** @description Seconds to wait. */
-                    "Retry-After"?: number;
+                    /** @description Whole seconds to wait before trying again. */
+                    "Retry-After": number;
+                    /** @description The request's id (the caller's own `X-Request-Id` when it is sane), as in error bodies and logs. */
+                    "X-Request-Id": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1219,7 +1478,9 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description The run's id; any other text is a 404, like an unknown run. */
                 id: string;
+                /** @description The output's id. */
                 output_id: string;
             };
             cookie?: never;
@@ -1229,6 +1490,8 @@ export interface operations {
             /** @description Success. */
             200: {
                 headers: {
+                    /** @description The request's id (the caller's own `X-Request-Id` when it is sane), as in error bodies and logs. */
+                    "X-Request-Id": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1238,15 +1501,19 @@ export interface operations {
             /** @description Missing, unknown or revoked token (authentication_error). */
             401: {
                 headers: {
+                    /** @description The request's id (the caller's own `X-Request-Id` when it is sane), as in error bodies and logs. */
+                    "X-Request-Id": string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Missing scope (permission_denied). */
+            /** @description The token lacks the operation's scope (permission_denied). */
             403: {
                 headers: {
+                    /** @description The request's id (the caller's own `X-Request-Id` when it is sane), as in error bodies and logs. */
+                    "X-Request-Id": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1256,17 +1523,21 @@ export interface operations {
             /** @description Not found in the token's workspace (not_found). */
             404: {
                 headers: {
+                    /** @description The request's id (the caller's own `X-Request-Id` when it is sane), as in error bodies and logs. */
+                    "X-Request-Id": string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Rate limit or active-run quota (rate_limited). */
+            /** @description The workspace signs links too fast (rate_limited). */
             429: {
                 headers: {
-                    /** @description Seconds to wait. */
-                    "Retry-After"?: number;
+                    /** @description Whole seconds to wait before trying again. */
+                    "Retry-After": number;
+                    /** @description The request's id (the caller's own `X-Request-Id` when it is sane), as in error bodies and logs. */
+                    "X-Request-Id": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1276,6 +1547,8 @@ export interface operations {
             /** @description Internal error (internal_error). */
             500: {
                 headers: {
+                    /** @description The request's id (the caller's own `X-Request-Id` when it is sane), as in error bodies and logs. */
+                    "X-Request-Id": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1285,8 +1558,10 @@ export interface operations {
             /** @description The database is unavailable; retry after Retry-After seconds (service_unavailable). */
             503: {
                 headers: {
-                    /** @description Seconds to wait. */
-                    "Retry-After"?: number;
+                    /** @description Whole seconds to wait before trying again. */
+                    "Retry-After": number;
+                    /** @description The request's id (the caller's own `X-Request-Id` when it is sane), as in error bodies and logs. */
+                    "X-Request-Id": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1298,39 +1573,49 @@ export interface operations {
     downloadSignedObject: {
         parameters: {
             query: {
+                /** @description Unix time after which the link is refused. */
                 expires: number;
+                /** @description The name to save the download as. */
                 filename: string;
+                /** @description The link's signature. */
                 sig: string;
             };
             header?: never;
             path: {
+                /** @description The object's key, as the signed link spells it. */
                 key: string;
             };
             cookie?: never;
         };
         requestBody?: never;
         responses: {
-            /** @description Success. */
+            /** @description The object's bytes, with its own media type, `Content-Disposition: attachment` and `Content-Security-Policy: sandbox`. */
             200: {
                 headers: {
+                    /** @description The request's id (the caller's own `X-Request-Id` when it is sane), as in error bodies and logs. */
+                    "X-Request-Id": string;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/octet-stream": string;
+                    "*/*": string;
                 };
             };
-            /** @description Missing scope (permission_denied). */
+            /** @description The link is invalid, altered or expired, or its query string is malformed (permission_denied). */
             403: {
                 headers: {
+                    /** @description The request's id (the caller's own `X-Request-Id` when it is sane), as in error bodies and logs. */
+                    "X-Request-Id": string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Not found in the token's workspace (not_found). */
+            /** @description The object is gone, or this deployment's store is not the local one (not_found). */
             404: {
                 headers: {
+                    /** @description The request's id (the caller's own `X-Request-Id` when it is sane), as in error bodies and logs. */
+                    "X-Request-Id": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1340,6 +1625,8 @@ export interface operations {
             /** @description Internal error (internal_error). */
             500: {
                 headers: {
+                    /** @description The request's id (the caller's own `X-Request-Id` when it is sane), as in error bodies and logs. */
+                    "X-Request-Id": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1360,6 +1647,8 @@ export interface operations {
             /** @description Success. */
             200: {
                 headers: {
+                    /** @description The request's id (the caller's own `X-Request-Id` when it is sane), as in error bodies and logs. */
+                    "X-Request-Id": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1369,6 +1658,19 @@ export interface operations {
             /** @description Missing, unknown or revoked token (authentication_error). */
             401: {
                 headers: {
+                    /** @description The request's id (the caller's own `X-Request-Id` when it is sane), as in error bodies and logs. */
+                    "X-Request-Id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The request carries a dashboard session, not a token (permission_denied). */
+            403: {
+                headers: {
+                    /** @description The request's id (the caller's own `X-Request-Id` when it is sane), as in error bodies and logs. */
+                    "X-Request-Id": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1378,6 +1680,8 @@ export interface operations {
             /** @description Internal error (internal_error). */
             500: {
                 headers: {
+                    /** @description The request's id (the caller's own `X-Request-Id` when it is sane), as in error bodies and logs. */
+                    "X-Request-Id": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1387,8 +1691,10 @@ export interface operations {
             /** @description The database is unavailable; retry after Retry-After seconds (service_unavailable). */
             503: {
                 headers: {
-                    /** @description Seconds to wait. */
-                    "Retry-After"?: number;
+                    /** @description Whole seconds to wait before trying again. */
+                    "Retry-After": number;
+                    /** @description The request's id (the caller's own `X-Request-Id` when it is sane), as in error bodies and logs. */
+                    "X-Request-Id": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1409,6 +1715,8 @@ export interface operations {
             /** @description Success. */
             200: {
                 headers: {
+                    /** @description The request's id (the caller's own `X-Request-Id` when it is sane), as in error bodies and logs. */
+                    "X-Request-Id": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1418,6 +1726,8 @@ export interface operations {
             /** @description Missing, unknown or revoked token (authentication_error). */
             401: {
                 headers: {
+                    /** @description The request's id (the caller's own `X-Request-Id` when it is sane), as in error bodies and logs. */
+                    "X-Request-Id": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1427,6 +1737,21 @@ export interface operations {
             /** @description Internal error (internal_error). */
             500: {
                 headers: {
+                    /** @description The request's id (the caller's own `X-Request-Id` when it is sane), as in error bodies and logs. */
+                    "X-Request-Id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The database is unavailable; retry after Retry-After seconds (service_unavailable). */
+            503: {
+                headers: {
+                    /** @description Whole seconds to wait before trying again. */
+                    "Retry-After": number;
+                    /** @description The request's id (the caller's own `X-Request-Id` when it is sane), as in error bodies and logs. */
+                    "X-Request-Id": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1444,9 +1769,11 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Success. */
+            /** @description The deletion was recorded (or is already under way). */
             202: {
                 headers: {
+                    /** @description The request's id (the caller's own `X-Request-Id` when it is sane), as in error bodies and logs. */
+                    "X-Request-Id": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1456,26 +1783,32 @@ export interface operations {
             /** @description Missing, unknown or revoked token (authentication_error). */
             401: {
                 headers: {
+                    /** @description The request's id (the caller's own `X-Request-Id` when it is sane), as in error bodies and logs. */
+                    "X-Request-Id": string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Missing scope (permission_denied). */
+            /** @description The token lacks tokens:manage, or its user is not an owner of the workspace (permission_denied). */
             403: {
                 headers: {
+                    /** @description The request's id (the caller's own `X-Request-Id` when it is sane), as in error bodies and logs. */
+                    "X-Request-Id": string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Rate limit or active-run quota (rate_limited). */
+            /** @description The workspace cancels or deletes too fast (rate_limited). */
             429: {
                 headers: {
-                    /** @description Seconds to wait. */
-                    "Retry-After"?: number;
+                    /** @description Whole seconds to wait before trying again. */
+                    "Retry-After": number;
+                    /** @description The request's id (the caller's own `X-Request-Id` when it is sane), as in error bodies and logs. */
+                    "X-Request-Id": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1485,6 +1818,21 @@ export interface operations {
             /** @description Internal error (internal_error). */
             500: {
                 headers: {
+                    /** @description The request's id (the caller's own `X-Request-Id` when it is sane), as in error bodies and logs. */
+                    "X-Request-Id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The database is unavailable; retry after Retry-After seconds (service_unavailable). */
+            503: {
+                headers: {
+                    /** @description Whole seconds to wait before trying again. */
+                    "Retry-After": number;
+                    /** @description The request's id (the caller's own `X-Request-Id` when it is sane), as in error bodies and logs. */
+                    "X-Request-Id": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1505,6 +1853,8 @@ export interface operations {
             /** @description Success. */
             200: {
                 headers: {
+                    /** @description The request's id (the caller's own `X-Request-Id` when it is sane), as in error bodies and logs. */
+                    "X-Request-Id": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1514,15 +1864,19 @@ export interface operations {
             /** @description Missing, unknown or revoked token (authentication_error). */
             401: {
                 headers: {
+                    /** @description The request's id (the caller's own `X-Request-Id` when it is sane), as in error bodies and logs. */
+                    "X-Request-Id": string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Missing scope (permission_denied). */
+            /** @description The token lacks the operation's scope (permission_denied). */
             403: {
                 headers: {
+                    /** @description The request's id (the caller's own `X-Request-Id` when it is sane), as in error bodies and logs. */
+                    "X-Request-Id": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1532,6 +1886,8 @@ export interface operations {
             /** @description Internal error (internal_error). */
             500: {
                 headers: {
+                    /** @description The request's id (the caller's own `X-Request-Id` when it is sane), as in error bodies and logs. */
+                    "X-Request-Id": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1541,8 +1897,10 @@ export interface operations {
             /** @description The database is unavailable; retry after Retry-After seconds (service_unavailable). */
             503: {
                 headers: {
-                    /** @description Seconds to wait. */
-                    "Retry-After"?: number;
+                    /** @description Whole seconds to wait before trying again. */
+                    "Retry-After": number;
+                    /** @description The request's id (the caller's own `X-Request-Id` when it is sane), as in error bodies and logs. */
+                    "X-Request-Id": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1564,18 +1922,22 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Success. */
+            /** @description The token; its value is in `token`, shown this once. */
             201: {
                 headers: {
+                    /** @description The request's id (the caller's own `X-Request-Id` when it is sane), as in error bodies and logs. */
+                    "X-Request-Id": string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["CreatedToken"];
                 };
             };
-            /** @description Malformed body: not JSON, a repeated key or a NUL character; details name where; or a malformed Last-Event-ID header (invalid_request). */
+            /** @description Malformed body: not JSON, a repeated key or a NUL character; details name where (invalid_request). */
             400: {
                 headers: {
+                    /** @description The request's id (the caller's own `X-Request-Id` when it is sane), as in error bodies and logs. */
+                    "X-Request-Id": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1585,15 +1947,19 @@ export interface operations {
             /** @description Missing, unknown or revoked token (authentication_error). */
             401: {
                 headers: {
+                    /** @description The request's id (the caller's own `X-Request-Id` when it is sane), as in error bodies and logs. */
+                    "X-Request-Id": string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Missing scope (permission_denied). */
+            /** @description The token lacks tokens:manage, or asks for a scope it does not hold (permission_denied). */
             403: {
                 headers: {
+                    /** @description The request's id (the caller's own `X-Request-Id` when it is sane), as in error bodies and logs. */
+                    "X-Request-Id": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1603,6 +1969,8 @@ export interface operations {
             /** @description The body did not arrive within the body read timeout; the connection is closed (invalid_request). */
             408: {
                 headers: {
+                    /** @description The request's id (the caller's own `X-Request-Id` when it is sane), as in error bodies and logs. */
+                    "X-Request-Id": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1612,6 +1980,8 @@ export interface operations {
             /** @description Body over the limit (payload_too_large). */
             413: {
                 headers: {
+                    /** @description The request's id (the caller's own `X-Request-Id` when it is sane), as in error bodies and logs. */
+                    "X-Request-Id": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1621,6 +1991,8 @@ export interface operations {
             /** @description Body is not application/json (unsupported_media_type). */
             415: {
                 headers: {
+                    /** @description The request's id (the caller's own `X-Request-Id` when it is sane), as in error bodies and logs. */
+                    "X-Request-Id": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1630,17 +2002,21 @@ export interface operations {
             /** @description Validation failed; every problem is in details (invalid_request). */
             422: {
                 headers: {
+                    /** @description The request's id (the caller's own `X-Request-Id` when it is sane), as in error bodies and logs. */
+                    "X-Request-Id": string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Rate limit or active-run quota (rate_limited). */
+            /** @description The workspace changes tokens too fast (rate_limited). */
             429: {
                 headers: {
-                    /** @description Seconds to wait. */
-                    "Retry-After"?: number;
+                    /** @description Whole seconds to wait before trying again. */
+                    "Retry-After": number;
+                    /** @description The request's id (the caller's own `X-Request-Id` when it is sane), as in error bodies and logs. */
+                    "X-Request-Id": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1650,6 +2026,8 @@ export interface operations {
             /** @description Internal error (internal_error). */
             500: {
                 headers: {
+                    /** @description The request's id (the caller's own `X-Request-Id` when it is sane), as in error bodies and logs. */
+                    "X-Request-Id": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1659,8 +2037,10 @@ export interface operations {
             /** @description The database is unavailable; retry after Retry-After seconds (service_unavailable). */
             503: {
                 headers: {
-                    /** @description Seconds to wait. */
-                    "Retry-After"?: number;
+                    /** @description Whole seconds to wait before trying again. */
+                    "Retry-After": number;
+                    /** @description The request's id (the caller's own `X-Request-Id` when it is sane), as in error bodies and logs. */
+                    "X-Request-Id": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1674,15 +2054,18 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description The token's id. */
                 id: string;
             };
             cookie?: never;
         };
         requestBody?: never;
         responses: {
-            /** @description Success. */
+            /** @description The token, revoked (revoking twice is fine). */
             200: {
                 headers: {
+                    /** @description The request's id (the caller's own `X-Request-Id` when it is sane), as in error bodies and logs. */
+                    "X-Request-Id": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1692,15 +2075,19 @@ export interface operations {
             /** @description Missing, unknown or revoked token (authentication_error). */
             401: {
                 headers: {
+                    /** @description The request's id (the caller's own `X-Request-Id` when it is sane), as in error bodies and logs. */
+                    "X-Request-Id": string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Missing scope (permission_denied). */
+            /** @description The token lacks the operation's scope (permission_denied). */
             403: {
                 headers: {
+                    /** @description The request's id (the caller's own `X-Request-Id` when it is sane), as in error bodies and logs. */
+                    "X-Request-Id": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1710,17 +2097,21 @@ export interface operations {
             /** @description Not found in the token's workspace (not_found). */
             404: {
                 headers: {
+                    /** @description The request's id (the caller's own `X-Request-Id` when it is sane), as in error bodies and logs. */
+                    "X-Request-Id": string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Rate limit or active-run quota (rate_limited). */
+            /** @description The workspace changes tokens too fast (rate_limited). */
             429: {
                 headers: {
-                    /** @description Seconds to wait. */
-                    "Retry-After"?: number;
+                    /** @description Whole seconds to wait before trying again. */
+                    "Retry-After": number;
+                    /** @description The request's id (the caller's own `X-Request-Id` when it is sane), as in error bodies and logs. */
+                    "X-Request-Id": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1730,6 +2121,8 @@ export interface operations {
             /** @description Internal error (internal_error). */
             500: {
                 headers: {
+                    /** @description The request's id (the caller's own `X-Request-Id` when it is sane), as in error bodies and logs. */
+                    "X-Request-Id": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1739,8 +2132,10 @@ export interface operations {
             /** @description The database is unavailable; retry after Retry-After seconds (service_unavailable). */
             503: {
                 headers: {
-                    /** @description Seconds to wait. */
-                    "Retry-After"?: number;
+                    /** @description Whole seconds to wait before trying again. */
+                    "Retry-After": number;
+                    /** @description The request's id (the caller's own `X-Request-Id` when it is sane), as in error bodies and logs. */
+                    "X-Request-Id": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1761,6 +2156,8 @@ export interface operations {
             /** @description Success. */
             200: {
                 headers: {
+                    /** @description The request's id (the caller's own `X-Request-Id` when it is sane), as in error bodies and logs. */
+                    "X-Request-Id": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1781,6 +2178,8 @@ export interface operations {
             /** @description Success. */
             200: {
                 headers: {
+                    /** @description The request's id (the caller's own `X-Request-Id` when it is sane), as in error bodies and logs. */
+                    "X-Request-Id": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1790,8 +2189,10 @@ export interface operations {
             /** @description The database is unavailable; retry after Retry-After seconds (service_unavailable). */
             503: {
                 headers: {
-                    /** @description Seconds to wait. */
-                    "Retry-After"?: number;
+                    /** @description Whole seconds to wait before trying again. */
+                    "Retry-After": number;
+                    /** @description The request's id (the caller's own `X-Request-Id` when it is sane), as in error bodies and logs. */
+                    "X-Request-Id": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1812,6 +2213,8 @@ export interface operations {
             /** @description Success. */
             200: {
                 headers: {
+                    /** @description The request's id (the caller's own `X-Request-Id` when it is sane), as in error bodies and logs. */
+                    "X-Request-Id": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1832,6 +2235,8 @@ export interface operations {
             /** @description Success. */
             200: {
                 headers: {
+                    /** @description The request's id (the caller's own `X-Request-Id` when it is sane), as in error bodies and logs. */
+                    "X-Request-Id": string;
                     [name: string]: unknown;
                 };
                 content: {
