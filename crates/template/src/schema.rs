@@ -187,6 +187,7 @@ pub(crate) static TEMPLATE: Shape = Shape::Object(&[
     req("prompt", &STRING),
     opt("limits", &LIMITS),
     opt("cleanup", &CLEANUP),
+    opt("retryAfterToolUse", &BOOL),
     opt("labels", &STRING_MAP),
 ]);
 

@@ -474,3 +474,20 @@ async fn the_deployment_cleanup_default_applies_only_when_the_run_does_not_say(p
         "nobody said: the default"
     );
 }
+
+/// Regression: `retryAfterToolUse` is documented (docs/api.md) and read by the worker, but the
+/// template validator refused it as an unknown field, so no run could opt in.
+#[sqlx::test(migrator = "antpath_db::MIGRATOR")]
+async fn a_template_may_opt_in_to_retries_after_tool_use(pool: sqlx::PgPool) {
+    let app = TestApp::new(pool);
+    let tenant = app.tenant("acme").await;
+    let mut body = submission();
+    body["template"]["retryAfterToolUse"] = json!(true);
+    app.submit_ok(&tenant, body).await;
+    // The only run of the test.
+    let snapshot: serde_json::Value = sqlx::query_scalar("select template_snapshot from runs")
+        .fetch_one(&app.pool)
+        .await
+        .expect("snapshot");
+    assert_eq!(snapshot["retryAfterToolUse"], json!(true));
+}

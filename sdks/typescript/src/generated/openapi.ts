@@ -405,6 +405,7 @@ export interface components {
                 /** @enum {string} */
                 claudeSession: "delete" | "retain";
             };
+            retryAfterToolUse?: boolean;
             labels?: {
                 [key: string]: string;
             };

@@ -196,6 +196,11 @@ export interface TemplateDocument<
   readonly prompt: string;
   readonly limits?: Limits;
   readonly cleanup?: CleanupPolicy;
+  /**
+   * Whether a new provider attempt may follow a session that already used a tool (off by
+   * default: the agent's side effects may happen twice).
+   */
+  readonly retryAfterToolUse?: boolean;
   /** Free key/value labels, copied onto each run. */
   readonly labels?: { readonly [key: string]: string };
 }

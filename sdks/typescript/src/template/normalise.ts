@@ -49,6 +49,8 @@ export function normaliseTemplate(doc: Doc): Json {
       maxSpendUsd: doc["limits"]?.["maxSpendUsd"],
     },
     cleanup: { claudeSession: doc["cleanup"]?.["claudeSession"] ?? "delete" },
+    // Like the Rust model: present in the normal form only when it is on.
+    retryAfterToolUse: doc["retryAfterToolUse"] === true ? true : undefined,
     labels: map(doc["labels"], (value: string) => value),
   };
 }

@@ -102,6 +102,7 @@ const TEMPLATE = object(
   req("prompt", STRING),
   opt("limits", object(opt("maxDurationSeconds", UNSIGNED), opt("maxSpendUsd", NUMBER))),
   opt("cleanup", object(req("claudeSession", oneOf("delete", "retain")))),
+  opt("retryAfterToolUse", BOOL),
   opt("labels", { kind: "map", item: STRING }),
 );
 
