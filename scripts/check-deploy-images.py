@@ -70,7 +70,12 @@ version = re.search(r'^version = "([^"]+)"', (ROOT / "Cargo.toml").read_text(), 
 tag = f"v{version}"
 
 workflow = (ROOT / ".github/workflows/release.yml").read_text()
-if "--target $app" not in workflow or ":v${{ needs.version.outputs.version }}" not in workflow:
+# The images are tagged with the version the release job read from Cargo.toml, either directly
+# from its step output or through a VERSION variable set from it.
+tagged = ":v${{ needs.version.outputs.version }}" in workflow or (
+    ":v$VERSION" in workflow and "VERSION: ${{ steps.version.outputs.version }}" in workflow
+)
+if "--target $app" not in workflow or not tagged:
     problems.append("release.yml must build `--target $app` and tag `:v<version>` for each service")
 for service in SERVICES:
     if not re.search(rf"for app in [^\n;]*\b{service}\b", workflow):
