@@ -150,3 +150,20 @@ pub async fn live_by_pepper(db: impl PgExecutor<'_>) -> Result<Vec<PepperUse>, s
     .fetch_all(db)
     .await
 }
+
+/// Whether the token still authenticates: not revoked, not expired, its workspace not gone.
+/// What an open stream re-checks, so a revoked token stops streaming too.
+#[tracing::instrument(skip_all, fields(token.id = %id))]
+pub async fn is_live(db: impl PgExecutor<'_>, id: TokenId) -> Result<bool, sqlx::Error> {
+    sqlx::query_scalar!(
+        r#"select exists (
+             select 1 from api_tokens t join workspaces w on w.id = t.workspace_id
+             where t.id = $1 and t.revoked_at is null
+               and (t.expires_at is null or t.expires_at > now())
+               and w.status in ('active', 'pending_delete')
+           ) as "live!""#,
+        id as TokenId,
+    )
+    .fetch_one(db)
+    .await
+}

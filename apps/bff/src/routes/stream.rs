@@ -56,7 +56,10 @@ pub async fn stream(
     let run: RunId = parse_id(&id, "run")?;
     let after = last_event_id(&headers)?;
     let subscription = state.feed.subscribe(auth.workspace_id, run).await?;
-    let follower = Follower::new(subscription, auth.workspace_id, run, after);
+    let mut follower = Follower::new(subscription, auth.workspace_id, run, after);
+    follower.recheck = auth
+        .token_id()
+        .map(|token| Recheck::every(token, state.stream_heartbeat));
     let keep_alive = KeepAlive::new()
         .interval(state.stream_heartbeat)
         .text("keep-alive");
@@ -68,6 +71,17 @@ pub async fn stream(
     // Tells nginx-style proxies to pass each message on at once instead of buffering.
     headers.insert("x-accel-buffering", HeaderValue::from_static("no"));
     Ok(response)
+}
+
+/// The token to check when its period is up; never, for a stream without one.
+async fn next_recheck(recheck: &mut Option<Recheck>) -> antpath_types::TokenId {
+    match recheck {
+        Some(recheck) => {
+            recheck.every.tick().await;
+            recheck.token
+        }
+        None => std::future::pending().await,
+    }
 }
 
 /// Reads `Last-Event-ID`: absent or empty is the start, anything but a `seq` we issue (the
@@ -103,8 +117,28 @@ struct Follower {
     /// A run object to send once paging is over, and whether it ends the stream.
     pending_run: Option<(Arc<str>, bool)>,
     done: bool,
+    /// The API token the stream was opened with, checked again as it runs.
+    recheck: Option<Recheck>,
     /// Counts this stream as open.
     _guard: StreamGuard,
+}
+
+/// An open stream's API token, checked again every heartbeat period: revoking a token (or its
+/// expiry, or its workspace going) ends the streams it opened, not only its next request. The
+/// client's reconnect then meets the 401. A dashboard session's stream ends with the session's
+/// next request instead.
+struct Recheck {
+    token: antpath_types::TokenId,
+    every: tokio::time::Interval,
+}
+
+impl Recheck {
+    fn every(token: antpath_types::TokenId, period: std::time::Duration) -> Self {
+        let period = period.max(std::time::Duration::from_millis(10));
+        let mut every = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
+        every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        Self { token, every }
+    }
 }
 
 impl Follower {
@@ -129,6 +163,7 @@ impl Follower {
             paging_to: None,
             pending_run: None,
             done: false,
+            recheck: None,
             _guard: guard,
         };
         // Every connection starts with the run object, then the events after its position.
@@ -173,6 +208,12 @@ impl Follower {
             tokio::select! {
                 biased;
                 () = self.shutdown.cancelled() => self.done = true,
+                token = next_recheck(&mut self.recheck) => {
+                    // A failed check keeps the stream: the database being away is not a revocation.
+                    if let Ok(false) = antpath_db::tokens::is_live(&self.pool, token).await {
+                        self.done = true;
+                    }
+                }
                 changed = self.updates.changed() => {
                     if changed.is_err() {
                         self.done = true;

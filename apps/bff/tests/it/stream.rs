@@ -588,3 +588,26 @@ async fn streams_of_one_run_share_one_topic_which_goes_with_the_last_stream(pool
     assert_eq!(feed.open_streams(), 0);
     served.abort();
 }
+
+/// Regression: revoking a token ended its requests but not the streams it had open, which kept
+/// sending the run's events for as long as the run lasted.
+#[sqlx::test(migrator = "antpath_db::MIGRATOR")]
+async fn revoking_a_token_ends_the_streams_it_opened(pool: PgPool) {
+    let app = TestApp::with_env(pool, &[("ANTPATH_BFF__STREAM_HEARTBEAT_MS", "100")]);
+    let tenant = app.tenant("acme").await;
+    let server = serve(&app).await;
+    let run = Driver::start(&app, &tenant).await;
+    let mut stream = Sse::open(&server.base_url(), run.run, &tenant.token, None).await;
+    stream.run("run").await;
+    sqlx::query("update api_tokens set revoked_at = now()")
+        .execute(&app.pool)
+        .await
+        .expect("revoke");
+    let closed = tokio::time::timeout(Duration::from_secs(5), async {
+        while stream.next().await.is_some() {}
+    })
+    .await;
+    assert!(closed.is_ok(), "the revoked token's stream is still open");
+    let again = get_stream(&server.base_url(), run.run, Some(&tenant.token), None).await;
+    assert_eq!(again.status(), 401);
+}
