@@ -134,7 +134,9 @@ pub async fn submit(
                 format!("This workspace allows runs of at most {cap} seconds."),
             ));
         }
-        Admitted::WorkspaceInactive => return Err(refusal(&state, auth.workspace_id).await),
+        Admitted::WorkspaceInactive => {
+            return Err(super::workspace::refusal(&state.pool, auth.workspace_id).await);
+        }
         Admitted::RateLimited(retry_after) => return Err(rate_limited(per_minute, retry_after)),
     };
     if status == StatusCode::CREATED {
@@ -145,14 +147,6 @@ pub async fn submit(
         .await?
         .ok_or_else(|| anyhow::anyhow!("the admitted run is not readable"))?;
     Ok((status, Json(record.into())))
-}
-
-/// Why an inactive workspace refuses a submission.
-async fn refusal(state: &AppState, workspace: antpath_types::WorkspaceId) -> ApiError {
-    match state.pool.acquire().await {
-        Ok(mut conn) => super::workspace::refusal(&mut conn, workspace).await,
-        Err(err) => err.into(),
-    }
 }
 
 /// The run an earlier submission with this idempotency key created, when it was the same

@@ -204,8 +204,8 @@ pub async fn request_deletion(
 
 /// Why a submission found its workspace inactive: 409 `workspace_deleting` while (or after) it
 /// is being deleted, otherwise (suspended) 403.
-pub(crate) async fn refusal(tx: &mut PgConnection, workspace: WorkspaceId) -> ApiError {
-    match antpath_db::workspaces::get(&mut *tx, workspace).await {
+pub(crate) async fn refusal(db: impl sqlx::PgExecutor<'_>, workspace: WorkspaceId) -> ApiError {
+    match antpath_db::workspaces::get(db, workspace).await {
         Ok(Some(found)) if matches!(found.status.as_str(), "pending_delete" | "deleted") => {
             ApiError::WorkspaceDeleting
         }
