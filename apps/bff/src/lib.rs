@@ -4,7 +4,7 @@
 //! - [`routes`]: every route of `docs/api.md`, with [`middleware`] for request ids, logs,
 //!   metrics and the error shape of [`error`].
 //! - [`routes`]' submission path seals each run's inputs ([`antpath_template::RunInputs`]) with
-//!   the vault key ring and inserts run and ciphertext in one transaction.
+//!   the vault key ring and admits run and ciphertext in one statement.
 //! - [`actions`]: cancel, delete, signed links and token changes, shared by the JSON routes
 //!   and the [`dashboard`]'s server-rendered pages.
 //! - [`admin`]: the bootstrap commands (workspace, user, membership, token, disable);
@@ -15,6 +15,8 @@
 //! - [`strict_json`]: the JSON reader of every request body (no duplicate keys, no NUL).
 //! - [`feed`]: live run changes for `GET /v1/runs/{id}/stream`, from one `LISTEN` connection
 //!   per replica fanned out in memory.
+//! - [`wake`]: wakes the workers after submissions commit (never from inside their
+//!   transaction).
 //!
 //! [`start`] is the testable entry point: it serves the app on a pre-bound listener (with the
 //! header read timeout of `serve`) and returns a [`Server`] with its address and a graceful
@@ -44,6 +46,7 @@ pub mod sign_in;
 pub mod state;
 pub mod strict_json;
 pub mod views;
+pub mod wake;
 
 use std::net::SocketAddr;
 use std::time::Duration;

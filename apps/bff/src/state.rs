@@ -14,6 +14,7 @@ use axum::http::HeaderName;
 use crate::feed::RunFeed;
 use crate::metrics::Metrics;
 use crate::pepper::Peppers;
+use crate::wake::WorkerWake;
 
 /// Cheap-to-clone handle on [`Inner`].
 #[derive(Clone, Debug)]
@@ -48,6 +49,8 @@ pub struct Inner {
     pub feed: RunFeed,
     /// The keep-alive interval of an idle run stream.
     pub stream_heartbeat: Duration,
+    /// Wakes the workers after a submission commits.
+    pub wake: WorkerWake,
 }
 
 /// The idle and absolute lifetimes of a dashboard session.
@@ -113,6 +116,7 @@ impl AppState {
             },
             secure_cookies: base_url.starts_with("https://"),
             client_ip_header,
+            wake: WorkerWake::new(pool_for_feed.clone()),
             feed: RunFeed::new(pool_for_feed),
             stream_heartbeat: Duration::from_millis(settings.bff.stream_heartbeat_ms),
         })))

@@ -11,8 +11,9 @@ use crate::health;
 use crate::job::RunJob;
 use crate::store::RunStore;
 
-/// The `NOTIFY` channel the runs table's triggers publish on.
-pub const CHANNEL: &str = "antpath_runs";
+/// The `NOTIFY` channel that wakes idle workers: the bff after a submission commits, the
+/// runs table's trigger on a cancel or delete request.
+pub const CHANNEL: &str = antpath_db::runs::WAKE_CHANNEL;
 
 /// A running worker.
 #[derive(Debug)]

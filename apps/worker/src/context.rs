@@ -24,6 +24,7 @@ use sqlx::{PgPool, Postgres, Transaction};
 use crate::config::WorkerConfig;
 use crate::error::{StepError, StepResult};
 use crate::faults::FaultHook;
+use crate::finisher::Finisher;
 use crate::metrics::WorkerMetrics;
 use crate::throttle::{CallKind, Throttle, Throttles};
 
@@ -47,6 +48,8 @@ pub struct Deps {
     pub provider: Transport,
     /// The process's provider throttle, one per key (see [`crate::throttle`]).
     pub throttles: Throttles,
+    /// Ends runs whose cleanup is over, several per commit (see [`crate::finisher`]).
+    pub finisher: Finisher,
 }
 
 impl Deps {
@@ -72,6 +75,7 @@ impl Deps {
             counted.observe_provider_call(route, &status);
         }));
         Ok(Self {
+            finisher: Finisher::new(pool.clone()),
             pool,
             keys,
             store,

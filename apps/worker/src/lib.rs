@@ -13,6 +13,7 @@
 //! - [`throttle`]: the per-key provider throttle, local to the process until the provider
 //!   pushes back, then shared through Postgres.
 //! - [`inputs`]: loading a run with its sealed inputs for one lease hold, and opening them.
+//! - [`finisher`]: ends runs whose cleanup is over, several per commit.
 //! - [`faults`]: a crash hook for recovery tests.
 
 pub mod app;
@@ -20,6 +21,7 @@ pub mod config;
 pub mod context;
 pub mod error;
 pub mod faults;
+pub mod finisher;
 pub mod health;
 pub mod inputs;
 pub mod job;

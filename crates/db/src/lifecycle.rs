@@ -6,8 +6,8 @@
 //! the run over, and the caller must stop without touching the run again.
 
 use antpath_types::{
-    ClaudeSessionCleanup, CleanupState, ErrorClass, Phase, RunId, RunStatus, SecretId, UserId,
-    WorkspaceId,
+    AttemptId, ClaudeSessionCleanup, CleanupState, ErrorClass, Phase, RunId, RunStatus, SecretId,
+    UserId, WorkspaceId,
 };
 use chrono::{DateTime, Utc};
 use sqlx::{PgConnection, PgExecutor};
@@ -47,6 +47,11 @@ pub struct Claimed {
 /// the same run, nor one that another claimer's holder finished meanwhile (found by the claim
 /// benchmark: without the phase re-check a run ended between two claimers' reads was claimed
 /// again).
+///
+/// A claimed run that is still `queued` with no attempt (and neither cancelled nor being
+/// deleted) is started by the claim: attempt 1, `provisioning`, its `run_attempts` row. The
+/// statement is the SQL function `claim_due_runs` (migration `…200`), whose plan is cached for
+/// the session instead of being made again on every call.
 #[tracing::instrument(skip_all, fields(lease.owner = owner, limit))]
 pub async fn claim_due(
     db: impl PgExecutor<'_>,
@@ -54,65 +59,19 @@ pub async fn claim_due(
     limit: i64,
     lease_seconds: f64,
 ) -> Result<Vec<Claimed>, sqlx::Error> {
+    // One time-ordered attempt id per run the claim may start (see `claim_due_runs`).
+    let attempt_ids: Vec<Uuid> = (0..limit.clamp(0, 1024))
+        .map(|_| AttemptId::new().as_uuid())
+        .collect();
     sqlx::query_as!(
         Claimed,
-        r#"with due as (
-               select r.id, r.workspace_id, r.status, r.priority, r.next_check_at
-               from runs r
-               where r.phase <> 'done'
-                 and r.next_check_at <= now()
-                 and (r.lease_expires_at is null or r.lease_expires_at <= now())
-               order by r.priority desc, r.next_check_at
-               limit $2::bigint * 8
-           ),
-           started as (
-               -- Runs already past `queued` in the workspaces that have a queued candidate,
-               -- counted once per workspace.
-               select x.workspace_id, count(*) as n from runs x
-               where x.workspace_id in (select workspace_id from due where status = 'queued')
-                 and x.status not in ('queued', 'succeeded', 'failed', 'timed_out', 'cancelled',
-                                      'pending_delete', 'deleted')
-               group by x.workspace_id
-           ),
-           ranked as (
-               select d.id, d.priority, d.next_check_at,
-                      row_number() over (partition by d.workspace_id
-                                         order by d.priority desc, d.next_check_at) as fair_rank,
-                      case when d.status = 'queued' then
-                          row_number() over (partition by d.workspace_id, d.status = 'queued'
-                                             order by d.priority desc, d.next_check_at)
-                      end as queued_rank,
-                      coalesce(s.n, 0) as started,
-                      w.max_active_runs
-               from due d join workspaces w on w.id = d.workspace_id
-               left join started s on s.workspace_id = d.workspace_id
-           ),
-           picked as (
-               select id from ranked
-               where queued_rank is null or started + queued_rank <= max_active_runs
-               order by fair_rank, priority desc, next_check_at
-               limit $2::bigint
-           ),
-           locked as (
-               select r.id from runs r
-               where r.id in (select id from picked)
-                 and r.phase <> 'done'
-                 and (r.lease_expires_at is null or r.lease_expires_at <= now())
-                 and r.next_check_at <= now()
-               for update of r skip locked
-           )
-           update runs r
-           set lease_owner = $1,
-               lease_token = gen_random_uuid(),
-               lease_expires_at = now() + make_interval(secs => $3::float8),
-               updated_at = now()
-           from locked
-           where r.id = locked.id
-           returning r.id as "run_id: RunId", r.lease_token as "token!",
-                     r.lease_expires_at as "expires_at!""#,
+        r#"select claimed_id as "run_id!: RunId", claimed_token as "token!",
+                  claimed_expires_at as "expires_at!"
+           from claim_due_runs($1, $2, $3, $4)"#,
         owner,
         limit,
         lease_seconds,
+        &attempt_ids,
     )
     .fetch_all(db)
     .await

@@ -311,6 +311,8 @@ pub async fn insert_idempotent(
     .await?;
 
     if let Some(id) = inserted {
+        // This path is not the bff's: it wakes the workers when its transaction commits.
+        notify_due(&mut *tx, id).await?;
         return Ok(Inserted::Created(id));
     }
     sqlx::query!(
@@ -332,6 +334,32 @@ pub async fn insert_idempotent(
     } else {
         Err(DbError::IdempotencyConflict)
     }
+}
+
+/// The workers' wake-up channel (`LISTEN antpath_runs`); a notification's payload is a run id
+/// or empty, and only wakes a claimer, which then claims whatever is due.
+pub const WAKE_CHANNEL: &str = "antpath_runs";
+
+/// Wakes idle workers: one `pg_notify` on [`WAKE_CHANNEL`], sent by the bff after submissions
+/// have committed, in a transaction of its own that writes nothing (see migration `…210`: a
+/// notifying transaction holds a cluster-wide lock until its commit is durable, so the
+/// submission's own transaction must not notify).
+pub async fn wake_workers(db: impl sqlx::PgExecutor<'_>) -> Result<(), sqlx::Error> {
+    sqlx::query!("select from pg_notify('antpath_runs', '')")
+        .execute(db)
+        .await?;
+    Ok(())
+}
+
+/// Queues a wake-up for `run` in the caller's transaction (sent when it commits).
+async fn notify_due(tx: &mut PgConnection, run: RunId) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        "select from pg_notify('antpath_runs', $1)",
+        run.as_uuid().to_string()
+    )
+    .execute(&mut *tx)
+    .await?;
+    Ok(())
 }
 
 /// Reads a run's status within a workspace; another workspace's run is `None`.

@@ -8,7 +8,8 @@
 //! inserts only under the caps (`antpath_db::runs::admit`), so the quota decisions of one
 //! workspace are made one at a time and cannot overshoot, and concurrent duplicates create
 //! exactly one run (the unique index decides). The lock is held for that statement and its
-//! commit, never across a round trip; the run is read back after it. The plaintext inputs
+//! commit, never across a round trip; the run is read back after it, and the workers are woken
+//! after the commit ([`crate::wake`]), never from inside it. The plaintext inputs
 //! exist only in this request's memory; what reaches the database is ciphertext.
 
 use std::time::Duration;
@@ -140,6 +141,7 @@ pub async fn submit(
         Admitted::RateLimited(retry_after) => return Err(rate_limited(per_minute, retry_after)),
     };
     if status == StatusCode::CREATED {
+        state.wake.after_commit();
         state.metrics.observe_submission();
         tracing::info!(run.id = %id, "run accepted");
     }

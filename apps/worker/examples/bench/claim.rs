@@ -15,11 +15,16 @@ const RUNS: usize = 4000;
 /// Rows per claim, the worker's default `claim_batch`.
 const BATCH: i64 = 16;
 
+/// Connections per claimer: the worker's default pool (`database.max_connections`).
+const POOL: u32 = 10;
+
 /// How a claimer ends the runs it claimed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Finish {
-    /// One fenced update (its own commit) per run, as the worker's cleanup step does.
-    EachRun,
+    /// As the worker does: every claimed run is a task of its own and ends with one fenced
+    /// update in its own transaction, all of a claim's runs at once on the claimer's pool (so
+    /// Postgres flushes their commits together).
+    Worker,
     /// One fenced update for the whole claimed batch (`lifecycle::finish_many`).
     Batched,
 }
@@ -40,7 +45,7 @@ pub async fn run(bench: &Bench, reps: usize) {
             println!("claim rep={rep} baseline graphile_worker_default_jobs_per_s={graphile:.0}");
             record("graphile-worker default jobs/s".into(), graphile);
         }
-        for finish in [Finish::EachRun, Finish::Batched] {
+        for finish in [Finish::Worker, Finish::Batched] {
             for claimers in [1usize, 4] {
                 let rate = claim_and_finish(bench, claimers, finish).await;
                 let name = format!("claim+finish {finish:?} claimers={claimers}");
@@ -58,8 +63,8 @@ pub async fn run(bench: &Bench, reps: usize) {
     }
 }
 
-/// Fills the queue with [`RUNS`] runs, then lets `claimers` claimers (each with its own
-/// two-connection pool, as separate worker processes would have) claim and finish them all.
+/// Fills the queue with [`RUNS`] runs, then lets `claimers` claimers (each with its own pool of
+/// [`POOL`] connections, as separate worker processes would have) claim and finish them all.
 async fn claim_and_finish(bench: &Bench, claimers: usize, finish: Finish) -> f64 {
     bench.clear().await;
     for _ in 0..RUNS / 500 {
@@ -72,7 +77,7 @@ async fn claim_and_finish(bench: &Bench, claimers: usize, finish: Finish) -> f64
     let mut pools = Vec::new();
     for _ in 0..claimers {
         let pool = PgPoolOptions::new()
-            .max_connections(2)
+            .max_connections(POOL)
             .connect(&bench.url)
             .await
             .expect("connect");
@@ -99,11 +104,15 @@ async fn claim_and_finish(bench: &Bench, claimers: usize, finish: Finish) -> f64
                     })
                     .collect();
                 match finish {
-                    Finish::EachRun => {
-                        for fence in fences {
-                            lifecycle::finish(&pool, fence, CleanupState::Succeeded)
-                                .await
-                                .expect("finish");
+                    Finish::Worker => {
+                        let ends = fences.into_iter().map(|fence| {
+                            let pool = pool.clone();
+                            tokio::spawn(async move {
+                                lifecycle::finish(&pool, fence, CleanupState::Succeeded).await
+                            })
+                        });
+                        for end in futures_util::future::join_all(ends).await {
+                            end.expect("finish task").expect("finish");
                             done += 1;
                         }
                     }

@@ -21,6 +21,7 @@ use antpath_db::cleanup::{self, Attempt};
 use antpath_db::lifecycle::{self, Fence, RunRow};
 use antpath_db::resources::{self, Resource};
 use antpath_provider::ProviderError;
+use futures_util::future::BoxFuture;
 use antpath_types::{
     ClaudeSessionCleanup, CleanupState, ErrorClass, ResourceId, ResourceKind, ResourceState, RunId,
 };
@@ -28,6 +29,7 @@ use sqlx::{PgConnection, PgPool};
 
 use super::{Ctx, Next, leaks};
 use crate::error::{StepError, StepResult};
+use crate::finisher::Ending;
 use crate::journal;
 use crate::throttle::CallKind;
 
@@ -62,7 +64,7 @@ pub async fn cleanup(ctx: &Ctx) -> StepResult<Next> {
         } else {
             CleanupState::Succeeded
         };
-        finish(ctx, &round, state).await?;
+        finish(ctx, round, state).await?;
         return Ok(Next::Released);
     };
     let message = err.public_message();
@@ -243,34 +245,64 @@ async fn clean_all(
 }
 
 /// Cleanup is over: records the round, destroys the secrets, records that, and ends the run's
-/// cleanup with `state`, in one transaction.
-async fn finish(ctx: &Ctx, round: &Round, state: CleanupState) -> StepResult<()> {
-    let mut tx = ctx.deps.pool.begin().await?;
-    lifecycle::fence(&mut tx, ctx.fence).await?;
-    round.write(&mut tx, ctx.run.id).await?;
-    cleanup::destroy_secrets(&mut tx, ctx.fence).await?;
-    cleanup::record_attempt(
-        &mut *tx,
-        &Attempt {
-            run_id: ctx.run.id,
-            resource_id: None,
-            action: "destroy_secrets",
-            status: "succeeded",
-            attempt_number: round.number,
-            error_class: None,
-            error_message: None,
+/// cleanup with `state`, in one transaction, which the worker's [`crate::finisher`] may share
+/// with other runs ending at the same time.
+async fn finish(ctx: &Ctx, round: Round, state: CleanupState) -> StepResult<()> {
+    let ending = Closing {
+        fence: ctx.fence,
+        round,
+        state,
+        attempts_end: match ctx.run.status {
+            antpath_types::RunStatus::Succeeded => "succeeded",
+            _ => "failed",
         },
-    )
-    .await?;
-    lifecycle::finish(&mut *tx, ctx.fence, state).await?;
-    let attempt_state = match ctx.run.status {
-        antpath_types::RunStatus::Succeeded => "succeeded",
-        _ => "failed",
     };
-    lifecycle::close_attempts(&mut *tx, ctx.run.id, attempt_state).await?;
-    tx.commit().await?;
+    ctx.deps.finisher.finish(Box::new(ending)).await?;
     ctx.deps.metrics.cleanup_ended(state.as_str());
     Ok(())
+}
+
+/// The last write of a run whose cleanup is over (see [`finish`]).
+#[derive(Debug)]
+struct Closing {
+    fence: Fence,
+    round: Round,
+    state: CleanupState,
+    /// How the run's open attempts end.
+    attempts_end: &'static str,
+}
+
+impl Ending for Closing {
+    /// The round, the secrets' destruction and its record, the end of cleanup, the attempts
+    /// closed.
+    fn write<'a>(&'a self, tx: &'a mut PgConnection) -> BoxFuture<'a, StepResult<()>> {
+        Box::pin(self.write_in(tx))
+    }
+}
+
+impl Closing {
+    async fn write_in(&self, tx: &mut PgConnection) -> StepResult<()> {
+        let run_id = self.fence.run_id;
+        lifecycle::fence(&mut *tx, self.fence).await?;
+        self.round.write(&mut *tx, run_id).await?;
+        cleanup::destroy_secrets(&mut *tx, self.fence).await?;
+        cleanup::record_attempt(
+            &mut *tx,
+            &Attempt {
+                run_id,
+                resource_id: None,
+                action: "destroy_secrets",
+                status: "succeeded",
+                attempt_number: self.round.number,
+                error_class: None,
+                error_message: None,
+            },
+        )
+        .await?;
+        lifecycle::finish(&mut *tx, self.fence, self.state).await?;
+        lifecycle::close_attempts(&mut *tx, run_id, self.attempts_end).await?;
+        Ok(())
+    }
 }
 
 /// Gives up on the run's provider cleanup: every resource not yet cleaned is marked

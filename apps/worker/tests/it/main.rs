@@ -4,6 +4,7 @@
 mod cancel;
 mod concurrency;
 mod convergence;
+mod finisher;
 mod lifecycle;
 mod observation;
 mod outputs;
