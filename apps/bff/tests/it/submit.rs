@@ -491,3 +491,26 @@ async fn a_template_may_opt_in_to_retries_after_tool_use(pool: sqlx::PgPool) {
         .expect("snapshot");
     assert_eq!(snapshot["retryAfterToolUse"], json!(true));
 }
+
+/// Submissions no longer notify from inside their transaction (a notifying transaction holds
+/// a cluster-wide lock through its commit's flush, which made all submissions commit one at a
+/// time); the bff wakes the workers once the run is committed, and a burst of submissions
+/// folds into few wake-ups.
+#[sqlx::test(migrator = "antpath_db::MIGRATOR")]
+async fn an_admitted_run_wakes_the_workers_after_its_commit(pool: sqlx::PgPool) {
+    let mut workers = sqlx::postgres::PgListener::connect_with(&pool)
+        .await
+        .expect("listener");
+    workers
+        .listen(antpath_db::runs::WAKE_CHANNEL)
+        .await
+        .expect("listen");
+    let app = TestApp::new(pool);
+    let tenant = app.tenant("acme").await;
+    app.submit_ok(&tenant, submission()).await;
+    let heard = tokio::time::timeout(std::time::Duration::from_secs(5), workers.recv())
+        .await
+        .expect("the workers were not woken")
+        .expect("notification");
+    assert_eq!(heard.channel(), antpath_db::runs::WAKE_CHANNEL);
+}

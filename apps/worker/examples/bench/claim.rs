@@ -2,10 +2,15 @@
 //! installed, graphile-worker) on the same server in the same repetition.
 
 use std::process::Command;
+use std::sync::Arc;
 use std::time::Instant;
 
 use antpath_db::lifecycle::{self, Fence};
 use antpath_types::CleanupState;
+use antpath_worker::error::StepResult;
+use antpath_worker::finisher::{Ending, Finisher};
+use futures_util::future::BoxFuture;
+use sqlx::PgConnection;
 use sqlx::postgres::PgPoolOptions;
 
 use crate::setup::{Bench, load, summary};
@@ -21,12 +26,25 @@ const POOL: u32 = 10;
 /// How a claimer ends the runs it claimed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Finish {
-    /// As the worker does: every claimed run is a task of its own and ends with one fenced
-    /// update in its own transaction, all of a claim's runs at once on the claimer's pool (so
-    /// Postgres flushes their commits together).
+    /// As the worker does: every claimed run is a task of its own and ends through the
+    /// worker's [`Finisher`], which writes the endings waiting together in one transaction (a
+    /// savepoint and one fenced update each).
     Worker,
     /// One fenced update for the whole claimed batch (`lifecycle::finish_many`).
     Batched,
+}
+
+/// The bench's ending: the fenced update that ends a run (what `Batched` does for many).
+#[derive(Debug)]
+struct End(Fence);
+
+impl Ending for End {
+    fn write<'a>(&'a self, tx: &'a mut PgConnection) -> BoxFuture<'a, StepResult<()>> {
+        Box::pin(async move {
+            lifecycle::finish(&mut *tx, self.0, CleanupState::Succeeded).await?;
+            Ok(())
+        })
+    }
 }
 
 pub async fn run(bench: &Bench, reps: usize) {
@@ -87,6 +105,7 @@ async fn claim_and_finish(bench: &Bench, claimers: usize, finish: Finish) -> f64
     let mut tasks = Vec::new();
     for (i, pool) in pools.into_iter().enumerate() {
         tasks.push(tokio::spawn(async move {
+            let finisher = Arc::new(Finisher::new(pool.clone()));
             let owner = format!("c{i}");
             let mut done = 0usize;
             loop {
@@ -106,10 +125,8 @@ async fn claim_and_finish(bench: &Bench, claimers: usize, finish: Finish) -> f64
                 match finish {
                     Finish::Worker => {
                         let ends = fences.into_iter().map(|fence| {
-                            let pool = pool.clone();
-                            tokio::spawn(async move {
-                                lifecycle::finish(&pool, fence, CleanupState::Succeeded).await
-                            })
+                            let finisher = Arc::clone(&finisher);
+                            tokio::spawn(async move { finisher.finish(Box::new(End(fence))).await })
                         });
                         for end in futures_util::future::join_all(ends).await {
                             end.expect("finish task").expect("finish");
