@@ -72,6 +72,7 @@ pub struct WorkerMetrics {
     cleanups_abandoned: AtomicU64,
     claims: AtomicU64,
     empty_claims: AtomicU64,
+    lease_renewals: AtomicU64,
     capture_bytes: AtomicU64,
     leases_lost: AtomicU64,
     series: Mutex<Series>,
@@ -114,6 +115,17 @@ impl WorkerMetrics {
     /// each).
     pub fn empty_claims(&self) -> u64 {
         self.empty_claims.load(Ordering::Relaxed)
+    }
+
+    /// A lease renewal was sent (one transaction, however it ended).
+    pub fn lease_renewed(&self) {
+        self.lease_renewals.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Lease renewals sent so far: one transaction per `lease_seconds - lease_renew_seconds`
+    /// of a lease hold, so they depend on how long runs take, not on their work.
+    pub fn lease_renewals(&self) -> u64 {
+        self.lease_renewals.load(Ordering::Relaxed)
     }
 
     /// One step of `phase` took `elapsed`.
@@ -193,6 +205,12 @@ impl WorkerMetrics {
             "antpath_worker_empty_claims_total",
             "Claim queries that leased nothing.",
             self.empty_claims.load(Ordering::Relaxed),
+        );
+        counter(
+            &mut out,
+            "antpath_worker_lease_renewals_total",
+            "Lease renewals sent by this replica.",
+            self.lease_renewals.load(Ordering::Relaxed),
         );
         counter(
             &mut out,

@@ -19,7 +19,7 @@ pub struct RunStore {
 }
 
 impl RunStore {
-    /// A store over `pool`, counting claims and their latency in `metrics`.
+    /// A store over `pool`, counting claims, their latency and lease renewals in `metrics`.
     pub fn new(pool: PgPool, metrics: Arc<WorkerMetrics>) -> Self {
         Self { pool, metrics }
     }
@@ -61,6 +61,7 @@ impl LeaseStore for RunStore {
         lease: &Lease<RunId>,
         ttl: Duration,
     ) -> Result<Option<DateTime<Utc>>, sqlx::Error> {
+        self.metrics.lease_renewed();
         lifecycle::renew(&self.pool, fence_of(lease), ttl.as_secs_f64()).await
     }
 
