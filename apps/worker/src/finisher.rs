@@ -130,7 +130,8 @@ async fn write_batch(pool: &PgPool, batch: Vec<Request>) {
             tracing::warn!(endings = batch_size, error.message = %err.public_message(), "a batch of run endings did not commit");
             let message = err.public_message();
             for (_, told) in batch {
-                let failed = sqlx::Error::Protocol(format!("the endings' commit failed: {message}"));
+                let failed =
+                    sqlx::Error::Protocol(format!("the endings' commit failed: {message}"));
                 let _ = told.send(Err(StepError::Db(failed)));
             }
         }

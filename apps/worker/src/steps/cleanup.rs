@@ -21,10 +21,10 @@ use antpath_db::cleanup::{self, Attempt};
 use antpath_db::lifecycle::{self, Fence, RunRow};
 use antpath_db::resources::{self, Resource};
 use antpath_provider::ProviderError;
-use futures_util::future::BoxFuture;
 use antpath_types::{
     ClaudeSessionCleanup, CleanupState, ErrorClass, ResourceId, ResourceKind, ResourceState, RunId,
 };
+use futures_util::future::BoxFuture;
 use sqlx::{PgConnection, PgPool};
 
 use super::{Ctx, Next, leaks};
