@@ -104,15 +104,20 @@ async fn write_batch(pool: &PgPool, batch: Vec<Request>) {
     let mut results: Vec<StepResult<()>> = Vec::with_capacity(batch.len());
     let outcome: StepResult<()> = async {
         let mut tx = pool.begin().await?;
-        for (ending, _) in &batch {
-            sqlx::raw_sql("savepoint ending").execute(&mut *tx).await?;
-            let written = ending.write(&mut tx).await;
-            let step = if written.is_ok() {
-                "release savepoint ending"
+        for (i, (ending, _)) in batch.iter().enumerate() {
+            // Ending the previous ending's savepoint and opening this one's is one round trip.
+            let mark = if i == 0 {
+                "savepoint ending"
             } else {
-                "rollback to savepoint ending"
+                "release savepoint ending; savepoint ending"
             };
-            sqlx::raw_sql(step).execute(&mut *tx).await?;
+            sqlx::raw_sql(mark).execute(&mut *tx).await?;
+            let written = ending.write(&mut tx).await;
+            if written.is_err() {
+                sqlx::raw_sql("rollback to savepoint ending")
+                    .execute(&mut *tx)
+                    .await?;
+            }
             results.push(written);
         }
         tx.commit().await?;
