@@ -2,8 +2,9 @@
 //! for the worker and for a bare `LISTEN` + claim + one write loop (the baseline), measured the
 //! same way in the same repetition.
 //!
-//! Both ends are observed without polling: the clock starts when the submitting transaction's
-//! commit returns, and stops when the `antpath_run_changes` notification for the run arrives
+//! Both ends are observed without polling: the clock starts when the submission (the bff's own
+//! admitting statement, autocommitted, followed by the bff's wake-up of the workers after the
+//! commit) returns, and stops when the `antpath_run_changes` notification for the run arrives
 //! (the run feed's trigger fires on the first update that changes what the API shows; the
 //! worker's first write moves the run to `provisioning`, and so does the bare loop's).
 //! A probe task measures how late the tokio runtime wakes a 1 ms timer meanwhile, and the bare

@@ -102,9 +102,25 @@ impl Bench {
         (new, SealedSecret::new(SecretId::new(), sealed))
     }
 
-    /// Submits one run in its own transaction; returns once it is committed.
+    /// Submits one run as the bff does: the admitting statement (`runs::admit`, autocommitted),
+    /// then the wake-up of the workers after its commit. Returns once the run is committed;
+    /// the wake-up is sent in the background, as the bff's is.
     pub async fn submit(&self, directive: &str) -> RunId {
-        self.submit_many(1, directive).await[0]
+        let (new, secret) = self.new_run(directive);
+        let bucket = antpath_db::runs::SubmitBucket {
+            key: "submit:bench",
+            spec: antpath_db::rate_limits::BucketSpec::per_minute(1_000_000),
+        };
+        let admitted = antpath_db::runs::admit(&self.pool, &new, &secret, bucket, None, None)
+            .await
+            .expect("admit");
+        assert!(
+            matches!(admitted, antpath_db::runs::Admitted::Created(_)),
+            "not admitted: {admitted:?}"
+        );
+        let pool = self.pool.clone();
+        tokio::spawn(async move { antpath_db::runs::wake_workers(&pool).await });
+        new.id
     }
 
     /// Submits `n` runs in one transaction (a quick way to fill a queue).
