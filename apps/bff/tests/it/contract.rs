@@ -3,7 +3,7 @@
 //! its test's doc comment.
 
 use antpath_storage::output_key;
-use antpath_types::{OutputId, RunId};
+use antpath_types::OutputId;
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode};
 use serde_json::json;
@@ -117,11 +117,7 @@ async fn a_token_name_is_checked_as_sent_and_stored_trimmed(pool: sqlx::PgPool) 
 async fn a_download_answers_with_a_media_type_the_document_lists(pool: sqlx::PgPool) {
     let app = TestApp::new(pool);
     let tenant = app.tenant("acme").await;
-    let run: RunId = app
-        .submit_ok(&tenant, submission())
-        .await
-        .parse()
-        .expect("id");
+    let run = app.submit_run(&tenant).await;
     let key = output_key(tenant.workspace, run, OutputId::new(), "report.md");
     app.state
         .store

@@ -31,11 +31,7 @@ async fn the_sealed_inputs_hold_no_plaintext_and_open_only_with_the_right_key_an
 ) {
     let app = TestApp::new(pool);
     let tenant = app.tenant("acme").await;
-    let run: RunId = app
-        .submit_ok(&tenant, submission())
-        .await
-        .parse()
-        .expect("id");
+    let run = app.submit_run(&tenant).await;
     let row = sqlx::query(
         "select s.run_id, s.key_id, s.wrapped_key, s.wrap_nonce, s.ciphertext, s.nonce
          from run_secrets s join runs r on r.execution_secret_id = s.id where r.id = $1",

@@ -4,20 +4,11 @@
 use std::time::{Duration, SystemTime};
 
 use antpath_storage::output_key;
-use antpath_types::{OutputId, RunId};
+use antpath_types::OutputId;
 use serde_json::Value;
 
 use crate::support::{TestApp, submission};
 use crate::tenancy::seed_event_and_output;
-
-async fn serve(app: &TestApp) -> antpath_bff::Server {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    antpath_bff::start(&app.settings, app.pool.clone(), listener)
-        .await
-        .expect("start")
-}
 
 #[sqlx::test(migrator = "antpath_db::MIGRATOR")]
 async fn a_signed_link_downloads_the_output_and_a_tampered_or_expired_one_is_refused(
@@ -25,15 +16,11 @@ async fn a_signed_link_downloads_the_output_and_a_tampered_or_expired_one_is_ref
 ) {
     let app = TestApp::new(pool);
     let tenant = app.tenant("acme").await;
-    let server = serve(&app).await;
+    let server = app.serve().await;
     let client = reqwest::Client::new();
     let base = server.base_url();
 
-    let run: RunId = app
-        .submit_ok(&tenant, submission())
-        .await
-        .parse()
-        .expect("id");
+    let run = app.submit_run(&tenant).await;
     let key = output_key(tenant.workspace, run, OutputId::new(), "report.md");
     let body = b"# Tide pools\n".to_vec();
     app.state
@@ -121,7 +108,7 @@ async fn health_readiness_metrics_and_openapi_are_served_and_shutdown_is_gracefu
 ) {
     let app = TestApp::new(pool);
     let tenant = app.tenant("acme").await;
-    let server = serve(&app).await;
+    let server = app.serve().await;
     let base = server.base_url();
     let client = reqwest::Client::new();
     assert_eq!(

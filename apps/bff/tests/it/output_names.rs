@@ -3,20 +3,16 @@
 //! copy as skipped with `not_downloadable`.
 
 use antpath_db::outputs::{self, CaptureFailure, NewOutput, Recorded};
-use antpath_types::{OutputId, RunId};
+use antpath_types::OutputId;
 use axum::http::{Method, StatusCode};
 
-use crate::support::{TestApp, submission};
+use crate::support::TestApp;
 
 #[sqlx::test(migrator = "antpath_db::MIGRATOR")]
 async fn the_outputs_view_shows_original_names_duplicates_and_skips(pool: sqlx::PgPool) {
     let app = TestApp::new(pool);
     let tenant = app.tenant("acme").await;
-    let run: RunId = app
-        .submit_ok(&tenant, submission())
-        .await
-        .parse()
-        .expect("id");
+    let run = app.submit_run(&tenant).await;
     let names = [
         "notes.txt",
         "notes.txt",

@@ -5,7 +5,7 @@
 use std::time::{Duration, Instant};
 
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpStream;
 
 use crate::support::TestApp;
 
@@ -24,10 +24,7 @@ async fn serve(pool: sqlx::PgPool) -> (TestApp, antpath_bff::Server) {
             ("ANTPATH_BFF__BODY_READ_TIMEOUT_MS", timeout.as_str()),
         ],
     );
-    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let server = antpath_bff::start(&app.settings, app.pool.clone(), listener)
-        .await
-        .expect("start");
+    let server = app.serve().await;
     (app, server)
 }
 

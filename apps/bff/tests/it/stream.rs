@@ -16,7 +16,7 @@ use futures_util::{Stream, StreamExt};
 use serde_json::{Value, json};
 use sqlx::PgPool;
 
-use crate::support::{TestApp, submission};
+use crate::support::TestApp;
 
 /// Longest wait for one message before a test fails instead of hanging.
 pub(crate) const MESSAGE_WAIT: Duration = Duration::from_secs(10);
@@ -134,15 +134,6 @@ async fn get_stream(
     request.send().await.expect("request")
 }
 
-pub(crate) async fn serve(app: &TestApp) -> antpath_bff::Server {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    antpath_bff::start(&app.settings, app.pool.clone(), listener)
-        .await
-        .expect("start")
-}
-
 /// Drives one run's rows as the worker would.
 pub(crate) struct Driver {
     pool: PgPool,
@@ -154,11 +145,7 @@ pub(crate) struct Driver {
 impl Driver {
     /// Submits a run and starts its first provider attempt.
     pub(crate) async fn start(app: &TestApp, tenant: &crate::support::Tenant) -> Self {
-        let run: RunId = app
-            .submit_ok(tenant, submission())
-            .await
-            .parse()
-            .expect("run id");
+        let run = app.submit_run(tenant).await;
         let attempt = AttemptId::new();
         antpath_db::events::insert_attempt(&app.pool, attempt, run, 1)
             .await
@@ -280,7 +267,7 @@ async fn a_stream_on_a_running_run_gets_its_events_and_changes_live_and_ends_wit
 ) {
     let app = TestApp::with_env(pool, &[("ANTPATH_BFF__STREAM_HEARTBEAT_MS", "100")]);
     let tenant = app.tenant("acme").await;
-    let server = serve(&app).await;
+    let server = app.serve().await;
     let run = Driver::start(&app, &tenant).await;
     run.events([1]).await;
 
@@ -326,7 +313,7 @@ async fn a_stream_on_a_running_run_gets_its_events_and_changes_live_and_ends_wit
 async fn a_stream_resumed_by_last_event_id_misses_and_repeats_nothing(pool: PgPool) {
     let app = TestApp::new(pool);
     let tenant = app.tenant("acme").await;
-    let server = serve(&app).await;
+    let server = app.serve().await;
     let run = Driver::start(&app, &tenant).await;
     run.events(1..=3).await;
 
@@ -382,7 +369,7 @@ async fn the_stream_is_authorised_like_the_json_routes_and_refuses_a_malformed_l
     let (_, read_less) = app
         .token(owner.workspace, owner.user, &["runs:write"])
         .await;
-    let server = serve(&app).await;
+    let server = app.serve().await;
     let base = server.base_url();
     let run = Driver::start(&app, &owner).await;
 
@@ -434,7 +421,7 @@ async fn two_hundred_streams_on_one_replica_all_get_every_event_and_the_end_from
     const STREAMS: usize = 200;
     let app = TestApp::new(pool);
     let tenant = app.tenant("acme").await;
-    let server = serve(&app).await;
+    let server = app.serve().await;
     let run = Driver::start(&app, &tenant).await;
     let base = server.base_url();
 
@@ -498,7 +485,7 @@ async fn two_hundred_streams_on_one_replica_all_get_every_event_and_the_end_from
 async fn a_change_made_while_the_listen_connection_was_down_still_reaches_the_stream(pool: PgPool) {
     let app = TestApp::new(pool);
     let tenant = app.tenant("acme").await;
-    let server = serve(&app).await;
+    let server = app.serve().await;
     let run = Driver::start(&app, &tenant).await;
     let mut stream = Sse::open(&server.base_url(), run.run, &tenant.token, None).await;
     stream.run("run").await;
@@ -522,7 +509,7 @@ async fn a_change_made_while_the_listen_connection_was_down_still_reaches_the_st
 async fn open_streams_end_at_graceful_shutdown_and_when_their_run_is_removed(pool: PgPool) {
     let app = TestApp::new(pool);
     let tenant = app.tenant("acme").await;
-    let server = serve(&app).await;
+    let server = app.serve().await;
     let run = Driver::start(&app, &tenant).await;
     let removed = Driver::start(&app, &tenant).await;
 
@@ -595,7 +582,7 @@ async fn streams_of_one_run_share_one_topic_which_goes_with_the_last_stream(pool
 async fn revoking_a_token_ends_the_streams_it_opened(pool: PgPool) {
     let app = TestApp::with_env(pool, &[("ANTPATH_BFF__STREAM_HEARTBEAT_MS", "100")]);
     let tenant = app.tenant("acme").await;
-    let server = serve(&app).await;
+    let server = app.serve().await;
     let run = Driver::start(&app, &tenant).await;
     let mut stream = Sse::open(&server.base_url(), run.run, &tenant.token, None).await;
     stream.run("run").await;

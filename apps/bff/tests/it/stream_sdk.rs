@@ -7,7 +7,7 @@ use antpath_types::RunId;
 use futures_util::StreamExt;
 use sqlx::PgPool;
 
-use crate::stream::{Driver, serve};
+use crate::stream::Driver;
 use crate::support::TestApp;
 
 /// Polling so slow that a follow which polled could not finish within the test's time-out.
@@ -62,13 +62,8 @@ async fn requests_to(base: &str, route: &str) -> u64 {
 async fn the_sdk_follow_uses_the_stream_and_resumes_it_across_a_restart_of_the_bff(pool: PgPool) {
     let app = TestApp::new(pool);
     let tenant = app.tenant("acme").await;
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    let first = antpath_bff::start(&app.settings, app.pool.clone(), listener)
-        .await
-        .expect("start");
+    let first = app.serve().await;
+    let addr = first.addr();
     let base = first.base_url();
     let run = Driver::start(&app, &tenant).await;
     run.events([1, 2]).await;
@@ -130,7 +125,7 @@ async fn the_sdk_follow_uses_the_stream_and_resumes_it_across_a_restart_of_the_b
 async fn the_sdk_follow_of_an_unknown_run_fails_with_not_found(pool: PgPool) {
     let app = TestApp::new(pool);
     let tenant = app.tenant("acme").await;
-    let server = serve(&app).await;
+    let server = app.serve().await;
     let client = sdk(&server.base_url(), &tenant.token);
     let mut follow = Box::pin(client.follow(RunId::new(), stream_only_wait()));
     let error = follow

@@ -7,7 +7,7 @@ use antpath_bff::AppState;
 use antpath_bff::admin::{self, NewApiToken, NewUser};
 use antpath_config::Settings;
 use antpath_redact::Secret;
-use antpath_types::{TokenId, UserId, WorkspaceId};
+use antpath_types::{RunId, TokenId, UserId, WorkspaceId};
 use axum::Router;
 use axum::body::Body;
 use axum::http::{HeaderMap, Method, Request, StatusCode};
@@ -194,6 +194,24 @@ impl TestApp {
             .await;
         assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.body);
         reply.body["id"].as_str().expect("id").to_owned()
+    }
+
+    /// Submits the quickstart [`submission`] and expects 201; returns the run's typed id.
+    pub async fn submit_run(&self, tenant: &Tenant) -> RunId {
+        self.submit_ok(tenant, submission())
+            .await
+            .parse()
+            .expect("run id")
+    }
+
+    /// Serves this app's settings and pool over real HTTP on a fresh local port.
+    pub async fn serve(&self) -> antpath_bff::Server {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        antpath_bff::start(&self.settings, self.pool.clone(), listener)
+            .await
+            .expect("start")
     }
 }
 

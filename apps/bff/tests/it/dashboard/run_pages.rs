@@ -430,11 +430,7 @@ async fn provider_and_tenant_text_is_escaped_never_markup(pool: sqlx::PgPool) {
 async fn an_output_download_redirects_to_a_fresh_signed_link_whose_bytes_match(pool: sqlx::PgPool) {
     let app = TestApp::new(pool);
     let tenant = app.tenant("acme").await;
-    let run: RunId = app
-        .submit_ok(&tenant, submission())
-        .await
-        .parse()
-        .expect("id");
+    let run = app.submit_run(&tenant).await;
     let key = output_key(tenant.workspace, run, OutputId::new(), "report.md");
     let body = b"# Tide pools\nanemones\n".to_vec();
     app.state
