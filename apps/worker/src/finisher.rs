@@ -124,7 +124,6 @@ async fn write_batch(pool: &PgPool, batch: Vec<Request>) {
         Ok(())
     }
     .await;
-    let batch_size = batch.len();
     match outcome {
         Ok(()) => {
             for ((_, told), result) in batch.into_iter().zip(results) {
@@ -132,8 +131,8 @@ async fn write_batch(pool: &PgPool, batch: Vec<Request>) {
             }
         }
         Err(err) => {
-            tracing::warn!(endings = batch_size, error.message = %err.public_message(), "a batch of run endings did not commit");
             let message = err.public_message();
+            tracing::warn!(endings = batch.len(), error.message = %message, "a batch of run endings did not commit");
             for (_, told) in batch {
                 let failed =
                     sqlx::Error::Protocol(format!("the endings' commit failed: {message}"));

@@ -345,7 +345,7 @@ pub const WAKE_CHANNEL: &str = "antpath_runs";
 /// notifying transaction holds a cluster-wide lock until its commit is durable, so the
 /// submission's own transaction must not notify).
 pub async fn wake_workers(db: impl sqlx::PgExecutor<'_>) -> Result<(), sqlx::Error> {
-    sqlx::query!("select from pg_notify('antpath_runs', '')")
+    sqlx::query!("select from pg_notify($1, '')", WAKE_CHANNEL)
         .execute(db)
         .await?;
     Ok(())
@@ -354,7 +354,8 @@ pub async fn wake_workers(db: impl sqlx::PgExecutor<'_>) -> Result<(), sqlx::Err
 /// Queues a wake-up for `run` in the caller's transaction (sent when it commits).
 async fn notify_due(tx: &mut PgConnection, run: RunId) -> Result<(), sqlx::Error> {
     sqlx::query!(
-        "select from pg_notify('antpath_runs', $1)",
+        "select from pg_notify($1, $2)",
+        WAKE_CHANNEL,
         run.as_uuid().to_string()
     )
     .execute(&mut *tx)
