@@ -38,7 +38,7 @@ async fn phase(pool: &PgPool, run: RunId) -> String {
 }
 
 #[sqlx::test(migrator = "antpath_db::MIGRATOR")]
-async fn endings_share_a_commit_and_a_lost_lease_fails_alone(pool: PgPool) {
+async fn an_ending_whose_lease_is_lost_fails_alone_and_the_others_commit(pool: PgPool) {
     let h = Harness::new(pool).await;
     for _ in 0..6 {
         h.submit("x").await;
