@@ -12,6 +12,11 @@ use antpath_types::{Role, UserId, WorkspaceId};
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
 
+/// mimalloc instead of glibc's malloc: under load, glibc's malloc and free took about a third
+/// of the process's CPU (docs/benchmarks.md, "Submissions").
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Debug, Parser)]
 #[command(name = "antpath-bff", about = "The antpath run API.")]
 struct Cli {

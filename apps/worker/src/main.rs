@@ -8,6 +8,11 @@ use antpath_telemetry::TelemetrySettings;
 use antpath_worker::{Deps, FaultHook, WorkerConfig};
 use anyhow::Context as _;
 
+/// mimalloc instead of glibc's malloc: under load, glibc's malloc and free took about a third
+/// of the process's CPU (docs/benchmarks.md, "Submissions").
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> ExitCode {
     let telemetry = match antpath_telemetry::init(&TelemetrySettings::from_env("antpath-worker")) {

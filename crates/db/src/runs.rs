@@ -121,6 +121,13 @@ pub struct SubmitBucket<'a> {
 /// admission of a workspace sees the runs admitted before it. The lock is held for this
 /// statement and its commit only, never across a round trip.
 ///
+/// The commit does not wait for its WAL flush (`synchronous_commit` is off for this
+/// transaction alone), so the lock is released as soon as the commit is recorded and the
+/// admissions of one workspace are no longer spaced by a disk flush each. The run is visible
+/// before it is durable: call [`await_durable`] before telling anyone it exists. Everything
+/// that acts on the run commits durably itself (a worker's claim, a cancel), which flushes
+/// this commit first, so nothing can come of a run that a crash then loses.
+///
 /// Returns [`Admitted::Existing`] when the idempotency key already names a run from the same
 /// request (even at a cap: a replay is not a new run), and [`DbError::IdempotencyConflict`]
 /// when it names a different request. Nothing is written unless the run is created.
@@ -141,7 +148,8 @@ pub async fn admit(
     // checked at the end of the statement, when both exist.
     let row = sqlx::query!(
         r#"with bucket as materialized (
-             select rate_limit_reserve($22, $23, $24, 1, 0) as tokens_left
+             select rate_limit_reserve($22, $23, $24, 1, 0) as tokens_left,
+                    set_config('synchronous_commit', 'off', true) as commits_without_flush
            ),
            active as materialized (
              select * from lock_workspace_and_count_active($2, $4)
@@ -244,6 +252,19 @@ pub async fn admit(
     } else {
         Admitted::OverTokenCap(max_active_runs_per_token)
     })
+}
+
+/// Returns once every transaction committed before the call is durable: a transaction of its
+/// own that writes one WAL record (a transactional logical-decoding message, which nothing
+/// consumes) and so commits with a flush, and WAL is flushed in order. [`admit`] commits
+/// without waiting for its flush, so that its workspace's lock is not held through one; the bff
+/// calls this before it tells the client that a run exists.
+#[tracing::instrument(skip_all)]
+pub async fn await_durable(db: impl sqlx::PgExecutor<'_>) -> Result<(), sqlx::Error> {
+    sqlx::query!("select from pg_logical_emit_message(true, 'antpath.durable', '')")
+        .execute(db)
+        .await?;
+    Ok(())
 }
 
 /// The outcome of [`insert_idempotent`].

@@ -8,8 +8,10 @@
 //! inserts only under the caps (`antpath_db::runs::admit`), so the quota decisions of one
 //! workspace are made one at a time and cannot overshoot, and concurrent duplicates create
 //! exactly one run (the unique index decides). The lock is held for that statement and its
-//! commit, never across a round trip; the run is read back after it, and the workers are woken
-//! after the commit ([`crate::wake`]), never from inside it. The plaintext inputs
+//! commit, never across a round trip, and that commit does not wait for its flush: the
+//! handler waits for durability afterwards (`runs::await_durable`), so the lock is not held
+//! through a disk write. The run is read back after that, and the workers are woken after the
+//! commit ([`crate::wake`]), never from inside it. The plaintext inputs
 //! exist only in this request's memory; what reaches the database is ciphertext.
 
 use std::time::Duration;
@@ -142,6 +144,11 @@ pub async fn submit(
     };
     if status == StatusCode::CREATED {
         state.wake.after_commit();
+    }
+    // The admission committed without waiting for its flush; the client hears of the run
+    // only once it is durable (an existing run too: its own admission may still be flushing).
+    runs::await_durable(&state.pool).await?;
+    if status == StatusCode::CREATED {
         state.metrics.observe_submission();
         tracing::info!(run.id = %id, "run accepted");
     }
@@ -168,6 +175,8 @@ async fn replay(
     if hash != submission.request_hash().as_str() {
         return Err(ApiError::idempotency_conflict());
     }
+    // Found while its own admission may still be flushing (see `runs::admit`).
+    runs::await_durable(&state.pool).await?;
     let run = run_reads::get(&state.pool, auth.workspace_id, existing)
         .await?
         .ok_or_else(|| anyhow::anyhow!("the idempotent run vanished"))?;

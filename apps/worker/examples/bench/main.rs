@@ -22,6 +22,11 @@ use antpath_worker::{Deps, FaultHook, WorkerConfig};
 
 use crate::setup::{Bench, config};
 
+/// The allocator of the deployed binaries (mimalloc), so the figures are of what runs in
+/// production, not of glibc's malloc.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() {
     let url = std::env::args()

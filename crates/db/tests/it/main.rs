@@ -1,6 +1,7 @@
 //! Integration tests of the data layer against real Postgres, one fresh database per test
 //! (`#[sqlx::test]` creates and drops it; `DATABASE_URL` names the server).
 
+mod admission;
 mod claims;
 mod constraints;
 mod fixtures;
