@@ -34,17 +34,39 @@ enum Finish {
     Batched,
 }
 
-/// The bench's ending: the fenced update that ends a run (what `Batched` does for many).
+/// The run's outcome, as the worker's last step of work records it before cleanup: a run
+/// ends with a terminal status, so the claim's count of started runs (which counts the runs
+/// of a workspace that are past `queued` and not over) never sees it again. Without it every
+/// ended run of the bench stayed `provisioning` and each claim counted all of them.
+const DECIDE: &str = "update runs r set status = 'succeeded', outcome = 'succeeded',
+                          work_ended_at = now(), updated_at = now()
+                      from unnest($1::uuid[], $2::uuid[]) as f(id, token)
+                      where r.id = f.id and r.lease_token = f.token";
+
+/// The bench's ending: the outcome and the fenced update that ends a run (what `Batched`
+/// does for many).
 #[derive(Debug)]
 struct End(Fence);
 
 impl Ending for End {
     fn write<'a>(&'a self, tx: &'a mut PgConnection) -> BoxFuture<'a, StepResult<()>> {
         Box::pin(async move {
+            decide(&mut *tx, std::slice::from_ref(&self.0)).await?;
             lifecycle::finish(&mut *tx, self.0, CleanupState::Succeeded).await?;
             Ok(())
         })
     }
+}
+
+async fn decide(db: impl sqlx::PgExecutor<'_>, fences: &[Fence]) -> Result<(), sqlx::Error> {
+    let ids: Vec<uuid::Uuid> = fences.iter().map(|f| f.run_id.as_uuid()).collect();
+    let tokens: Vec<uuid::Uuid> = fences.iter().map(|f| f.token).collect();
+    sqlx::query(DECIDE)
+        .bind(&ids)
+        .bind(&tokens)
+        .execute(db)
+        .await?;
+    Ok(())
 }
 
 pub async fn run(bench: &Bench, reps: usize) {
@@ -134,6 +156,7 @@ async fn claim_and_finish(bench: &Bench, claimers: usize, finish: Finish) -> f64
                         }
                     }
                     Finish::Batched => {
+                        decide(&pool, &fences).await.expect("decide");
                         let ended = lifecycle::finish_many(&pool, &fences, CleanupState::Succeeded)
                             .await
                             .expect("finish");
