@@ -81,6 +81,31 @@ pub async fn get(
     workspace_id: WorkspaceId,
     id: RunId,
 ) -> Result<Option<RunRecord>, sqlx::Error> {
+    read(db, workspace_id, id, false).await
+}
+
+/// [`get`] that, when the run is found, returns only once every commit made before the call
+/// is durable. One round trip
+/// for the bff's answer to a submission, whose admission committed without waiting for its
+/// flush.
+#[tracing::instrument(skip_all, fields(run.id = %id))]
+pub async fn get_once_durable(
+    db: impl PgExecutor<'_>,
+    workspace_id: WorkspaceId,
+    id: RunId,
+) -> Result<Option<RunRecord>, sqlx::Error> {
+    read(db, workspace_id, id, true).await
+}
+
+/// The read of [`get`]; with `durable`, the matching row also writes one WAL record (a
+/// transactional logical-decoding message that nothing consumes), so the statement's commit
+/// waits for a flush, and WAL is flushed in order.
+async fn read(
+    db: impl PgExecutor<'_>,
+    workspace_id: WorkspaceId,
+    id: RunId,
+    durable: bool,
+) -> Result<Option<RunRecord>, sqlx::Error> {
     sqlx::query_as!(
         RunRecord,
         r#"select id as "id: RunId", status as "status: RunStatus", phase as "phase: Phase",
@@ -97,9 +122,11 @@ pub async fn get(
                   cache_creation_tokens, list_cost_micro_usd, active_seconds,
                   max_duration_seconds, max_spend_usd::float8 as max_spend_usd, created_at, updated_at, dispatched_at,
                   ended_at, cancel_requested_at, pending_delete_at
-           from runs where id = $1 and workspace_id = $2"#,
+           from runs where id = $1 and workspace_id = $2
+             and (not $3 or pg_logical_emit_message(true, 'antpath.durable', '') is not null)"#,
         id as RunId,
         workspace_id as WorkspaceId,
+        durable,
     )
     .fetch_optional(db)
     .await

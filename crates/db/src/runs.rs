@@ -124,7 +124,8 @@ pub struct SubmitBucket<'a> {
 /// The commit does not wait for its WAL flush (`synchronous_commit` is off for this
 /// transaction alone), so the lock is released as soon as the commit is recorded and the
 /// admissions of one workspace are no longer spaced by a disk flush each. The run is visible
-/// before it is durable: call [`await_durable`] before telling anyone it exists. Everything
+/// before it is durable: read it back with [`crate::run_reads::get_once_durable`] (which waits
+/// for the flush) before telling anyone it exists. Everything
 /// that acts on the run commits durably itself (a worker's claim, a cancel), which flushes
 /// this commit first, so nothing can come of a run that a crash then loses.
 ///
@@ -252,19 +253,6 @@ pub async fn admit(
     } else {
         Admitted::OverTokenCap(max_active_runs_per_token)
     })
-}
-
-/// Returns once every transaction committed before the call is durable: a transaction of its
-/// own that writes one WAL record (a transactional logical-decoding message, which nothing
-/// consumes) and so commits with a flush, and WAL is flushed in order. [`admit`] commits
-/// without waiting for its flush, so that its workspace's lock is not held through one; the bff
-/// calls this before it tells the client that a run exists.
-#[tracing::instrument(skip_all)]
-pub async fn await_durable(db: impl sqlx::PgExecutor<'_>) -> Result<(), sqlx::Error> {
-    sqlx::query!("select from pg_logical_emit_message(true, 'antpath.durable', '')")
-        .execute(db)
-        .await?;
-    Ok(())
 }
 
 /// The outcome of [`insert_idempotent`].

@@ -9,7 +9,7 @@
 //! workspace are made one at a time and cannot overshoot, and concurrent duplicates create
 //! exactly one run (the unique index decides). The lock is held for that statement and its
 //! commit, never across a round trip, and that commit does not wait for its flush: the
-//! handler waits for durability afterwards (`runs::await_durable`), so the lock is not held
+//! handler's read-back waits for durability (`run_reads::get_once_durable`), so the lock is not held
 //! through a disk write. The run is read back after that, and the workers are woken after the
 //! commit ([`crate::wake`]), never from inside it. The plaintext inputs
 //! exist only in this request's memory; what reaches the database is ciphertext.
@@ -146,15 +146,15 @@ pub async fn submit(
         state.wake.after_commit();
     }
     // The admission committed without waiting for its flush; the client hears of the run
-    // only once it is durable (an existing run too: its own admission may still be flushing).
-    runs::await_durable(&state.pool).await?;
+    // only once it is durable (an existing run too: its own admission may still be flushing),
+    // which the read-back waits for.
+    let record = run_reads::get_once_durable(&state.pool, auth.workspace_id, id)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("the admitted run is not readable"))?;
     if status == StatusCode::CREATED {
         state.metrics.observe_submission();
         tracing::info!(run.id = %id, "run accepted");
     }
-    let record = run_reads::get(&state.pool, auth.workspace_id, id)
-        .await?
-        .ok_or_else(|| anyhow::anyhow!("the admitted run is not readable"))?;
     Ok((status, Json(record.into())))
 }
 
@@ -176,8 +176,7 @@ async fn replay(
         return Err(ApiError::idempotency_conflict());
     }
     // Found while its own admission may still be flushing (see `runs::admit`).
-    runs::await_durable(&state.pool).await?;
-    let run = run_reads::get(&state.pool, auth.workspace_id, existing)
+    let run = run_reads::get_once_durable(&state.pool, auth.workspace_id, existing)
         .await?
         .ok_or_else(|| anyhow::anyhow!("the idempotent run vanished"))?;
     Ok(Some(run.into()))

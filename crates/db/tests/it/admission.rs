@@ -84,3 +84,41 @@ async fn the_active_counts_skip_ended_runs_after_seeing_them_once(pool: PgPool) 
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
+
+/// The WAL position the server has written up to and the one it has flushed to disk.
+async fn wal_positions(pool: &PgPool) -> (i64, i64) {
+    sqlx::query_as(
+        "select (pg_current_wal_insert_lsn() - '0/0')::int8, (pg_current_wal_flush_lsn() - '0/0')::int8",
+    )
+    .fetch_one(pool)
+    .await
+    .expect("wal positions")
+}
+
+#[sqlx::test(migrator = "antpath_db::MIGRATOR")]
+async fn the_durable_read_back_returns_after_the_admission_is_flushed(pool: PgPool) {
+    let tenant = tenant(&pool).await;
+    let run = new_run(&tenant, None, "h");
+    // Committed as the admission commits: without waiting for its flush.
+    let mut tx = pool.begin().await.expect("begin");
+    sqlx::query("set local synchronous_commit = off")
+        .execute(&mut *tx)
+        .await
+        .expect("async commit");
+    insert_idempotent(&mut tx, &run, &sealed())
+        .await
+        .expect("insert");
+    tx.commit().await.expect("commit");
+    let (written, _) = wal_positions(&pool).await;
+
+    let found = antpath_db::run_reads::get_once_durable(&pool, tenant.workspace, run.id)
+        .await
+        .expect("read back");
+    assert!(found.is_some(), "the run is read back");
+    let (_, flushed) = wal_positions(&pool).await;
+    assert!(
+        flushed >= written,
+        "the read-back returned with WAL flushed to {flushed}, before the admission's commit \
+         (written up to {written})"
+    );
+}
