@@ -85,9 +85,8 @@ pub async fn get(
 }
 
 /// [`get`] that, when the run is found, returns only once every commit made before the call
-/// is durable. One round trip
-/// for the bff's answer to a submission, whose admission committed without waiting for its
-/// flush.
+/// is durable: one round trip for the bff's answer to a submission, whose admission committed
+/// without waiting for its flush.
 #[tracing::instrument(skip_all, fields(run.id = %id))]
 pub async fn get_once_durable(
     db: impl PgExecutor<'_>,

@@ -125,9 +125,9 @@ pub struct SubmitBucket<'a> {
 /// transaction alone), so the lock is released as soon as the commit is recorded and the
 /// admissions of one workspace are no longer spaced by a disk flush each. The run is visible
 /// before it is durable: read it back with [`crate::run_reads::get_once_durable`] (which waits
-/// for the flush) before telling anyone it exists. Everything
-/// that acts on the run commits durably itself (a worker's claim, a cancel), which flushes
-/// this commit first, so nothing can come of a run that a crash then loses.
+/// for the flush) before telling anyone it exists. Everything that acts on the run commits
+/// durably itself (a worker's claim, a cancel), which flushes this commit first, so nothing
+/// can come of a run that a crash then loses.
 ///
 /// Returns [`Admitted::Existing`] when the idempotency key already names a run from the same
 /// request (even at a cap: a replay is not a new run), and [`DbError::IdempotencyConflict`]

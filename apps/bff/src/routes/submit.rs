@@ -8,10 +8,10 @@
 //! inserts only under the caps (`antpath_db::runs::admit`), so the quota decisions of one
 //! workspace are made one at a time and cannot overshoot, and concurrent duplicates create
 //! exactly one run (the unique index decides). The lock is held for that statement and its
-//! commit, never across a round trip, and that commit does not wait for its flush: the
-//! handler's read-back waits for durability (`run_reads::get_once_durable`), so the lock is not held
-//! through a disk write. The run is read back after that, and the workers are woken after the
-//! commit ([`crate::wake`]), never from inside it. The plaintext inputs
+//! commit, never across a round trip, and that commit does not wait for its flush, so the lock
+//! is not held through a disk write. The run's read-back waits for durability instead
+//! (`run_reads::get_once_durable`), and the workers are woken after the commit
+//! ([`crate::wake`]), never from inside it. The plaintext inputs
 //! exist only in this request's memory; what reaches the database is ciphertext.
 
 use std::time::Duration;

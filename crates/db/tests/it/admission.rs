@@ -1,5 +1,6 @@
-//! The admission's active-run counts stay cheap when many runs of the workspace have ended
-//! since the last vacuum.
+//! Admission: the active-run counts stay cheap when many runs of the workspace have ended
+//! since the last vacuum, and the durable read-back returns only after the admission's
+//! unflushed commit is on disk.
 
 use std::time::{Duration, Instant};
 
