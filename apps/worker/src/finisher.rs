@@ -1,41 +1,35 @@
-//! [`Finisher`]: ends runs whose cleanup is over together, several in one transaction.
+//! [`Finisher`]: ends runs whose cleanup is over together, many in one statement.
 //!
 //! A run's last write (its cleanup round, the destruction of its secrets, the end of cleanup,
-//! its attempts closed) is a transaction of its own, and it changes what the API shows, so it
-//! notifies the run feed. A notifying transaction holds a lock for the whole cluster until its
-//! commit is durable: runs of one worker that ended at about the same time committed one after
-//! another, each waiting for its own WAL flush. The finisher takes every ending that is waiting
-//! when it starts a transaction (up to [`MOST_PER_COMMIT`]) and writes them in one, each inside
-//! a savepoint, so one commit (one flush, one hold of that lock) ends them all.
+//! its attempts closed) changes what the API shows, so it notifies the run feed. A notifying
+//! transaction holds a lock for the whole cluster until its commit is durable, and each of
+//! those writes was half a dozen statements: runs of one worker that ended at about the same
+//! time committed one after another, each paying its own round trips and its own WAL flush.
+//! The finisher takes every closing that is waiting when it starts (up to
+//! [`MOST_PER_COMMIT`]) and writes them with one statement ([`closing::close_many`]), so one
+//! round trip and one commit end them all.
 //!
-//! Fencing is per run, as before: each ending checks its own lease inside its savepoint, and
-//! one that fails (a lost lease, a database error of its own) is rolled back to its savepoint
-//! alone and told so; the others still commit. If the commit itself fails, every ending of the
-//! batch is told of the error and its step is retried, as a failed commit of its own would be.
-//! A lone ending costs what it did (plus a savepoint); nothing waits for company.
+//! Fencing is per run, as before: each closing carries its own lease token, and one whose lease
+//! was lost writes nothing and is told [`StepError::LeaseLost`]; the others commit. If the
+//! batch's statement fails, each closing is written again on its own, so a database error that
+//! belongs to one run is told to that run alone and the others still commit. A lone closing
+//! costs one statement; nothing waits for company.
 
 use std::sync::{Arc, OnceLock};
 
 use antpath_db::PgPool;
-use futures_util::future::BoxFuture;
-use sqlx::PgConnection;
+use antpath_db::closing::{self, Closing};
 use tokio::sync::{Mutex, mpsc, oneshot};
 
 use crate::error::{StepError, StepResult};
 
-/// A run's last write (the cleanup step's), made in the transaction it is given.
-pub trait Ending: Send + Sync + std::fmt::Debug {
-    /// Writes the ending in `tx`, fenced by its own lease.
-    fn write<'a>(&'a self, tx: &'a mut PgConnection) -> BoxFuture<'a, StepResult<()>>;
-}
-
-/// Endings written by one commit at most.
+/// Closings written by one statement at most.
 pub const MOST_PER_COMMIT: usize = 32;
 
-/// Transactions of endings in flight at once (each on its own connection).
+/// Statements of closings in flight at once (each on its own connection).
 const LANES: usize = 2;
 
-type Request = (Box<dyn Ending>, oneshot::Sender<StepResult<()>>);
+type Request = (Closing, oneshot::Sender<StepResult<()>>);
 
 /// The worker's finisher; starts its tasks on first use (inside the runtime).
 #[derive(Debug)]
@@ -53,16 +47,16 @@ impl Finisher {
         }
     }
 
-    /// Writes `ending`, possibly together with others, and returns once it has committed (or
+    /// Writes `closing`, possibly together with others, and returns once it has committed (or
     /// with the reason it did not).
-    pub async fn finish(&self, ending: Box<dyn Ending>) -> StepResult<()> {
+    pub async fn finish(&self, closing: Closing) -> StepResult<()> {
         let (told, answer) = oneshot::channel();
         self.queue()
-            .send((ending, told))
+            .send((closing, told))
             .map_err(|_| StepError::Bug("the finisher has stopped".into()))?;
         answer
             .await
-            .map_err(|_| StepError::Bug("the finisher dropped an ending".into()))?
+            .map_err(|_| StepError::Bug("the finisher dropped a closing".into()))?
     }
 
     fn queue(&self) -> &mpsc::UnboundedSender<Request> {
@@ -77,8 +71,8 @@ impl Finisher {
     }
 }
 
-/// Takes what is waiting (at least one ending), writes it in one transaction, and again; ends
-/// when the finisher is dropped.
+/// Takes what is waiting (at least one closing), writes it, and again; ends when the finisher
+/// is dropped.
 async fn lane(pool: PgPool, waiting: Arc<Mutex<mpsc::UnboundedReceiver<Request>>>) {
     loop {
         let batch = {
@@ -99,45 +93,43 @@ async fn lane(pool: PgPool, waiting: Arc<Mutex<mpsc::UnboundedReceiver<Request>>
     }
 }
 
-/// One transaction: a savepoint per ending, one commit; every ending is told its own result.
+/// One statement for the batch; every closing is told its own result. A failed statement is
+/// retried closing by closing, so its error reaches only the closings it belongs to.
 async fn write_batch(pool: &PgPool, batch: Vec<Request>) {
-    let mut results: Vec<StepResult<()>> = Vec::with_capacity(batch.len());
-    let outcome: StepResult<()> = async {
-        let mut tx = pool.begin().await?;
-        for (i, (ending, _)) in batch.iter().enumerate() {
-            // Ending the previous ending's savepoint and opening this one's is one round trip.
-            let mark = if i == 0 {
-                "savepoint ending"
-            } else {
-                "release savepoint ending; savepoint ending"
-            };
-            sqlx::raw_sql(mark).execute(&mut *tx).await?;
-            let written = ending.write(&mut tx).await;
-            if written.is_err() {
-                sqlx::raw_sql("rollback to savepoint ending")
-                    .execute(&mut *tx)
-                    .await?;
+    let (closings, told): (Vec<Closing>, Vec<_>) = batch.into_iter().unzip();
+    match closing::close_many(pool, &closings).await {
+        Ok(closed) => {
+            for (closing, told) in closings.iter().zip(told) {
+                let _ = told.send(fenced(closing, &closed));
             }
-            results.push(written);
         }
-        tx.commit().await?;
-        Ok(())
-    }
-    .await;
-    match outcome {
-        Ok(()) => {
-            for ((_, told), result) in batch.into_iter().zip(results) {
-                let _ = told.send(result);
+        Err(err) if closings.len() == 1 => {
+            if let Some(told) = told.into_iter().next() {
+                let _ = told.send(Err(StepError::Db(err)));
             }
         }
         Err(err) => {
-            let message = err.public_message();
-            tracing::warn!(endings = batch.len(), error.message = %message, "a batch of run endings did not commit");
-            for (_, told) in batch {
-                let failed =
-                    sqlx::Error::Protocol(format!("the endings' commit failed: {message}"));
-                let _ = told.send(Err(StepError::Db(failed)));
+            tracing::warn!(
+                closings = closings.len(),
+                error.message = %StepError::Db(err).public_message(),
+                "a batch of run closings failed; writing them one by one"
+            );
+            for (closing, told) in closings.iter().zip(told) {
+                let result = closing::close_many(pool, std::slice::from_ref(closing))
+                    .await
+                    .map_err(StepError::Db)
+                    .and_then(|closed| fenced(closing, &closed));
+                let _ = told.send(result);
             }
         }
+    }
+}
+
+/// `Ok` if `closing`'s run is among the `closed`, else its lease was lost.
+fn fenced(closing: &Closing, closed: &[antpath_types::RunId]) -> StepResult<()> {
+    if closed.contains(&closing.fence.run_id) {
+        Ok(())
+    } else {
+        Err(StepError::LeaseLost)
     }
 }

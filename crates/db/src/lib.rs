@@ -15,6 +15,7 @@
 pub mod agent_cache;
 pub mod audit;
 pub mod cleanup;
+pub mod closing;
 pub mod events;
 pub mod key_rotation;
 pub mod leased;

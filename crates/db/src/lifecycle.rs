@@ -511,33 +511,6 @@ pub async fn finish(
     one_row(done.rows_affected())
 }
 
-/// Ends the cleanup of several runs at once with `state`, as [`finish`] does for one, in one
-/// statement (one commit for all of them when the caller runs it outside a transaction). Each
-/// run is fenced by its own token; the runs whose lease was lost are left untouched and missing
-/// from the returned ids, so the caller can tell them apart.
-#[tracing::instrument(skip_all, fields(runs = fences.len(), cleanup.state = %state))]
-pub async fn finish_many(
-    db: impl PgExecutor<'_>,
-    fences: &[Fence],
-    state: CleanupState,
-) -> Result<Vec<RunId>, sqlx::Error> {
-    let ids: Vec<Uuid> = fences.iter().map(|f| f.run_id.as_uuid()).collect();
-    let tokens: Vec<Uuid> = fences.iter().map(|f| f.token).collect();
-    sqlx::query_scalar!(
-        r#"update runs r set cleanup_state = $3, cleanup_rounds = r.cleanup_rounds + 1,
-               phase = 'done', ended_at = coalesce(r.ended_at, now()), updated_at = now(),
-               step_failures = 0, lease_owner = null, lease_token = null, lease_expires_at = null
-           from unnest($1::uuid[], $2::uuid[]) as f(id, token)
-           where r.id = f.id and r.lease_token = f.token and r.lease_expires_at > now()
-           returning r.id as "id: RunId""#,
-        &ids,
-        &tokens,
-        state as CleanupState,
-    )
-    .fetch_all(db)
-    .await
-}
-
 /// Ends the run's cleanup `abandoned` with `error` as its last error: no more work, no
 /// lease. Fenced.
 #[tracing::instrument(skip_all, fields(run.id = %fence.run_id))]

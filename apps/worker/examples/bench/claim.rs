@@ -5,12 +5,10 @@ use std::process::Command;
 use std::sync::Arc;
 use std::time::Instant;
 
+use antpath_db::closing::{AttemptsEnd, Closing};
 use antpath_db::lifecycle::{self, Fence};
 use antpath_types::CleanupState;
-use antpath_worker::error::StepResult;
-use antpath_worker::finisher::{Ending, Finisher};
-use futures_util::future::BoxFuture;
-use sqlx::PgConnection;
+use antpath_worker::finisher::Finisher;
 use sqlx::postgres::PgPoolOptions;
 
 use crate::setup::{Bench, load, summary};
@@ -26,11 +24,12 @@ const POOL: u32 = 10;
 /// How a claimer ends the runs it claimed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Finish {
-    /// As the worker does: every claimed run is a task of its own and ends through the
-    /// worker's [`Finisher`], which writes the endings waiting together in one transaction (a
-    /// savepoint and one fenced update each).
+    /// As the worker does: every claimed run is a task of its own that writes its outcome in
+    /// a transaction of its own (the worker's end step) and then closes through the worker's
+    /// [`Finisher`], which writes the closings waiting together in one statement.
     Worker,
-    /// One fenced update for the whole claimed batch (`lifecycle::finish_many`).
+    /// One outcome statement and one closing statement (`closing::close_many`) for the whole
+    /// claimed batch.
     Batched,
 }
 
@@ -42,21 +41,6 @@ const DECIDE: &str = "update runs r set status = 'succeeded', outcome = 'succeed
                           work_ended_at = now(), updated_at = now()
                       from unnest($1::uuid[], $2::uuid[]) as f(id, token)
                       where r.id = f.id and r.lease_token = f.token";
-
-/// The bench's ending: the outcome and the fenced update that ends a run (what `Batched`
-/// does for many).
-#[derive(Debug)]
-struct End(Fence);
-
-impl Ending for End {
-    fn write<'a>(&'a self, tx: &'a mut PgConnection) -> BoxFuture<'a, StepResult<()>> {
-        Box::pin(async move {
-            decide(&mut *tx, std::slice::from_ref(&self.0)).await?;
-            lifecycle::finish(&mut *tx, self.0, CleanupState::Succeeded).await?;
-            Ok(())
-        })
-    }
-}
 
 async fn decide(db: impl sqlx::PgExecutor<'_>, fences: &[Fence]) -> Result<(), sqlx::Error> {
     let ids: Vec<uuid::Uuid> = fences.iter().map(|f| f.run_id.as_uuid()).collect();
@@ -148,7 +132,20 @@ async fn claim_and_finish(bench: &Bench, claimers: usize, finish: Finish) -> f64
                     Finish::Worker => {
                         let ends = fences.into_iter().map(|fence| {
                             let finisher = Arc::clone(&finisher);
-                            tokio::spawn(async move { finisher.finish(Box::new(End(fence))).await })
+                            let pool = pool.clone();
+                            tokio::spawn(async move {
+                                decide(&pool, &[fence]).await?;
+                                finisher
+                                    .finish(Closing {
+                                        fence,
+                                        round: 1,
+                                        actions: Vec::new(),
+                                        state: CleanupState::Succeeded,
+                                        attempts_end: AttemptsEnd::Succeeded,
+                                    })
+                                    .await
+                                    .map_err(|err| sqlx::Error::Protocol(err.to_string()))
+                            })
                         });
                         for end in futures_util::future::join_all(ends).await {
                             end.expect("finish task").expect("finish");
@@ -157,7 +154,17 @@ async fn claim_and_finish(bench: &Bench, claimers: usize, finish: Finish) -> f64
                     }
                     Finish::Batched => {
                         decide(&pool, &fences).await.expect("decide");
-                        let ended = lifecycle::finish_many(&pool, &fences, CleanupState::Succeeded)
+                        let closings: Vec<Closing> = fences
+                            .iter()
+                            .map(|&fence| Closing {
+                                fence,
+                                round: 1,
+                                actions: Vec::new(),
+                                state: CleanupState::Succeeded,
+                                attempts_end: AttemptsEnd::Succeeded,
+                            })
+                            .collect();
+                        let ended = antpath_db::closing::close_many(&pool, &closings)
                             .await
                             .expect("finish");
                         assert_eq!(ended.len(), fences.len(), "a lease was lost");

@@ -18,18 +18,17 @@ use std::time::Duration;
 use antpath_config::LeakScan;
 use antpath_db::audit::{self, AuditEntry};
 use antpath_db::cleanup::{self, Attempt};
+use antpath_db::closing::{AttemptsEnd, Closing, RoundAction};
 use antpath_db::lifecycle::{self, Fence, RunRow};
 use antpath_db::resources::{self, Resource};
 use antpath_provider::ProviderError;
 use antpath_types::{
-    ClaudeSessionCleanup, CleanupState, ErrorClass, ResourceId, ResourceKind, ResourceState, RunId,
+    ClaudeSessionCleanup, CleanupState, ErrorClass, ResourceKind, ResourceState, RunId,
 };
-use futures_util::future::BoxFuture;
 use sqlx::{PgConnection, PgPool};
 
 use super::{Ctx, Next, leaks};
 use crate::error::{StepError, StepResult};
-use crate::finisher::Ending;
 use crate::journal;
 use crate::throttle::CallKind;
 
@@ -115,23 +114,12 @@ async fn clean_round(ctx: &Ctx, retain: bool, round: &mut Round) -> StepResult<O
     }
 }
 
-/// What one round did to one resource.
-#[derive(Debug)]
-struct Done {
-    resource: ResourceId,
-    action: &'static str,
-    /// The resource's new state, if it changes.
-    state: Option<ResourceState>,
-    /// Why the action failed.
-    error: Option<(ErrorClass, String)>,
-}
-
 /// One round's record, written when the round ends.
 #[derive(Debug)]
 struct Round {
     /// Which round of the run's cleanup this is (1-based).
     number: i32,
-    done: Vec<Done>,
+    done: Vec<RoundAction>,
 }
 
 impl Round {
@@ -217,7 +205,7 @@ async fn clean_all(
     let mut first_failure = None;
     for resource in resources.iter().filter(|r| !r.state.is_settled()) {
         match clean_one(ctx, resource, vault_id.as_deref(), retain).await {
-            Ok((action, state)) => round.done.push(Done {
+            Ok((action, state)) => round.done.push(RoundAction {
                 resource: resource.id,
                 action,
                 state: Some(state),
@@ -228,7 +216,7 @@ async fn clean_all(
             Err((action, err)) => {
                 let state = (resource.state != ResourceState::CleanupFailed)
                     .then_some(ResourceState::CleanupFailed);
-                round.done.push(Done {
+                round.done.push(RoundAction {
                     resource: resource.id,
                     action,
                     state,
@@ -244,65 +232,23 @@ async fn clean_all(
     Ok(first_failure)
 }
 
-/// Cleanup is over: records the round, destroys the secrets, records that, and ends the run's
-/// cleanup with `state`, in one transaction, which the worker's [`crate::finisher`] may share
-/// with other runs ending at the same time.
+/// Cleanup is over: records the round, destroys the secrets, records that, ends the run's
+/// cleanup with `state` and closes its attempts, in one statement, which the worker's
+/// [`crate::finisher`] may share with other runs ending at the same time.
 async fn finish(ctx: &Ctx, round: Round, state: CleanupState) -> StepResult<()> {
-    let ending = Closing {
+    let closing = Closing {
         fence: ctx.fence,
-        round,
+        round: round.number,
+        actions: round.done,
         state,
         attempts_end: match ctx.run.status {
-            antpath_types::RunStatus::Succeeded => "succeeded",
-            _ => "failed",
+            antpath_types::RunStatus::Succeeded => AttemptsEnd::Succeeded,
+            _ => AttemptsEnd::Failed,
         },
     };
-    ctx.deps.finisher.finish(Box::new(ending)).await?;
+    ctx.deps.finisher.finish(closing).await?;
     ctx.deps.metrics.cleanup_ended(state.as_str());
     Ok(())
-}
-
-/// The last write of a run whose cleanup is over (see [`finish`]).
-#[derive(Debug)]
-struct Closing {
-    fence: Fence,
-    round: Round,
-    state: CleanupState,
-    /// How the run's open attempts end.
-    attempts_end: &'static str,
-}
-
-impl Ending for Closing {
-    /// The round, the secrets' destruction and its record, the end of cleanup, the attempts
-    /// closed.
-    fn write<'a>(&'a self, tx: &'a mut PgConnection) -> BoxFuture<'a, StepResult<()>> {
-        Box::pin(self.write_in(tx))
-    }
-}
-
-impl Closing {
-    async fn write_in(&self, tx: &mut PgConnection) -> StepResult<()> {
-        let run_id = self.fence.run_id;
-        lifecycle::fence(&mut *tx, self.fence).await?;
-        self.round.write(&mut *tx, run_id).await?;
-        cleanup::destroy_secrets(&mut *tx, self.fence).await?;
-        cleanup::record_attempt(
-            &mut *tx,
-            &Attempt {
-                run_id,
-                resource_id: None,
-                action: "destroy_secrets",
-                status: "succeeded",
-                attempt_number: self.round.number,
-                error_class: None,
-                error_message: None,
-            },
-        )
-        .await?;
-        lifecycle::finish(&mut *tx, self.fence, self.state).await?;
-        lifecycle::close_attempts(&mut *tx, run_id, self.attempts_end).await?;
-        Ok(())
-    }
 }
 
 /// Gives up on the run's provider cleanup: every resource not yet cleaned is marked

@@ -1,31 +1,26 @@
-//! The finisher writes several runs' endings in one transaction, a savepoint each: an ending
-//! whose lease is lost is rolled back alone and told so, the others commit.
+//! The finisher writes several runs' closings in one statement: a closing whose lease is lost
+//! writes nothing and is told so, and one that fails in the database is told its error alone;
+//! the others commit.
 
 use std::sync::Arc;
 
+use antpath_db::closing::{AttemptsEnd, Closing};
 use antpath_db::lifecycle::{self, Fence};
 use antpath_types::{CleanupState, RunId};
 use antpath_worker::error::StepError;
-use antpath_worker::finisher::{Ending, Finisher};
-use futures_util::future::BoxFuture;
-use sqlx::{PgConnection, PgPool};
+use antpath_worker::finisher::Finisher;
+use sqlx::PgPool;
 
 use crate::support::Harness;
 
-/// Ends one run's cleanup, fenced (the part of the cleanup step's ending that can be lost).
-#[derive(Debug)]
-struct EndCleanup(Fence);
-
-impl Ending for EndCleanup {
-    fn write<'a>(
-        &'a self,
-        tx: &'a mut PgConnection,
-    ) -> BoxFuture<'a, antpath_worker::error::StepResult<()>> {
-        Box::pin(async move {
-            lifecycle::fence(&mut *tx, self.0).await?;
-            lifecycle::finish(&mut *tx, self.0, CleanupState::Succeeded).await?;
-            Ok(())
-        })
+/// A closing with nothing left on the provider, in cleanup round `round`.
+fn closing(fence: Fence, round: i32) -> Closing {
+    Closing {
+        fence,
+        round,
+        actions: Vec::new(),
+        state: CleanupState::Succeeded,
+        attempts_end: AttemptsEnd::Succeeded,
     }
 }
 
@@ -38,7 +33,9 @@ async fn phase(pool: &PgPool, run: RunId) -> String {
 }
 
 #[sqlx::test(migrator = "antpath_db::MIGRATOR")]
-async fn an_ending_whose_lease_is_lost_fails_alone_and_the_others_commit(pool: PgPool) {
+async fn a_closing_whose_lease_is_lost_or_that_fails_is_told_alone_and_the_others_commit(
+    pool: PgPool,
+) {
     let h = Harness::new(pool).await;
     for _ in 0..6 {
         h.submit("x").await;
@@ -61,11 +58,15 @@ async fn an_ending_whose_lease_is_lost_fails_alone_and_the_others_commit(pool: P
         .await
         .expect("steal");
 
+    let broken = fences[4];
+
     let finisher = Arc::new(Finisher::new(h.pool.clone()));
     let endings = fences.iter().map(|fence| {
         let finisher = Arc::clone(&finisher);
         let fence = *fence;
-        tokio::spawn(async move { finisher.finish(Box::new(EndCleanup(fence))).await })
+        // The fifth is refused by the database (rounds count from 1).
+        let round = if fence == broken { 0 } else { 1 };
+        tokio::spawn(async move { finisher.finish(closing(fence, round)).await })
     });
     let results = futures_util::future::join_all(endings).await;
 
@@ -73,6 +74,9 @@ async fn an_ending_whose_lease_is_lost_fails_alone_and_the_others_commit(pool: P
         let result = result.expect("task");
         if fence.run_id == stolen {
             assert!(matches!(result, Err(StepError::LeaseLost)), "{result:?}");
+            assert_eq!(phase(&h.pool, fence.run_id).await, "provision");
+        } else if *fence == broken {
+            assert!(matches!(result, Err(StepError::Db(_))), "{result:?}");
             assert_eq!(phase(&h.pool, fence.run_id).await, "provision");
         } else {
             assert!(result.is_ok(), "{result:?}");

@@ -3,6 +3,7 @@
 
 mod admission;
 mod claims;
+mod closing;
 mod constraints;
 mod fixtures;
 mod members;
