@@ -195,3 +195,66 @@ async fn a_batch_closes_the_held_runs_whole_and_leaves_a_lost_one_untouched(pool
     assert_eq!(before_lost.secrets, 1, "the lost run keeps its secrets");
     assert_eq!(state(&pool, lost_session).await, "created");
 }
+
+/// Deleting a run's secrets makes Postgres look for runs still linked to them (the foreign
+/// key's `on delete set null`); that look must not read every run the table has ever kept.
+#[sqlx::test(migrator = "antpath_db::MIGRATOR")]
+async fn closing_a_run_reads_no_other_runs_to_destroy_its_secrets(pool: PgPool) {
+    let tenant = tenant(&pool).await;
+    let run = submit(&pool, &tenant).await;
+    // Thousands of ended runs kept for their history.
+    sqlx::raw_sql(
+        "insert into runs (id, workspace_id, creator_app_user_id, api_token_id, template_name,
+                           template_snapshot, template_hash, request_hash, cleanup_policy,
+                           max_duration_seconds, max_spend_usd, max_attempts, status, phase,
+                           cleanup_state, ended_at)
+         select gen_random_uuid(), workspace_id, creator_app_user_id, api_token_id,
+                template_name, template_snapshot, template_hash, request_hash, cleanup_policy,
+                max_duration_seconds, max_spend_usd, max_attempts, 'succeeded', 'done',
+                'succeeded', now()
+         from runs, generate_series(1, 3000);
+         analyze runs;",
+    )
+    .execute(&pool)
+    .await
+    .expect("ended runs");
+    let claimed = lifecycle::claim_due(&pool, "w", 1, 30.0)
+        .await
+        .expect("claim");
+    assert_eq!(claimed.len(), 1);
+
+    // The statistics of this connection's scans, read before and after in one transaction.
+    let mut tx = pool.begin().await.expect("begin");
+    let read = "select seq_tup_read from pg_stat_xact_user_tables where relname = 'runs'";
+    let before: i64 = sqlx::query_scalar(read)
+        .fetch_one(&mut *tx)
+        .await
+        .expect("before");
+    let closed = close_many(
+        &mut *tx,
+        &[Closing {
+            fence: Fence {
+                run_id: run,
+                token: claimed[0].token,
+            },
+            round: 1,
+            actions: Vec::new(),
+            state: CleanupState::Succeeded,
+            attempts_end: AttemptsEnd::Succeeded,
+        }],
+    )
+    .await
+    .expect("close");
+    assert_eq!(closed, vec![run]);
+    let after: i64 = sqlx::query_scalar(read)
+        .fetch_one(&mut *tx)
+        .await
+        .expect("after");
+    tx.commit().await.expect("commit");
+    assert_eq!(
+        after - before,
+        0,
+        "closing one run read other runs sequentially"
+    );
+    assert_eq!(seen(&pool, run).await.secrets, 0);
+}
