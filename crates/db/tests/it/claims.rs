@@ -1,21 +1,10 @@
 //! Claiming runs in batches: the claim's count of started runs reads the index made for it.
 
 use antpath_db::lifecycle;
-use antpath_db::runs::insert_idempotent;
 use antpath_types::RunId;
 use sqlx::PgPool;
 
-use crate::fixtures::{new_run, sealed, tenant};
-
-async fn submit(pool: &PgPool, tenant: &crate::fixtures::Tenant) -> RunId {
-    let run = new_run(tenant, None, "h");
-    let mut tx = pool.begin().await.expect("begin");
-    insert_idempotent(&mut tx, &run, &sealed())
-        .await
-        .expect("insert");
-    tx.commit().await.expect("commit");
-    run.id
-}
+use crate::fixtures::{submit, tenant};
 
 #[sqlx::test(migrator = "antpath_db::MIGRATOR")]
 async fn the_claims_count_of_started_runs_uses_its_index(pool: PgPool) {

@@ -5,21 +5,10 @@
 use antpath_db::closing::{AttemptsEnd, Closing, RoundAction, close_many};
 use antpath_db::lifecycle::{self, Fence};
 use antpath_db::resources::{self, Intent};
-use antpath_db::runs::insert_idempotent;
 use antpath_types::{CleanupState, ErrorClass, ResourceId, ResourceKind, ResourceState, RunId};
 use sqlx::PgPool;
 
-use crate::fixtures::{Tenant, new_run, sealed, tenant};
-
-async fn submit(pool: &PgPool, tenant: &Tenant) -> RunId {
-    let run = new_run(tenant, None, "h");
-    let mut tx = pool.begin().await.expect("begin");
-    insert_idempotent(&mut tx, &run, &sealed())
-        .await
-        .expect("insert");
-    tx.commit().await.expect("commit");
-    run.id
-}
+use crate::fixtures::{Tenant, submit, tenant};
 
 async fn journal(pool: &PgPool, tenant: &Tenant, run: RunId, key: &str) -> ResourceId {
     let mut conn = pool.acquire().await.expect("acquire");

@@ -1,6 +1,6 @@
-//! Rows most tests need: a workspace with a user and a token.
+//! Rows most tests need: a workspace with a user and a token, and queued runs in it.
 
-use antpath_db::runs::{NewRun, SealedSecret};
+use antpath_db::runs::{NewRun, SealedSecret, insert_idempotent};
 use antpath_db::workspaces::PlanCaps;
 use antpath_db::{tokens, users, workspaces};
 use antpath_types::{RunId, SecretId, TokenId, UserId, WorkspaceId};
@@ -91,4 +91,15 @@ pub fn sealed() -> SealedSecret {
         ciphertext: vec![3; 64],
         nonce: vec![4; 12],
     }
+}
+
+/// A queued run of `tenant` with its sealed inputs, committed.
+pub async fn submit(pool: &PgPool, tenant: &Tenant) -> RunId {
+    let run = new_run(tenant, None, "h");
+    let mut tx = pool.begin().await.expect("begin");
+    insert_idempotent(&mut tx, &run, &sealed())
+        .await
+        .expect("insert");
+    tx.commit().await.expect("commit");
+    run.id
 }
