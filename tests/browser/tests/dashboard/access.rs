@@ -74,7 +74,10 @@ async fn another_workspaces_run_output_and_token_are_not_found_by_url() {
 
 #[tokio::test]
 async fn a_disabled_persons_session_ends_and_ten_wrong_passwords_in_a_row_are_throttled() {
-    let stack = Stack::up();
+    // Two sign-ins a minute per email: the member's own two sign-ins fit, and the guessed
+    // email's bucket, empty after its second try, refills only after 30 s, so the throttle
+    // still holds when the right password comes, however slowly the browser steps run.
+    let stack = Stack::up_with(&[("ANTPATH_LIMITS__SIGN_IN_PER_MINUTE", "2")]);
     let member = stack.person(&stack.owner.workspace, "member", false);
     let browser = signed_in(&stack, &member).await;
     stack.admin(&["disable-user", "--email", &member.email], None, &[]);
