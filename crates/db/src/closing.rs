@@ -47,6 +47,17 @@ pub struct RoundAction {
     pub error: Option<(ErrorClass, String)>,
 }
 
+impl RoundAction {
+    /// The `cleanup_attempts.status` it is recorded with.
+    pub fn status(&self) -> &'static str {
+        if self.error.is_some() {
+            "failed"
+        } else {
+            "succeeded"
+        }
+    }
+}
+
 /// One run's closing.
 #[derive(Debug, Clone)]
 pub struct Closing {
@@ -64,25 +75,25 @@ pub struct Closing {
 
 /// The statement's inputs as parallel arrays, one set per run and one per round action.
 #[derive(Default)]
-struct Columns {
+struct Columns<'a> {
     run_ids: Vec<Uuid>,
     tokens: Vec<Uuid>,
     rounds: Vec<i32>,
-    states: Vec<String>,
-    attempts_ends: Vec<String>,
+    states: Vec<&'static str>,
+    attempts_ends: Vec<&'static str>,
     secret_record_ids: Vec<Uuid>,
     action_ids: Vec<Uuid>,
     action_runs: Vec<Uuid>,
     action_resources: Vec<Uuid>,
-    action_names: Vec<String>,
-    action_statuses: Vec<String>,
-    action_classes: Vec<Option<String>>,
-    action_messages: Vec<Option<String>>,
-    action_states: Vec<Option<String>>,
+    action_names: Vec<&'static str>,
+    action_statuses: Vec<&'static str>,
+    action_classes: Vec<Option<&'static str>>,
+    action_messages: Vec<Option<std::borrow::Cow<'a, str>>>,
+    action_states: Vec<Option<&'static str>>,
 }
 
-impl Columns {
-    fn of(closings: &[Closing]) -> Self {
+impl<'a> Columns<'a> {
+    fn of(closings: &'a [Closing]) -> Self {
         let mut c = Self::default();
         for closing in closings {
             let run = closing.fence.run_id.as_uuid();
@@ -92,36 +103,24 @@ impl Columns {
                 c.action_ids.push(Uuid::now_v7());
                 c.action_runs.push(run);
                 c.action_resources.push(action.resource.as_uuid());
-                c.action_names.push(action.action.to_owned());
-                c.action_statuses.push(
-                    if action.error.is_some() {
-                        "failed"
-                    } else {
-                        "succeeded"
-                    }
-                    .to_owned(),
-                );
-                c.action_classes.push(
-                    action
-                        .error
-                        .as_ref()
-                        .map(|(class, _)| class.as_str().to_owned()),
-                );
+                c.action_names.push(action.action);
+                c.action_statuses.push(action.status());
+                c.action_classes
+                    .push(action.error.as_ref().map(|(class, _)| class.as_str()));
                 c.action_messages.push(
                     action
                         .error
                         .as_ref()
-                        .map(|(_, message)| bounded_message(message).into_owned()),
+                        .map(|(_, message)| bounded_message(message)),
                 );
                 c.action_states
-                    .push(action.state.map(|state| state.as_str().to_owned()));
+                    .push(action.state.map(ResourceState::as_str));
             }
             c.run_ids.push(run);
             c.tokens.push(closing.fence.token);
             c.rounds.push(closing.round);
-            c.states.push(closing.state.as_str().to_owned());
-            c.attempts_ends
-                .push(closing.attempts_end.as_str().to_owned());
+            c.states.push(closing.state.as_str());
+            c.attempts_ends.push(closing.attempts_end.as_str());
             c.secret_record_ids.push(Uuid::now_v7());
         }
         c
@@ -136,6 +135,7 @@ pub async fn close_many(
     closings: &[Closing],
 ) -> Result<Vec<RunId>, sqlx::Error> {
     let c = Columns::of(closings);
+    let messages: Vec<Option<&str>> = c.action_messages.iter().map(Option::as_deref).collect();
     // One update of each run row does the fence, the secrets' unlinking and the end of
     // cleanup (a row may be updated once per statement); the other writes join on what it
     // returns, so a run that lost its lease writes nothing. When one resource was acted on
@@ -193,17 +193,17 @@ pub async fn close_many(
         &c.run_ids,
         &c.tokens,
         &c.rounds,
-        &c.states,
-        &c.attempts_ends,
+        &c.states as &[&str],
+        &c.attempts_ends as &[&str],
         &c.secret_record_ids,
         &c.action_ids,
         &c.action_runs,
         &c.action_resources,
-        &c.action_names,
-        &c.action_statuses,
-        &c.action_classes as &[Option<String>],
-        &c.action_messages as &[Option<String>],
-        &c.action_states as &[Option<String>],
+        &c.action_names as &[&str],
+        &c.action_statuses as &[&str],
+        &c.action_classes as &[Option<&str>],
+        &messages as &[Option<&str>],
+        &c.action_states as &[Option<&str>],
     )
     .fetch_all(db)
     .await

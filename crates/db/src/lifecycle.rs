@@ -489,28 +489,6 @@ pub async fn cleanup_round_failed(
     one_row(done.rows_affected())
 }
 
-/// Ends the run's cleanup with `state` (succeeded, retained or abandoned): no more work, no
-/// lease. The status is left as it is: cleanup never rewrites the outcome. Fenced.
-#[tracing::instrument(skip_all, fields(run.id = %fence.run_id, cleanup.state = %state))]
-pub async fn finish(
-    db: impl PgExecutor<'_>,
-    fence: Fence,
-    state: CleanupState,
-) -> Result<(), DbError> {
-    let done = sqlx::query!(
-        "update runs set cleanup_state = $3, cleanup_rounds = cleanup_rounds + 1, phase = 'done',
-             ended_at = coalesce(ended_at, now()), updated_at = now(), step_failures = 0,
-             lease_owner = null, lease_token = null, lease_expires_at = null
-         where id = $1 and lease_token = $2 and lease_expires_at > now()",
-        fence.run_id as RunId,
-        fence.token,
-        state as CleanupState,
-    )
-    .execute(db)
-    .await?;
-    one_row(done.rows_affected())
-}
-
 /// Ends the run's cleanup `abandoned` with `error` as its last error: no more work, no
 /// lease. Fenced.
 #[tracing::instrument(skip_all, fields(run.id = %fence.run_id))]
@@ -592,25 +570,6 @@ pub async fn attempt_used_tools(
     .fetch_one(db)
     .await?;
     Ok(used)
-}
-
-/// Closes the run's open attempts with the run's outcome.
-#[tracing::instrument(skip_all, fields(run.id = %run_id))]
-pub async fn close_attempts(
-    db: impl PgExecutor<'_>,
-    run_id: RunId,
-    state: &str,
-) -> Result<(), sqlx::Error> {
-    sqlx::query!(
-        "update run_attempts r set state = $2, ended_at = now(),
-             error_class = runs.error_class, error_message = runs.error_message
-         from runs where r.run_id = $1 and runs.id = r.run_id and r.state = 'started'",
-        run_id as RunId,
-        state,
-    )
-    .execute(db)
-    .await?;
-    Ok(())
 }
 
 /// The current attempt's id, if an attempt was started.

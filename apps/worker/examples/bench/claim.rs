@@ -42,6 +42,17 @@ const DECIDE: &str = "update runs r set status = 'succeeded', outcome = 'succeed
                       from unnest($1::uuid[], $2::uuid[]) as f(id, token)
                       where r.id = f.id and r.lease_token = f.token";
 
+/// A bench run's closing: its first cleanup round, with nothing on the provider to remove.
+fn closing(fence: Fence) -> Closing {
+    Closing {
+        fence,
+        round: 1,
+        actions: Vec::new(),
+        state: CleanupState::Succeeded,
+        attempts_end: AttemptsEnd::Succeeded,
+    }
+}
+
 async fn decide(db: impl sqlx::PgExecutor<'_>, fences: &[Fence]) -> Result<(), sqlx::Error> {
     let ids: Vec<uuid::Uuid> = fences.iter().map(|f| f.run_id.as_uuid()).collect();
     let tokens: Vec<uuid::Uuid> = fences.iter().map(|f| f.token).collect();
@@ -136,13 +147,7 @@ async fn claim_and_finish(bench: &Bench, claimers: usize, finish: Finish) -> f64
                             tokio::spawn(async move {
                                 decide(&pool, &[fence]).await?;
                                 finisher
-                                    .finish(Closing {
-                                        fence,
-                                        round: 1,
-                                        actions: Vec::new(),
-                                        state: CleanupState::Succeeded,
-                                        attempts_end: AttemptsEnd::Succeeded,
-                                    })
+                                    .finish(closing(fence))
                                     .await
                                     .map_err(|err| sqlx::Error::Protocol(err.to_string()))
                             })
@@ -154,16 +159,7 @@ async fn claim_and_finish(bench: &Bench, claimers: usize, finish: Finish) -> f64
                     }
                     Finish::Batched => {
                         decide(&pool, &fences).await.expect("decide");
-                        let closings: Vec<Closing> = fences
-                            .iter()
-                            .map(|&fence| Closing {
-                                fence,
-                                round: 1,
-                                actions: Vec::new(),
-                                state: CleanupState::Succeeded,
-                                attempts_end: AttemptsEnd::Succeeded,
-                            })
-                            .collect();
+                        let closings: Vec<Closing> = fences.iter().copied().map(closing).collect();
                         let ended = antpath_db::closing::close_many(&pool, &closings)
                             .await
                             .expect("finish");

@@ -134,20 +134,16 @@ impl Round {
     /// in the caller's (fenced) transaction.
     async fn write(&self, tx: &mut PgConnection, run_id: RunId) -> StepResult<()> {
         for done in &self.done {
-            let (status, class, message) = match &done.error {
-                None => ("succeeded", None, None),
-                Some((class, message)) => ("failed", Some(*class), Some(message.as_str())),
-            };
             cleanup::record_attempt(
                 &mut *tx,
                 &Attempt {
                     run_id,
                     resource_id: Some(done.resource),
                     action: done.action,
-                    status,
+                    status: done.status(),
                     attempt_number: self.number,
-                    error_class: class,
-                    error_message: message,
+                    error_class: done.error.as_ref().map(|(class, _)| *class),
+                    error_message: done.error.as_ref().map(|(_, message)| message.as_str()),
                 },
             )
             .await?;
