@@ -155,4 +155,8 @@ async fn a_happy_run_with_one_mcp_server_takes_at_most_twenty_postgres_transacti
     // A count this low means the tally missed the worker (a run takes at least a claim, a
     // load and a write per resource).
     assert!(per_run >= 10, "{per_run} transactions is not a real count");
+    // Both sessions end before the test does: sqlx drops the test's database as it returns,
+    // and a pool dropped without closing can still hold its session open then.
+    h.pool.close().await;
+    worker_session.close().await;
 }
