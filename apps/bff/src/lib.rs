@@ -24,6 +24,7 @@
 
 pub mod actions;
 pub mod admin;
+pub mod admission;
 pub mod auth;
 pub mod dashboard;
 pub mod error;

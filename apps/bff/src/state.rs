@@ -11,6 +11,7 @@ use antpath_vault::KeyRing;
 use anyhow::Context as _;
 use axum::http::HeaderName;
 
+use crate::admission::Admissions;
 use crate::feed::RunFeed;
 use crate::metrics::Metrics;
 use crate::pepper::Peppers;
@@ -51,6 +52,8 @@ pub struct Inner {
     pub stream_heartbeat: Duration,
     /// Wakes the workers after a submission commits.
     pub wake: WorkerWake,
+    /// Admits submissions in groups.
+    pub admissions: Admissions,
 }
 
 /// The idle and absolute lifetimes of a dashboard session.
@@ -117,6 +120,7 @@ impl AppState {
             secure_cookies: base_url.starts_with("https://"),
             client_ip_header,
             wake: WorkerWake::new(pool_for_feed.clone()),
+            admissions: Admissions::new(pool_for_feed.clone()),
             feed: RunFeed::new(pool_for_feed),
             stream_heartbeat: Duration::from_millis(settings.bff.stream_heartbeat_ms),
         })))

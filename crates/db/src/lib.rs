@@ -12,6 +12,7 @@
 //!   [`run_purge`] (deleted runs), [`workspace_purge`] (deleted workspaces, requested through
 //!   [`workspace_deletion`]).
 
+pub mod admission;
 pub mod agent_cache;
 pub mod audit;
 pub mod cleanup;

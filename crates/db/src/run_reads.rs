@@ -6,6 +6,7 @@ use antpath_types::{
 };
 use chrono::{DateTime, Utc};
 use sqlx::PgExecutor;
+use uuid::Uuid;
 
 /// Everything the API shows about a run (never the template snapshot, never secrets).
 #[derive(Debug, Clone)]
@@ -81,30 +82,43 @@ pub async fn get(
     workspace_id: WorkspaceId,
     id: RunId,
 ) -> Result<Option<RunRecord>, sqlx::Error> {
-    read(db, workspace_id, id, false).await
+    let mut found = read(db, &[(workspace_id, id)], false).await?;
+    Ok(found.pop())
 }
 
-/// [`get`] that, when the run is found, returns only once every commit made before the call
-/// is durable: one round trip for the bff's answer to a submission, whose admission committed
-/// without waiting for its flush.
+/// [`get`] that returns only once every commit made before the call is durable: the bff's
+/// answer to a submission, whose admission committed without waiting for its flush.
 #[tracing::instrument(skip_all, fields(run.id = %id))]
 pub async fn get_once_durable(
     db: impl PgExecutor<'_>,
     workspace_id: WorkspaceId,
     id: RunId,
 ) -> Result<Option<RunRecord>, sqlx::Error> {
-    read(db, workspace_id, id, true).await
+    let mut found = read(db, &[(workspace_id, id)], true).await?;
+    Ok(found.pop())
 }
 
-/// The read of [`get`]; with `durable`, the matching row also writes one WAL record (a
-/// transactional logical-decoding message that nothing consumes), so the statement's commit
-/// waits for a flush, and WAL is flushed in order.
+/// The runs named by (workspace, run) pairs that exist, in no particular order, returned only
+/// once every commit made before the call is durable: one round trip for the answers to a
+/// group of admissions (`crate::admission::admit_many`).
+#[tracing::instrument(skip_all, fields(runs = wanted.len()))]
+pub async fn get_many_durable(
+    db: impl PgExecutor<'_>,
+    wanted: &[(WorkspaceId, RunId)],
+) -> Result<Vec<RunRecord>, sqlx::Error> {
+    read(db, wanted, true).await
+}
+
+/// The read of [`get`]; with `durable`, the statement also writes one WAL record (a
+/// transactional logical-decoding message that nothing consumes), so its commit waits for a
+/// flush, and WAL is flushed in order. A run is found only in the workspace it is named with.
 async fn read(
     db: impl PgExecutor<'_>,
-    workspace_id: WorkspaceId,
-    id: RunId,
+    wanted: &[(WorkspaceId, RunId)],
     durable: bool,
-) -> Result<Option<RunRecord>, sqlx::Error> {
+) -> Result<Vec<RunRecord>, sqlx::Error> {
+    let workspaces: Vec<Uuid> = wanted.iter().map(|(w, _)| w.as_uuid()).collect();
+    let ids: Vec<Uuid> = wanted.iter().map(|(_, r)| r.as_uuid()).collect();
     sqlx::query_as!(
         RunRecord,
         r#"select id as "id: RunId", status as "status: RunStatus", phase as "phase: Phase",
@@ -121,13 +135,15 @@ async fn read(
                   cache_creation_tokens, list_cost_micro_usd, active_seconds,
                   max_duration_seconds, max_spend_usd::float8 as max_spend_usd, created_at, updated_at, dispatched_at,
                   ended_at, cancel_requested_at, pending_delete_at
-           from runs where id = $1 and workspace_id = $2
-             and (not $3 or pg_logical_emit_message(true, 'antpath.durable', '') is not null)"#,
-        id as RunId,
-        workspace_id as WorkspaceId,
+           from runs
+           join unnest($1::uuid[], $2::uuid[]) as wanted(workspace_id, id)
+             using (workspace_id, id)
+           where (not $3 or (select pg_logical_emit_message(true, 'antpath.durable', '')) is not null)"#,
+        &workspaces as &[Uuid],
+        &ids as &[Uuid],
         durable,
     )
-    .fetch_optional(db)
+    .fetch_all(db)
     .await
 }
 

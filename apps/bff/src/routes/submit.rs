@@ -3,22 +3,24 @@
 //!
 //! Order matters: everything that can reject the request without side effects runs first
 //! (scope, body, validation, idempotency-key agreement, a replay of an earlier submission), and
-//! the inputs are sealed before any lock is taken. One autocommitted statement then spends the
-//! workspace's rate-limit token, takes a row lock on the workspace, counts its active runs and
-//! inserts only under the caps (`antpath_db::runs::admit`), so the quota decisions of one
-//! workspace are made one at a time and cannot overshoot, and concurrent duplicates create
-//! exactly one run (the unique index decides). The lock is held for that statement and its
-//! commit, never across a round trip, and that commit does not wait for its flush, so the lock
-//! is not held through a disk write. The run's read-back waits for durability instead
-//! (`run_reads::get_once_durable`), and the workers are woken after the commit
-//! ([`crate::wake`]), never from inside it. The plaintext inputs
-//! exist only in this request's memory; what reaches the database is ciphertext.
+//! the inputs are sealed before any lock is taken. The submission then joins this replica's
+//! next admission group ([`crate::admission`]): one autocommitted statement spends each
+//! submission's rate-limit token, takes the workspace row lock, counts the active runs and
+//! inserts only under the caps (`antpath_db::admission::admit_many`), so the quota decisions
+//! of one workspace are made one at a time and cannot overshoot, and concurrent duplicates
+//! create exactly one run. The lock is held for that statement and its commit, never across a
+//! round trip, and that commit does not wait for its flush, so the lock is not held through a
+//! disk write. The group's read-back waits for durability instead
+//! (`run_reads::get_many_durable`), and the workers are woken after the commit
+//! ([`crate::wake`]), never from inside it. The plaintext inputs exist only in this request's
+//! memory; what reaches the database is ciphertext.
 
 use std::time::Duration;
 
+use antpath_db::admission::{Admission, Admitted, SubmitBucket};
 use antpath_db::rate_limits::BucketSpec;
 use antpath_db::run_reads;
-use antpath_db::runs::{self, Admitted, NewRun, SealedSecret, SubmitBucket};
+use antpath_db::runs::{NewRun, SealedSecret};
 use antpath_template::{RunInputs, ValidatedSubmission, validate_submission};
 use antpath_types::{CleanupPolicy, RunId, SecretId};
 use axum::Json;
@@ -96,22 +98,20 @@ pub async fn submit(
     // An explicit request beyond any i32 is beyond every plan; the statement refuses it.
     let explicit_duration = requested_duration.map(|d| i32::try_from(d).unwrap_or(i32::MAX));
     let run = new_run(&state, &auth, run_id, &submission, idempotency_key)?;
-    let secret = SealedSecret::new(SecretId::new(), sealed);
-    // The workspace's critical section: one statement and its commit (see `runs::admit`).
     let (bucket_key, per_minute) = Bucket::Submit.of(&state, auth.workspace_id);
-    let bucket = SubmitBucket {
-        key: &bucket_key,
-        spec: BucketSpec::per_minute(per_minute),
-    };
-    let admitted = runs::admit(
-        &state.pool,
-        &run,
-        &secret,
-        bucket,
+    let admission = Admission {
+        run,
+        secret: SealedSecret::new(SecretId::new(), sealed),
+        bucket: SubmitBucket {
+            key: bucket_key,
+            spec: BucketSpec::per_minute(per_minute),
+        },
         explicit_duration,
-        trace_parent.as_deref(),
-    )
-    .await?;
+        trace_parent,
+    };
+    // The workspace's critical section: one statement and its commit, for this submission
+    // and the others admitted in its group (see `crate::admission`).
+    let (admitted, record) = state.admissions.admit(admission).await?;
     let (status, id) = match admitted {
         Admitted::Created(id) => (StatusCode::CREATED, id),
         Admitted::Existing(id) => (StatusCode::OK, id),
@@ -147,9 +147,9 @@ pub async fn submit(
     }
     // The admission committed without waiting for its flush; the client hears of the run
     // only once it is durable (an existing run too: its own admission may still be flushing),
-    // which the read-back waits for.
-    let record = run_reads::get_once_durable(&state.pool, auth.workspace_id, id)
-        .await?
+    // which the group's read-back waited for.
+    let record = record
+        .filter(|record| record.id == id)
         .ok_or_else(|| anyhow::anyhow!("the admitted run is not readable"))?;
     if status == StatusCode::CREATED {
         state.metrics.observe_submission();
@@ -175,7 +175,7 @@ async fn replay(
     if hash != submission.request_hash().as_str() {
         return Err(ApiError::idempotency_conflict());
     }
-    // Found while its own admission may still be flushing (see `runs::admit`).
+    // Found while its own admission may still be flushing (see `antpath_db::admission::admit_many`).
     let run = run_reads::get_once_durable(&state.pool, auth.workspace_id, existing)
         .await?
         .ok_or_else(|| anyhow::anyhow!("the idempotent run vanished"))?;

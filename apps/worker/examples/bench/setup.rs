@@ -102,25 +102,33 @@ impl Bench {
         (new, SealedSecret::new(SecretId::new(), sealed))
     }
 
-    /// Submits one run as the bff does: the admitting statement (`runs::admit`, autocommitted),
-    /// then the wake-up of the workers after its commit. Returns once the run is committed;
-    /// the wake-up is sent in the background, as the bff's is.
+    /// Submits one run as the bff does when nothing else is waiting to be admitted: a group
+    /// of one (`admission::admit`, autocommitted), then the wake-up of the workers after its
+    /// commit. Returns once the run is committed; the wake-up is sent in the background, as
+    /// the bff's is.
     pub async fn submit(&self, directive: &str) -> RunId {
-        let (new, secret) = self.new_run(directive);
-        let bucket = antpath_db::runs::SubmitBucket {
-            key: "submit:bench",
-            spec: antpath_db::rate_limits::BucketSpec::per_minute(1_000_000),
+        let (run, secret) = self.new_run(directive);
+        let id = run.id;
+        let admission = antpath_db::admission::Admission {
+            run,
+            secret,
+            bucket: antpath_db::admission::SubmitBucket {
+                key: "submit:bench".to_owned(),
+                spec: antpath_db::rate_limits::BucketSpec::per_minute(1_000_000),
+            },
+            explicit_duration: None,
+            trace_parent: None,
         };
-        let admitted = antpath_db::runs::admit(&self.pool, &new, &secret, bucket, None, None)
+        let admitted = antpath_db::admission::admit(&self.pool, &admission)
             .await
             .expect("admit");
         assert!(
-            matches!(admitted, antpath_db::runs::Admitted::Created(_)),
+            matches!(admitted, antpath_db::admission::Admitted::Created(_)),
             "not admitted: {admitted:?}"
         );
         let pool = self.pool.clone();
         tokio::spawn(async move { antpath_db::runs::wake_workers(&pool).await });
-        new.id
+        id
     }
 
     /// Submits `n` runs in one transaction (a quick way to fill a queue).

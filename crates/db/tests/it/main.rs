@@ -6,6 +6,7 @@ mod claims;
 mod closing;
 mod constraints;
 mod fixtures;
+mod group_admission;
 mod members;
 mod migrations;
 mod rate_limits;
