@@ -9,7 +9,7 @@
 //! Every run is fenced by its own lease token: a run whose lease was lost is left untouched
 //! (none of its rows are written) and is missing from the returned ids.
 
-use antpath_types::{CleanupState, ErrorClass, ResourceId, ResourceState, RunId};
+use antpath_types::{CleanupState, ErrorClass, ResourceId, ResourceState, RunId, RunStatus};
 use sqlx::PgExecutor;
 use uuid::Uuid;
 
@@ -25,6 +25,14 @@ pub enum AttemptsEnd {
 }
 
 impl AttemptsEnd {
+    /// How the attempts of a run with this outcome end.
+    pub fn of(status: RunStatus) -> Self {
+        match status {
+            RunStatus::Succeeded => Self::Succeeded,
+            _ => Self::Failed,
+        }
+    }
+
     /// The `run_attempts.state` written.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -207,4 +215,24 @@ pub async fn close_many(
     )
     .fetch_all(db)
     .await
+}
+
+/// Closes the run's open attempts with `end` and the run's error, as [`close_many`] does: for
+/// a closing that is not a batch's (an abandoned cleanup), in the caller's transaction.
+pub async fn close_started_attempts(
+    db: impl PgExecutor<'_>,
+    run: RunId,
+    end: AttemptsEnd,
+) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        "update run_attempts a
+         set state = $2, ended_at = now(), error_class = r.error_class,
+             error_message = r.error_message
+         from runs r where r.id = $1 and a.run_id = r.id and a.state = 'started'",
+        run as RunId,
+        end.as_str(),
+    )
+    .execute(db)
+    .await?;
+    Ok(())
 }

@@ -237,10 +237,7 @@ async fn finish(ctx: &Ctx, round: Round, state: CleanupState) -> StepResult<()> 
         round: round.number,
         actions: round.done,
         state,
-        attempts_end: match ctx.run.status {
-            antpath_types::RunStatus::Succeeded => AttemptsEnd::Succeeded,
-            _ => AttemptsEnd::Failed,
-        },
+        attempts_end: AttemptsEnd::of(ctx.run.status),
     };
     ctx.deps.finisher.finish(closing).await?;
     ctx.deps.metrics.cleanup_ended(state.as_str());
@@ -249,7 +246,8 @@ async fn finish(ctx: &Ctx, round: Round, state: CleanupState) -> StepResult<()> 
 
 /// Gives up on the run's provider cleanup: every resource not yet cleaned is marked
 /// `abandoned` (the run lists them by kind and id), the give-up is audited, the secrets are
-/// destroyed and cleanup ends `abandoned` with `error` as its last error. Fenced.
+/// destroyed, the run's open attempts end with its outcome and cleanup ends `abandoned` with
+/// `error` as its last error. Fenced.
 pub async fn abandon(
     pool: &PgPool,
     fence: Fence,
@@ -291,6 +289,8 @@ pub async fn abandon(
         },
     )
     .await?;
+    antpath_db::closing::close_started_attempts(&mut *tx, run.id, AttemptsEnd::of(run.status))
+        .await?;
     lifecycle::abandon_cleanup(&mut *tx, fence, error).await?;
     tx.commit().await?;
     Ok(())

@@ -150,6 +150,16 @@ async fn a_cleanup_past_its_give_up_window_is_abandoned_with_its_leftovers_liste
         .scalar_i64("select count(*) from run_secrets where run_id = $1", run)
         .await;
     assert_eq!(secrets, 0, "secrets never outlive an abandoned cleanup");
+    assert_eq!(
+        text(
+            &h,
+            "select string_agg(state, ',' order by attempt_number) from run_attempts where run_id = $1",
+            run
+        )
+        .await,
+        "succeeded",
+        "an abandoned cleanup still ends the run's attempt with its outcome"
+    );
     let audited = h
         .scalar_i64("select count(*) from audit_logs where target_id = (select 'run_' || replace(id::text, '-', '') from runs where id = $1) and action = 'run.cleanup_abandoned'", run)
         .await;
