@@ -17,7 +17,9 @@
 -- the lock is granted); every later row of the workspace counts the rows admitted before it
 -- in the group on top. Its answer per row (`ord`, the row's position in the arrays, from 1):
 --
---   rate_limited    the bucket was empty; nothing else was done for the row
+--   rate_limited    the bucket was empty; nothing else was done for the row (a run of rows
+--                   of one workspace and bucket takes its tokens at once when the bucket holds
+--                   them all, which gives every row the answer it would get alone)
 --   inactive        the workspace is not active (or does not exist)
 --   existing        the idempotency key already names a run of the workspace (a replay wins
 --                   over every cap, as before); the caller reads which run and compares hashes
@@ -28,6 +30,44 @@
 --
 -- The caller puts at most one row per (workspace, idempotency key) in a group; a key used
 -- twice waits for the next group, which sees the first row's run as `existing`.
+-- The rate-limit tokens of a run of consecutive rows in decision order (from `p_at`) that
+-- share a workspace and a bucket, taken at once when the bucket holds them all: then every row
+-- of the run would have got its token one at a time too, and the run's length is returned.
+-- Otherwise (or for a run of one) nothing is taken and minus the run's length is returned: its
+-- rows take their tokens one at a time, which decides exactly which of them get one. A group's
+-- rows of one workspace all spend from one bucket, and a statement that updated that hot row
+-- once per row walked every earlier version of it made in the same transaction.
+create function tokens_for_run_of_rows(
+    p_positions integer[],
+    p_at integer,
+    p_workspaces uuid[],
+    p_bucket_keys text[],
+    p_capacity double precision,
+    p_refill_per_second double precision
+)
+returns integer
+language plpgsql volatile
+as $$
+declare
+    lead_pos integer := p_positions[p_at];
+    run_length integer := 1;
+begin
+    while p_at + run_length <= cardinality(p_positions)
+          and p_workspaces[p_positions[p_at + run_length]] = p_workspaces[lead_pos]
+          and p_bucket_keys[p_positions[p_at + run_length]] = p_bucket_keys[lead_pos] loop
+        run_length := run_length + 1;
+    end loop;
+    -- A bucket's first take inserts it full and does not check the cost against the
+    -- capacity, so a run longer than the capacity takes its tokens one at a time.
+    if run_length > 1 and run_length <= p_capacity
+       and rate_limit_reserve(p_bucket_keys[lead_pos], p_capacity, p_refill_per_second,
+                              run_length, 0) is not null then
+        return run_length;
+    end if;
+    return -run_length;
+end;
+$$;
+
 create function admit_decide(
     p_workspaces uuid[],
     p_tokens uuid[],
@@ -48,7 +88,10 @@ language plpgsql volatile
 as $$
 #variable_conflict use_column
 declare
+    positions integer[];
+    step integer;
     pos integer;
+    prepaid integer := 0;
     locked_workspace uuid;
     workspace_open boolean;
     caps record;
@@ -57,19 +100,30 @@ declare
     token_active bigint[];
     token_at integer;
 begin
-    for pos in
+    positions := array(
         select s.pos from unnest(p_workspaces) with ordinality as s(workspace, pos)
         order by s.workspace, s.pos
-    loop
+    );
+    for step in 1 .. coalesce(cardinality(positions), 0) loop
+        pos := positions[step];
         ord := pos;
         max_active_runs := null;
         max_active_runs_per_token := null;
         max_run_duration_seconds := null;
-        if rate_limit_reserve(p_bucket_keys[pos], p_bucket_capacities[pos],
-                              p_bucket_refills[pos], 1, 0) is null then
-            decision := 'rate_limited';
-            return next;
-            continue;
+        if prepaid = 0 then
+            prepaid := tokens_for_run_of_rows(positions, step, p_workspaces, p_bucket_keys,
+                                              p_bucket_capacities[pos], p_bucket_refills[pos]);
+        end if;
+        if prepaid > 0 then
+            prepaid := prepaid - 1;
+        else
+            prepaid := prepaid + 1;
+            if rate_limit_reserve(p_bucket_keys[pos], p_bucket_capacities[pos],
+                                  p_bucket_refills[pos], 1, 0) is null then
+                decision := 'rate_limited';
+                return next;
+                continue;
+            end if;
         end if;
         if locked_workspace is distinct from p_workspaces[pos] then
             locked_workspace := p_workspaces[pos];

@@ -2,9 +2,11 @@
 //! together, by one statement and one read-back.
 //!
 //! A submission hands its [`Admission`] to [`Admissions::admit`] and waits for its answer. A
-//! few admitter tasks take turns at the queue: the free one takes everything that is waiting
-//! (up to [`MAX_GROUP`]), admits it with [`admission::admit_many`] and reads the created and
-//! existing runs back once they are durable ([`run_reads::get_many_durable`]). Nobody waits
+//! few admitter tasks take turns at the queue: the free one takes the oldest waiting
+//! submission and every other waiting one of the same workspace (up to [`MAX_GROUP`]), admits
+//! them with [`admission::admit_many`] and reads the created and existing runs back once they
+//! are durable ([`run_reads::get_many_durable`]). A group holds one workspace's lock, so groups
+//! of different workspaces run side by side while one workspace's run one after another. Nobody waits
 //! for a group to fill: a submission that finds an admitter free is admitted at once, alone,
 //! and groups form only while every admitter is busy, which is when sharing a statement, a
 //! workspace lock and a WAL flush pays. The decisions are those of one submission at a time
@@ -98,42 +100,44 @@ impl Admissions {
     }
 }
 
-/// Waits for one ask, then takes every other that is waiting, up to [`MAX_GROUP`]: the put-back
-/// ones first, as they came earlier. `None` once the queue is closed and empty.
+/// Waits for one ask, then takes every other waiting ask of the same workspace, up to
+/// [`MAX_GROUP`]: the put-back ones first, as they came earlier. The asks of other workspaces
+/// stay queued, in order, for the next free admitter, so groups of different workspaces run
+/// side by side instead of waiting for each other's locks. `None` once the queue is closed and
+/// empty.
 async fn next_group(queue: &Mutex<Queue>) -> Option<Vec<Ask>> {
     let mut queue = queue.lock().await;
     let first = match queue.deferred.pop_front() {
         Some(ask) => ask,
         None => queue.asks.recv().await?,
     };
-    let mut keys: HashSet<(WorkspaceId, String)> = HashSet::new();
-    let mut group = Vec::new();
-    let mut put_back = VecDeque::new();
-    let mut take = |ask: Ask, group: &mut Vec<Ask>| {
-        let scope = ask
-            .admission
-            .idempotency_scope()
-            .map(|(workspace, key)| (workspace, key.to_owned()));
-        // A key already in the group waits for the next one.
-        if scope.is_some_and(|scope| !keys.insert(scope)) {
-            put_back.push_back(ask);
-        } else {
-            group.push(ask);
-        }
-    };
-    take(first, &mut group);
-    while group.len() < MAX_GROUP {
-        let next = match queue.deferred.pop_front() {
-            Some(ask) => ask,
-            None => match queue.asks.try_recv() {
-                Ok(ask) => ask,
-                Err(_) => break,
-            },
-        };
-        take(next, &mut group);
+    let workspace = first.admission.run.workspace_id;
+    while let Ok(ask) = queue.asks.try_recv() {
+        queue.deferred.push_back(ask);
     }
-    put_back.append(&mut queue.deferred);
-    queue.deferred = put_back;
+    let mut keys: HashSet<String> = HashSet::new();
+    let mut group = vec![first];
+    if let Some(key) = group[0].admission.run.idempotency_key.clone() {
+        keys.insert(key);
+    }
+    let mut left = VecDeque::with_capacity(queue.deferred.len());
+    for ask in queue.deferred.drain(..) {
+        let joins = group.len() < MAX_GROUP
+            && ask.admission.run.workspace_id == workspace
+            // A key already in the group waits for the next one.
+            && ask
+                .admission
+                .run
+                .idempotency_key
+                .as_ref()
+                .is_none_or(|key| keys.insert(key.clone()));
+        if joins {
+            group.push(ask);
+        } else {
+            left.push_back(ask);
+        }
+    }
+    queue.deferred = left;
     Some(group)
 }
 

@@ -7,7 +7,7 @@
 //! `admit_decide` makes every decision exactly as one submission at a time would). [`admit`]
 //! is a group of one.
 
-use antpath_types::{RunId, TokenId, WorkspaceId};
+use antpath_types::{RunId, TokenId};
 use sqlx::PgPool;
 use uuid::Uuid;
 
@@ -60,17 +60,6 @@ pub struct Admission {
     pub trace_parent: Option<String>,
 }
 
-impl Admission {
-    /// The workspace and idempotency key that no other admission of the same group may share
-    /// (`None` without a key).
-    pub fn idempotency_scope(&self) -> Option<(WorkspaceId, &str)> {
-        self.run
-            .idempotency_key
-            .as_deref()
-            .map(|key| (self.run.workspace_id, key))
-    }
-}
-
 /// What `admit_decide` said about one row of a group (its words are the function's).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, sqlx::Type)]
 #[sqlx(type_name = "text", rename_all = "snake_case")]
@@ -100,8 +89,8 @@ pub async fn admit(db: &PgPool, admission: &Admission) -> Result<Admitted, DbErr
 }
 
 /// Admits a group of submissions in one autocommitted statement and returns each one's
-/// outcome, in the group's order. No two admissions may share an
-/// [`Admission::idempotency_scope`]; the caller splits such a group.
+/// outcome, in the group's order. No two admissions may share a workspace and an idempotency
+/// key; the caller splits such a group.
 ///
 /// Every decision is exact: the admissions of one workspace are serialised by its row lock,
 /// taken once per group after the row's rate-limit token is spent, and every count sees the

@@ -206,3 +206,47 @@ async fn groups_naming_the_same_workspaces_in_opposite_orders_never_deadlock(poo
     // token's cap each.
     assert_eq!(created, 4 * CAPS.max_active_runs_per_token as usize);
 }
+
+#[sqlx::test(migrator = "antpath_db::MIGRATOR")]
+async fn a_group_spends_its_bucket_in_arrival_order_as_far_as_the_tokens_go(pool: PgPool) {
+    let a = tenant(&pool).await;
+    // A bucket of three tokens: the first group of two takes two at once; the second group of
+    // two finds one, which its first row gets.
+    let three = |t: &Tenant| {
+        let mut admission = admission(t, t.token, None, "h");
+        admission.bucket = SubmitBucket {
+            key: "submit:three".to_owned(),
+            spec: BucketSpec::per_minute(3),
+        };
+        admission
+    };
+    let first = admit_many(&pool, &[three(&a), three(&a)])
+        .await
+        .expect("first");
+    assert_eq!(outcomes(first), ["created", "created"]);
+    let second = admit_many(&pool, &[three(&a), three(&a)])
+        .await
+        .expect("second");
+    let told = outcomes(second);
+    assert_eq!(told[0], "created");
+    assert!(told[1].starts_with("RateLimited("), "{told:?}");
+    // A new bucket of two and a group of four: the group is longer than the bucket holds.
+    let b = tenant(&pool).await;
+    let two = |t: &Tenant| {
+        let mut admission = three(t);
+        admission.bucket = SubmitBucket {
+            key: "submit:two".to_owned(),
+            spec: BucketSpec::per_minute(2),
+        };
+        admission
+    };
+    let told = outcomes(
+        admit_many(&pool, &[two(&b), two(&b), two(&b)])
+            .await
+            .expect("third"),
+    );
+    assert_eq!(told[..2], ["created", "created"]);
+    assert!(told[2].starts_with("RateLimited("), "{told:?}");
+    assert_eq!(rows_of(&pool, b.workspace).await, (2, 2));
+    assert_eq!(rows_of(&pool, a.workspace).await, (3, 3));
+}
