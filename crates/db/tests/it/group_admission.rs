@@ -110,6 +110,16 @@ async fn a_group_counts_its_own_earlier_admissions_against_both_caps(pool: PgPoo
     );
     assert_eq!(rows_of(&pool, a.workspace).await, (5, 5));
     assert_eq!(rows_of(&pool, b.workspace).await, (2, 2));
+    // Every admitted run has its first phase-history row, and only those.
+    let history: Vec<(String, i64)> = sqlx::query_as(
+        "select h.status, count(*) from run_phase_history h join runs r on r.id = h.run_id
+         where r.workspace_id = $1 group by h.status",
+    )
+    .bind(a.workspace.as_uuid())
+    .fetch_all(&pool)
+    .await
+    .expect("history");
+    assert_eq!(history, [("queued".to_owned(), 5)]);
 }
 
 #[sqlx::test(migrator = "antpath_db::MIGRATOR")]
