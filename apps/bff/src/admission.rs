@@ -116,12 +116,10 @@ async fn next_group(queue: &Mutex<Queue>) -> Option<Vec<Ask>> {
         queue.deferred.push_back(ask);
     }
     let mut keys: HashSet<String> = HashSet::new();
-    let mut group = vec![first];
-    if let Some(key) = group[0].admission.run.idempotency_key.clone() {
-        keys.insert(key);
-    }
+    let mut group = Vec::new();
     let mut left = VecDeque::with_capacity(queue.deferred.len());
-    for ask in queue.deferred.drain(..) {
+    // The first always joins: the group is empty and it names the group's workspace.
+    for ask in std::iter::once(first).chain(queue.deferred.drain(..)) {
         let joins = group.len() < MAX_GROUP
             && ask.admission.run.workspace_id == workspace
             // A key already in the group waits for the next one.

@@ -7,6 +7,8 @@
 //! `admit_decide` makes every decision exactly as one submission at a time would). [`admit`]
 //! is a group of one.
 
+use std::collections::HashMap;
+
 use antpath_types::{RunId, TokenId};
 use sqlx::PgPool;
 use uuid::Uuid;
@@ -193,13 +195,15 @@ pub async fn admit_many(
         ))));
     }
     let mut outcomes = Vec::with_capacity(group.len());
+    // The rows a bucket refused share one wait: read it once per bucket, not once per row.
+    let mut waits: HashMap<&str, std::time::Duration> = HashMap::new();
     for (admission, row) in group.iter().zip(rows) {
         let caps = Caps {
             workspace: row.max_active_runs,
             token: row.max_active_runs_per_token,
             duration: row.max_run_duration_seconds,
         };
-        outcomes.push(outcome(db, admission, row.decision, row.created, caps).await);
+        outcomes.push(outcome(db, admission, row.decision, row.created, caps, &mut waits).await);
     }
     Ok(outcomes)
 }
@@ -213,12 +217,13 @@ struct Caps {
 
 /// One admission's outcome from its decision; the refusals that need more than the decision
 /// (a rate limit's wait, an existing run's id) read it here, outside the statement.
-async fn outcome(
+async fn outcome<'a>(
     db: &PgPool,
-    admission: &Admission,
+    admission: &'a Admission,
     decision: Decision,
     created: bool,
     caps: Caps,
+    waits: &mut HashMap<&'a str, std::time::Duration>,
 ) -> Result<Admitted, DbError> {
     let cap = |value: Option<i32>| value.ok_or(DbError::Sqlx(sqlx::Error::RowNotFound));
     Ok(match decision {
@@ -226,17 +231,30 @@ async fn outcome(
         // Decided but not inserted: a key that a run took after the decision's check, which
         // the workspace lock rules out for admissions; told like any existing key.
         Decision::Admit | Decision::Existing => return existing(db, admission).await,
-        Decision::RateLimited => {
-            let bucket = &admission.bucket;
-            let wait =
-                crate::rate_limits::time_until_available(db, &bucket.key, bucket.spec, 1.0).await?;
-            Admitted::RateLimited(wait)
-        }
+        Decision::RateLimited => return rate_limited(db, &admission.bucket, waits).await,
         Decision::Inactive => Admitted::WorkspaceInactive,
         Decision::DurationOver => Admitted::DurationOverCap(cap(caps.duration)?),
         Decision::OverWorkspace => Admitted::OverWorkspaceCap(cap(caps.workspace)?),
         Decision::OverToken => Admitted::OverTokenCap(cap(caps.token)?),
     })
+}
+
+/// [`Admitted::RateLimited`] with the bucket's wait, read once per bucket of a group (`waits`).
+async fn rate_limited<'a>(
+    db: &PgPool,
+    bucket: &'a SubmitBucket,
+    waits: &mut HashMap<&'a str, std::time::Duration>,
+) -> Result<Admitted, DbError> {
+    let wait = match waits.get(bucket.key.as_str()) {
+        Some(wait) => *wait,
+        None => {
+            let wait =
+                crate::rate_limits::time_until_available(db, &bucket.key, bucket.spec, 1.0).await?;
+            waits.insert(&bucket.key, wait);
+            wait
+        }
+    };
+    Ok(Admitted::RateLimited(wait))
 }
 
 /// The run an admission's idempotency key names: [`Admitted::Existing`] when it came from the
@@ -287,53 +305,36 @@ struct Columns<'a> {
 
 impl<'a> Columns<'a> {
     fn of(group: &'a [Admission]) -> Self {
-        let run = |f: fn(&'a NewRun) -> Uuid| group.iter().map(|a| f(&a.run)).collect();
         Self {
-            ids: run(|r| r.id.as_uuid()),
-            workspaces: run(|r| r.workspace_id.as_uuid()),
-            creators: run(|r| r.creator.as_uuid()),
-            tokens: group
-                .iter()
-                .map(|a| a.run.api_token_id.as_ref().map(TokenId::as_uuid))
-                .collect(),
-            template_names: group.iter().map(|a| a.run.template_name.as_str()).collect(),
-            snapshots: group.iter().map(|a| &a.run.template_snapshot).collect(),
-            template_hashes: group.iter().map(|a| a.run.template_hash.as_str()).collect(),
-            keys: group
-                .iter()
-                .map(|a| a.run.idempotency_key.as_deref())
-                .collect(),
-            request_hashes: group.iter().map(|a| a.run.request_hash.as_str()).collect(),
-            cleanups: group
-                .iter()
-                .map(|a| a.run.cleanup_policy.as_str())
-                .collect(),
-            durations: group.iter().map(|a| a.run.max_duration_seconds).collect(),
-            spends: group.iter().map(|a| a.run.max_spend_usd).collect(),
-            max_attempts: group.iter().map(|a| a.run.max_attempts).collect(),
-            secret_ids: group.iter().map(|a| a.secret.id.as_uuid()).collect(),
-            trace_parents: group.iter().map(|a| a.trace_parent.as_deref()).collect(),
-            key_ids: group.iter().map(|a| a.secret.key_id.as_str()).collect(),
-            wrapped_keys: group
-                .iter()
-                .map(|a| a.secret.wrapped_key.as_slice())
-                .collect(),
-            wrap_nonces: group
-                .iter()
-                .map(|a| a.secret.wrap_nonce.as_slice())
-                .collect(),
-            ciphertexts: group
-                .iter()
-                .map(|a| a.secret.ciphertext.as_slice())
-                .collect(),
-            nonces: group.iter().map(|a| a.secret.nonce.as_slice()).collect(),
-            explicit_durations: group.iter().map(|a| a.explicit_duration).collect(),
-            bucket_keys: group.iter().map(|a| a.bucket.key.as_str()).collect(),
-            capacities: group.iter().map(|a| a.bucket.spec.capacity).collect(),
-            refills: group
-                .iter()
-                .map(|a| a.bucket.spec.refill_per_second)
-                .collect(),
+            ids: column(group, |a| a.run.id.as_uuid()),
+            workspaces: column(group, |a| a.run.workspace_id.as_uuid()),
+            creators: column(group, |a| a.run.creator.as_uuid()),
+            tokens: column(group, |a| a.run.api_token_id.as_ref().map(TokenId::as_uuid)),
+            template_names: column(group, |a| a.run.template_name.as_str()),
+            snapshots: column(group, |a| &a.run.template_snapshot),
+            template_hashes: column(group, |a| a.run.template_hash.as_str()),
+            keys: column(group, |a| a.run.idempotency_key.as_deref()),
+            request_hashes: column(group, |a| a.run.request_hash.as_str()),
+            cleanups: column(group, |a| a.run.cleanup_policy.as_str()),
+            durations: column(group, |a| a.run.max_duration_seconds),
+            spends: column(group, |a| a.run.max_spend_usd),
+            max_attempts: column(group, |a| a.run.max_attempts),
+            secret_ids: column(group, |a| a.secret.id.as_uuid()),
+            trace_parents: column(group, |a| a.trace_parent.as_deref()),
+            key_ids: column(group, |a| a.secret.key_id.as_str()),
+            wrapped_keys: column(group, |a| a.secret.wrapped_key.as_slice()),
+            wrap_nonces: column(group, |a| a.secret.wrap_nonce.as_slice()),
+            ciphertexts: column(group, |a| a.secret.ciphertext.as_slice()),
+            nonces: column(group, |a| a.secret.nonce.as_slice()),
+            explicit_durations: column(group, |a| a.explicit_duration),
+            bucket_keys: column(group, |a| a.bucket.key.as_str()),
+            capacities: column(group, |a| a.bucket.spec.capacity),
+            refills: column(group, |a| a.bucket.spec.refill_per_second),
         }
     }
+}
+
+/// One field of every admission of the group, in order.
+fn column<'a, T>(group: &'a [Admission], field: impl Fn(&'a Admission) -> T) -> Vec<T> {
+    group.iter().map(field).collect()
 }
