@@ -14,13 +14,15 @@
 //! 3. **Unfinished journals**: runs with provider resources stuck in `intended` for more than a
 //!    few minutes are made due now; the worker's next step adopts the resource by metadata (or
 //!    abandons it if it never existed) and cleans up.
-//! 4. **Deleted runs** ([`purge`]): runs the user deleted that are finished (`phase = 'done'`),
+//! 4. **Stale run-feed watches**: watches a bff replica has not renewed for ten minutes (the
+//!    replica is gone) are deleted, so the runs they named stop notifying.
+//! 5. **Deleted runs** ([`purge`]): runs the user deleted that are finished (`phase = 'done'`),
 //!    whatever became of their cleanup, lose their stored objects, output rows and secrets, and
 //!    end `deleted`.
-//! 5. **Storage accounting** ([`storage`], locked): each workspace's used-bytes counter is
+//! 6. **Storage accounting** ([`storage`], locked): each workspace's used-bytes counter is
 //!    recomputed from its output rows and fixed where it drifted.
-//! 6. **Deleted workspaces** ([`workspaces`], locked): drained, purged and tombstoned.
-//! 7. **Idle cached agents and environments** ([`agent_cache`], when the sweeper has the key
+//! 7. **Deleted workspaces** ([`workspaces`], locked): drained, purged and tombstoned.
+//! 8. **Idle cached agents and environments** ([`agent_cache`], when the sweeper has the key
 //!    ring and a provider URL): archived or deleted on the provider once idle for
 //!    `limits.agent_cache_idle_seconds` with no unfinished run on them. Run separately
 //!    ([`agent_cache::retire_idle`]) since it is the one pass that calls the provider.
@@ -34,8 +36,8 @@ mod workspaces;
 
 use std::time::Duration;
 
-use antpath_db::cleanup;
 use antpath_db::sweeps::begin_bounded;
+use antpath_db::{cleanup, feed_watches};
 use antpath_storage::ObjectStore;
 use anyhow::Context as _;
 use sqlx::PgPool;
@@ -111,6 +113,10 @@ pub async fn sweep(
             .await
             .context("while nudging unfinished journals")?;
     tx.commit().await?;
+
+    report.watches_expired = feed_watches::expire_stale(pool, batch)
+        .await
+        .context("while expiring the run feed's stale watches")?;
 
     purge::purge_deleted_runs(pool, store, config, &mut report)
         .await

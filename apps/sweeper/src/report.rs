@@ -40,11 +40,13 @@ pub struct Report {
     pub cache_retired: u64,
     /// Retirements that failed (the provider call); the entry is retried on a later pass.
     pub cache_errors: u64,
+    /// Run-feed watches left by bff replicas that are gone (not renewed for ten minutes).
+    pub watches_expired: u64,
 }
 
 impl Report {
     /// Every counter with its name, in a fixed order (the line and the metric names use it).
-    pub fn counters(&self) -> [(&'static str, u64); 17] {
+    pub fn counters(&self) -> [(&'static str, u64); 18] {
         [
             ("leases_expired", self.leases_expired),
             ("secrets_destroyed", self.secrets_destroyed),
@@ -63,6 +65,7 @@ impl Report {
             ("passes_skipped", self.passes_skipped),
             ("cache_retired", self.cache_retired),
             ("cache_errors", self.cache_errors),
+            ("watches_expired", self.watches_expired),
         ]
     }
 
@@ -86,6 +89,7 @@ impl Report {
             passes_skipped,
             cache_retired,
             cache_errors,
+            watches_expired,
         } = other;
         self.leases_expired += leases_expired;
         self.secrets_destroyed += secrets_destroyed;
@@ -104,6 +108,7 @@ impl Report {
         self.passes_skipped += passes_skipped;
         self.cache_retired += cache_retired;
         self.cache_errors += cache_errors;
+        self.watches_expired += watches_expired;
     }
 }
 

@@ -18,6 +18,7 @@ pub mod audit;
 pub mod cleanup;
 pub mod closing;
 pub mod events;
+pub mod feed_watches;
 pub mod key_rotation;
 pub mod leased;
 pub mod lifecycle;

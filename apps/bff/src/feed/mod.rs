@@ -14,6 +14,10 @@
 //! - The `LISTEN` connection starts with the first stream and reconnects with backoff
 //!   ([`antpath_lease::listener::listen_to`]). After every (re)connect each topic reads again,
 //!   so a notification lost while the connection was down delays an update but loses nothing.
+//! - A topic watches its run (`antpath_db::feed_watches`) before its first read and again after
+//!   every (re)connect: the triggers notify only about watched runs, so the commits of the
+//!   many runs nobody streams never wait on the cluster's notification lock. The replica
+//!   renews its watches every minute; a topic deletes its own when it ends.
 //! - A topic ends when its last stream goes, when its run can no longer be read, or at
 //!   [`RunFeed::shutdown`], which also ends every stream so a graceful shutdown does not wait
 //!   for them.
@@ -25,7 +29,7 @@ use std::fmt::Write as _;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 
-use antpath_db::PgPool;
+use antpath_db::{PgPool, feed_watches};
 use antpath_lease::listener::{self, Heard};
 use antpath_types::{RunId, WorkspaceId};
 use tokio_util::sync::CancellationToken;
@@ -56,6 +60,24 @@ struct Inner {
     shutdown: CancellationToken,
     /// For `/metrics`.
     counters: Arc<Counters>,
+    /// Who this replica is to `run_watches`.
+    watching: Arc<Watching>,
+}
+
+/// This replica's part in `run_watches`.
+#[derive(Debug)]
+pub(crate) struct Watching {
+    /// The replica's id, random per process.
+    pub replica: uuid::Uuid,
+    /// How many times the `LISTEN` connection has connected: a topic watches again when this
+    /// moved since its last watch (a restarted server has lost every watch).
+    connections: AtomicU64,
+}
+
+impl Watching {
+    pub(crate) fn connections(&self) -> u64 {
+        self.connections.load(Ordering::Acquire)
+    }
 }
 
 /// What the feed counts for `/metrics`.
@@ -121,6 +143,10 @@ impl RunFeed {
             listening: std::sync::Once::new(),
             shutdown: CancellationToken::new(),
             counters: Arc::default(),
+            watching: Arc::new(Watching {
+                replica: uuid::Uuid::new_v4(),
+                connections: AtomicU64::new(0),
+            }),
         }))
     }
 
@@ -151,6 +177,7 @@ impl RunFeed {
                     tokio::spawn(topic::run(
                         Arc::downgrade(&self.0),
                         self.0.counters.clone(),
+                        self.0.watching.clone(),
                         topic,
                     ));
                     updates
@@ -236,9 +263,15 @@ impl RunFeed {
         self.0.lock()
     }
 
-    /// Starts the one `LISTEN` task of this replica, the first time a stream subscribes.
+    /// Starts the one `LISTEN` task of this replica and the renewal of its watches, the first
+    /// time a stream subscribes.
     fn start_listening(&self) {
         self.0.listening.call_once(|| {
+            tokio::spawn(renew_watches(
+                self.0.pool.clone(),
+                self.0.watching.replica,
+                self.0.shutdown.clone(),
+            ));
             let feed = Arc::downgrade(&self.0);
             tokio::spawn(listener::listen_to(
                 self.0.pool.clone(),
@@ -278,6 +311,7 @@ impl Inner {
                 }
             }
             Heard::Reconnected => {
+                self.watching.connections.fetch_add(1, Ordering::AcqRel);
                 for topic in topics.values().flatten() {
                     topic.wake();
                 }
@@ -300,6 +334,20 @@ impl Inner {
             }
         }
         true
+    }
+}
+
+/// Renews the replica's watches every [`feed_watches::RENEW_EVERY`] until shutdown.
+async fn renew_watches(pool: PgPool, replica: uuid::Uuid, shutdown: CancellationToken) {
+    loop {
+        tokio::select! {
+            () = shutdown.cancelled() => return,
+            () = tokio::time::sleep(feed_watches::RENEW_EVERY) => {}
+        }
+        if let Err(err) = feed_watches::renew(&pool, replica).await {
+            // The watches stay until the sweeper finds them stale, ten renewals from now.
+            tracing::warn!(error.message = %err, "could not renew the run feed's watches");
+        }
     }
 }
 

@@ -5,12 +5,14 @@ use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::Duration;
 
+use antpath_db::feed_watches::{self, Watch};
 use antpath_db::{PgPool, run_outputs, run_reads};
 use antpath_types::{CleanupState, RunId, RunStatus, WorkspaceId};
 use anyhow::Context as _;
 use tokio::sync::{Notify, watch};
+use tokio_util::sync::CancellationToken;
 
-use super::{Counters, FeedRef, RECENT_EVENTS};
+use super::{Counters, FeedRef, RECENT_EVENTS, Watching};
 use crate::views::{EventView, RunView};
 
 /// Events read per query when a topic catches up.
@@ -75,6 +77,8 @@ pub(crate) enum TopicState {
 pub(crate) struct Topic {
     pub run: RunId,
     pub workspace: WorkspaceId,
+    /// Its row in `run_watches`.
+    watch_id: uuid::Uuid,
     wake: Notify,
     state: watch::Sender<TopicState>,
 }
@@ -87,6 +91,7 @@ impl Topic {
         Self {
             run,
             workspace,
+            watch_id: uuid::Uuid::new_v4(),
             wake,
             state: watch::Sender::new(TopicState::Loading),
         }
@@ -117,11 +122,60 @@ impl Topic {
 
 /// The topic's task: reads when woken, until its last stream goes, its run is gone, or the
 /// feed shuts down.
-pub(crate) async fn run(feed: FeedRef, counters: Arc<Counters>, topic: Arc<Topic>) {
+pub(crate) async fn run(
+    feed: FeedRef,
+    counters: Arc<Counters>,
+    watching: Arc<Watching>,
+    topic: Arc<Topic>,
+) {
     let Some((pool, shutdown)) = feed.upgrade().map(|f| (f.pool.clone(), f.shutdown.clone()))
     else {
         return;
     };
+    let watch = Watch {
+        workspace: topic.workspace,
+        run: topic.run,
+        topic: topic.watch_id,
+        replica: watching.replica,
+    };
+    let mut watched = Watched {
+        watch,
+        connection: None,
+    };
+    run_until_ended(
+        &feed,
+        &counters,
+        &watching,
+        &topic,
+        &pool,
+        &shutdown,
+        &mut watched,
+    )
+    .await;
+    if watched.connection.is_some()
+        && let Err(err) = feed_watches::unwatch(&pool, &watch).await
+    {
+        // The sweeper deletes it once it is stale; until then it costs a notification.
+        tracing::debug!(run.id = %topic.run, error.message = %err, "could not end a watch");
+    }
+}
+
+/// A topic's watch, and the connection count it was stored under (none before the first).
+struct Watched {
+    watch: Watch,
+    connection: Option<u64>,
+}
+
+/// The topic's loop; returns when the topic has ended.
+async fn run_until_ended(
+    feed: &FeedRef,
+    counters: &Counters,
+    watching: &Watching,
+    topic: &Arc<Topic>,
+    pool: &PgPool,
+    shutdown: &CancellationToken,
+    watched: &mut Watched,
+) {
     let mut failures = 0u32;
     let mut current: Option<Arc<Snapshot>> = None;
     loop {
@@ -129,11 +183,11 @@ pub(crate) async fn run(feed: FeedRef, counters: Arc<Counters>, topic: Arc<Topic
             biased;
             () = shutdown.cancelled() => {
                 topic.state.send_replace(TopicState::Closed);
-                forget(&feed, &topic, true);
+                forget(feed, topic, true);
                 return;
             }
             () = topic.state.closed() => {
-                if forget(&feed, &topic, false) {
+                if forget(feed, topic, false) {
                     return;
                 }
                 continue;
@@ -141,7 +195,7 @@ pub(crate) async fn run(feed: FeedRef, counters: Arc<Counters>, topic: Arc<Topic
             () = topic.wake.notified() => {}
         }
         counters.read();
-        match read(&pool, &topic, current.as_deref()).await {
+        match watch_and_read(pool, topic, current.as_deref(), watching, watched).await {
             Ok(Some(next)) => {
                 failures = 0;
                 let changed = current.as_ref().is_none_or(|c| {
@@ -155,7 +209,7 @@ pub(crate) async fn run(feed: FeedRef, counters: Arc<Counters>, topic: Arc<Topic
             }
             Ok(None) => {
                 topic.state.send_replace(TopicState::Gone);
-                forget(&feed, &topic, true);
+                forget(feed, topic, true);
                 return;
             }
             Err(err) => {
@@ -176,7 +230,7 @@ pub(crate) async fn run(feed: FeedRef, counters: Arc<Counters>, topic: Arc<Topic
                         LoadFailure::Internal
                     };
                     topic.state.send_replace(TopicState::Failed(failure));
-                    forget(&feed, &topic, true);
+                    forget(feed, topic, true);
                     return;
                 }
                 // Streams keep the last snapshot; the topic tries again after a pause.
@@ -194,6 +248,24 @@ pub(crate) async fn run(feed: FeedRef, counters: Arc<Counters>, topic: Arc<Topic
 
 fn forget(feed: &FeedRef, topic: &Arc<Topic>, always: bool) -> bool {
     feed.upgrade().is_none_or(|f| f.forget(topic, always))
+}
+
+/// Watches the run if this connection has not seen its watch yet, then reads it.
+async fn watch_and_read(
+    pool: &PgPool,
+    topic: &Topic,
+    current: Option<&Snapshot>,
+    watching: &Watching,
+    watched: &mut Watched,
+) -> anyhow::Result<Option<Snapshot>> {
+    let connection = watching.connections();
+    if watched.connection != Some(connection) {
+        if !feed_watches::watch(pool, &watched.watch).await? {
+            return Ok(None);
+        }
+        watched.connection = Some(connection);
+    }
+    read(pool, topic, current).await
 }
 
 /// Reads the run and the events after `current`'s; `None` when the run cannot be read.

@@ -18,6 +18,7 @@ mod sign_in;
 mod slow_clients;
 mod stream;
 mod stream_sdk;
+mod stream_watches;
 mod submit;
 mod support;
 mod tenancy;

@@ -30,7 +30,7 @@ struct Message {
 }
 
 /// A test's own minimal event-stream reader (the SDK has the full one).
-struct Sse {
+pub(crate) struct Sse {
     body: Pin<Box<dyn Stream<Item = reqwest::Result<Bytes>> + Send>>,
     buffer: String,
     /// Keep-alive comments seen.
@@ -38,7 +38,7 @@ struct Sse {
 }
 
 impl Sse {
-    async fn open(base: &str, run: RunId, token: &str, last_id: Option<&str>) -> Self {
+    pub(crate) async fn open(base: &str, run: RunId, token: &str, last_id: Option<&str>) -> Self {
         let response = get_stream(base, run, Some(token), last_id).await;
         assert_eq!(response.status(), 200, "{:?}", response.text().await);
         let headers = response.headers();
@@ -95,7 +95,7 @@ impl Sse {
     }
 
     /// The next message, which must be an `event:`; returns its id and provider event id.
-    async fn event(&mut self) -> (String, String) {
+    pub(crate) async fn event(&mut self) -> (String, String) {
         let message = self.next().await.expect("an event");
         assert_eq!(message.event, "event", "{message:?}");
         let id = message.id.clone().expect("an event has an id");
@@ -108,7 +108,7 @@ impl Sse {
     }
 
     /// The next message, which must be `name` (`run` or `end`); returns the run object.
-    async fn run(&mut self, name: &str) -> Value {
+    pub(crate) async fn run(&mut self, name: &str) -> Value {
         let message = self.next().await.expect("a run message");
         assert_eq!(message.event, name, "{message:?}");
         assert_eq!(message.id, None, "run messages carry no id");

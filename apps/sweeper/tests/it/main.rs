@@ -136,3 +136,34 @@ async fn a_finished_run_that_still_holds_its_secrets_loses_them(pool: PgPool) {
     );
     assert!(!holds_secret(finished).await);
 }
+
+/// A bff replica that died leaves its run-feed watches behind; once they are ten minutes
+/// without renewal the sweeper deletes them, and leaves a live replica's alone.
+#[sqlx::test(migrator = "antpath_db::MIGRATOR")]
+async fn watches_a_gone_replica_left_are_deleted_and_live_ones_kept(pool: PgPool) {
+    let dir = tempfile::tempdir().expect("dir");
+    let store = store(&dir);
+    let (_, run) = seed(&pool).await;
+    let (gone, live) = (uuid::Uuid::new_v4(), uuid::Uuid::new_v4());
+    sqlx::query(
+        "insert into run_watches (run_id, topic, replica, renewed_at)
+         values ($1, $2, $2, now() - interval '11 minutes'),
+                ($1, $3, $3, now() - interval '9 minutes')",
+    )
+    .bind(run.as_uuid())
+    .bind(gone)
+    .bind(live)
+    .execute(&pool)
+    .await
+    .expect("watches");
+
+    let report = antpath_sweeper::sweep_once(&pool, &store, 10)
+        .await
+        .expect("sweep");
+    assert_eq!(report.watches_expired, 1);
+    let left: Vec<uuid::Uuid> = sqlx::query_scalar("select replica from run_watches")
+        .fetch_all(&pool)
+        .await
+        .expect("left");
+    assert_eq!(left, vec![live]);
+}

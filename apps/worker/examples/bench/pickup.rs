@@ -6,7 +6,8 @@
 //! admitting statement, autocommitted, followed by the bff's wake-up of the workers after the
 //! commit) returns, and stops when the `antpath_run_changes` notification for the run arrives
 //! (the run feed's trigger fires on the first update that changes what the API shows; the
-//! worker's first write moves the run to `provisioning`, and so does the bare loop's).
+//! worker's first write moves the run to `provisioning`, and so does the bare loop's; the bench
+//! watches each run before submitting it, since the feed notifies only about watched runs).
 //! A probe task measures how late the tokio runtime wakes a 1 ms timer meanwhile, and the bare
 //! loop reports when it heard, claimed and wrote, so a slow pickup can be placed: Postgres
 //! (a commit or a notification late), the runtime (the probe late) or the claim path.
@@ -116,7 +117,7 @@ async fn measure_bare(bench: &Bench) -> (Vec<f64>, String) {
     let mut slowest = (0.0, String::new());
     for _ in 0..SAMPLES {
         let before = Instant::now();
-        let run = bench.submit("x").await.as_uuid();
+        let run = bench.submit_watched("x").await.as_uuid();
         let committed = Instant::now();
         let seen = first_change(&mut feed, run).await;
         let ms = seen.map_or(GIVE_UP.as_secs_f64() * 1e3, |seen| {
@@ -219,7 +220,7 @@ async fn measure_worker(bench: &Bench) -> Vec<f64> {
     let mut latencies = Vec::with_capacity(SAMPLES);
     for _ in 0..SAMPLES {
         let run = bench
-            .submit("antpath-sim: scenario=forever")
+            .submit_watched("antpath-sim: scenario=forever")
             .await
             .as_uuid();
         let committed = Instant::now();

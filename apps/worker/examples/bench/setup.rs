@@ -108,6 +108,23 @@ impl Bench {
     /// the bff's is.
     pub async fn submit(&self, directive: &str) -> RunId {
         let (run, secret) = self.new_run(directive);
+        self.admit(run, secret).await
+    }
+
+    /// As [`Bench::submit`], for a run a stream watches from before its submission (the run
+    /// feed notifies only about watched runs), as a dashboard open on it would.
+    pub async fn submit_watched(&self, directive: &str) -> RunId {
+        let (run, secret) = self.new_run(directive);
+        sqlx::query("insert into run_watches (run_id, topic, replica) values ($1, $2, $2)")
+            .bind(run.id.as_uuid())
+            .bind(uuid::Uuid::new_v4())
+            .execute(&self.pool)
+            .await
+            .expect("watch");
+        self.admit(run, secret).await
+    }
+
+    async fn admit(&self, run: NewRun, secret: SealedSecret) -> RunId {
         let id = run.id;
         let admission = antpath_db::admission::Admission {
             run,
