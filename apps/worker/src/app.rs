@@ -62,6 +62,7 @@ pub fn start(deps: Deps, health_listener: Option<TcpListener>) -> std::io::Resul
         owner: config.owner.clone(),
         concurrency: config.concurrency.max(1),
         batch: config.tuning.claim_batch.max(1),
+        claim_linger: config.tuning.claim_linger,
         lease_ttl: config.lease_ttl(),
         renew_before: std::time::Duration::from_secs(config.limits.lease_renew_seconds.into()),
         poll_interval: config.tuning.claim_poll,

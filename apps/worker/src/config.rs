@@ -33,6 +33,10 @@ pub struct Tuning {
     pub claim_batch: usize,
     /// Longest idle sleep of the claim loop (polling is the source of truth).
     pub claim_poll: Duration,
+    /// How long a busy claim loop waits for half a batch of free slots before claiming fewer
+    /// (`antpath_lease::ClaimerConfig::claim_linger`). A due run waits this much longer only
+    /// when the replica is nearly full; default 5 ms, a few steps' commits.
+    pub claim_linger: Duration,
     /// Whether to `LISTEN` for wake-ups.
     pub listen: bool,
     /// Running steps get this long to finish on shutdown before their runs are handed back.
@@ -58,6 +62,7 @@ impl Default for Tuning {
         Self {
             claim_batch: 16,
             claim_poll: Duration::from_secs(2),
+            claim_linger: Duration::from_millis(5),
             listen: true,
             shutdown_grace: Duration::from_secs(10),
             chain_limit: 8,

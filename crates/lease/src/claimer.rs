@@ -1,5 +1,9 @@
 //! The claim loop: claim as many due rows as there are free slots, run a job per lease with
 //! renewal, sleep until woken or the poll interval passes, and drain on shutdown.
+//!
+//! While jobs run and fewer than half a batch of slots is free, the loop lingers (at most
+//! [`ClaimerConfig::claim_linger`]) for more slots to free up before it claims: a busy replica
+//! whose jobs end one at a time would otherwise make one claim, and one commit, per ended job.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -20,6 +24,9 @@ pub struct ClaimerConfig {
     pub concurrency: usize,
     /// Most rows claimed by one query.
     pub batch: usize,
+    /// With jobs running and fewer than half a batch of slots free, how long to wait for more
+    /// slots before claiming; zero claims at once.
+    pub claim_linger: Duration,
     /// Lease length.
     pub lease_ttl: Duration,
     /// Renew when this much of the lease is left.
@@ -120,7 +127,13 @@ impl<S: LeaseStore, J: Job<S::Id>> Claimer<S, J> {
                 }
                 continue;
             }
-            let want = free.min(self.config.batch);
+            if self
+                .linger(&slots, &mut jobs, &mut in_flight, &shutdown)
+                .await
+            {
+                break;
+            }
+            let want = slots.available_permits().min(self.config.batch);
             let claimed = match self
                 .store
                 .claim(&self.config.owner, want, self.config.lease_ttl)
@@ -178,6 +191,32 @@ impl<S: LeaseStore, J: Job<S::Id>> Claimer<S, J> {
         }
         listener_stop.cancel();
         self.drain(jobs, in_flight).await;
+    }
+
+    /// Waits, while jobs run, for half a batch of slots to be free or [`ClaimerConfig::claim_linger`]
+    /// to pass; true when shut down meanwhile.
+    async fn linger(
+        &self,
+        slots: &Semaphore,
+        jobs: &mut JoinSet<()>,
+        in_flight: &mut Vec<(tokio::task::Id, Lease<S::Id>)>,
+        shutdown: &CancellationToken,
+    ) -> bool {
+        let enough = (self.config.batch.min(self.config.concurrency) / 2).max(1);
+        if slots.available_permits() >= enough || self.config.claim_linger.is_zero() {
+            return false;
+        }
+        let deadline = tokio::time::Instant::now() + self.config.claim_linger;
+        while slots.available_permits() < enough && !jobs.is_empty() {
+            tokio::select! {
+                () = shutdown.cancelled() => return true,
+                () = tokio::time::sleep_until(deadline) => return false,
+                done = jobs.join_next_with_id() => {
+                    if let Some(done) = done { forget(in_flight, done) }
+                }
+            }
+        }
+        false
     }
 
     /// Lets running jobs finish within the grace period, then aborts the rest and hands their
@@ -268,5 +307,132 @@ async fn renew_loop<S: LeaseStore>(
                 tracing::warn!(lease.id = %lease.id, error.message = %err, "lease renewal failed; retrying");
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use chrono::{DateTime, Utc};
+    use tokio::sync::Notify;
+
+    use super::*;
+
+    /// Due rows numbered from 0, and the size of every claim made.
+    #[derive(Default)]
+    struct Queue {
+        next: Mutex<u32>,
+        claims: Mutex<Vec<usize>>,
+    }
+
+    const ROWS: u32 = 160;
+
+    impl LeaseStore for Queue {
+        type Id = u32;
+
+        async fn claim(
+            &self,
+            _owner: &str,
+            limit: usize,
+            ttl: Duration,
+        ) -> Result<Vec<Lease<u32>>, sqlx::Error> {
+            let mut next = self.next.lock().unwrap();
+            let first = *next;
+            *next = (first + limit as u32).min(ROWS);
+            let leases: Vec<_> = (first..*next)
+                .map(|id| Lease {
+                    id,
+                    token: uuid::Uuid::new_v4(),
+                    expires_at: Utc::now() + ttl,
+                })
+                .collect();
+            if !leases.is_empty() {
+                self.claims.lock().unwrap().push(leases.len());
+            }
+            Ok(leases)
+        }
+
+        async fn renew(
+            &self,
+            _lease: &Lease<u32>,
+            ttl: Duration,
+        ) -> Result<Option<DateTime<Utc>>, sqlx::Error> {
+            Ok(Some(Utc::now() + ttl))
+        }
+
+        async fn release(&self, _lease: &Lease<u32>) -> Result<bool, sqlx::Error> {
+            Ok(true)
+        }
+    }
+
+    /// Row `n`'s job takes `1 + n % 16` ms, so a full replica's jobs end one a millisecond.
+    struct Staggered {
+        done: AtomicUsize,
+        all_done: Notify,
+    }
+
+    impl Job<u32> for Staggered {
+        async fn run(&self, lease: Lease<u32>, _ctx: JobContext) -> JobEnd {
+            tokio::time::sleep(Duration::from_millis(1 + u64::from(lease.id % 16))).await;
+            if self.done.fetch_add(1, Ordering::AcqRel) + 1 == ROWS as usize {
+                self.all_done.notify_one();
+            }
+            JobEnd::Done
+        }
+    }
+
+    /// Runs every row through a claimer with 16 slots and batches of 16; the claim sizes.
+    async fn claim_sizes(claim_linger: Duration) -> Vec<usize> {
+        let queue = Arc::new(Queue::default());
+        let job = Arc::new(Staggered {
+            done: AtomicUsize::new(0),
+            all_done: Notify::new(),
+        });
+        let config = ClaimerConfig {
+            owner: "test".into(),
+            concurrency: 16,
+            batch: 16,
+            claim_linger,
+            lease_ttl: Duration::from_secs(30),
+            renew_before: Duration::from_secs(10),
+            poll_interval: Duration::from_secs(2),
+            channel: None,
+            shutdown_grace: Duration::from_secs(1),
+        };
+        // Never connected: without a channel the claimer does not listen.
+        let pool = sqlx::postgres::PgPoolOptions::new()
+            .connect_lazy("postgres://unused@127.0.0.1:1/unused")
+            .expect("lazy pool");
+        let handle = Claimer::new(Arc::clone(&queue), Arc::clone(&job), config).spawn(pool);
+        job.all_done.notified().await;
+        handle.shutdown().await;
+        assert_eq!(job.done.load(Ordering::Acquire), ROWS as usize);
+        queue.claims.lock().unwrap().clone()
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_busy_claimer_lingers_for_half_a_batch_instead_of_claiming_per_ended_job() {
+        let sizes = claim_sizes(Duration::from_millis(5)).await;
+        assert_eq!(
+            sizes[0], 16,
+            "with every slot free the first claim is a full batch"
+        );
+        assert!(
+            sizes.len() <= (ROWS as usize) / 4,
+            "{} claims for {ROWS} rows: {sizes:?}",
+            sizes.len()
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn without_a_linger_a_claimer_claims_as_each_slot_frees() {
+        let sizes = claim_sizes(Duration::ZERO).await;
+        assert!(
+            sizes.len() >= (ROWS as usize) / 3,
+            "{} claims for {ROWS} rows: {sizes:?}",
+            sizes.len()
+        );
     }
 }

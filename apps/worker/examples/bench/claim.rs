@@ -3,13 +3,19 @@
 
 use std::process::Command;
 use std::sync::Arc;
-use std::time::Instant;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
 
 use antpath_db::closing::{AttemptsEnd, Closing};
 use antpath_db::lifecycle::{self, Fence};
-use antpath_types::CleanupState;
+use antpath_lease::{Claimer, ClaimerConfig, Job, JobContext, JobEnd, Lease};
+use antpath_types::{CleanupState, RunId};
 use antpath_worker::finisher::Finisher;
+use antpath_worker::metrics::WorkerMetrics;
+use antpath_worker::store::{RunStore, fence_of};
+use sqlx::PgPool;
 use sqlx::postgres::PgPoolOptions;
+use tokio_util::sync::CancellationToken;
 
 use crate::setup::{Bench, load, summary};
 
@@ -17,6 +23,9 @@ use crate::setup::{Bench, load, summary};
 const RUNS: usize = 4000;
 /// Rows per claim, the worker's default `claim_batch`.
 const BATCH: i64 = 16;
+/// Runs one claimer works on at once in `Worker` mode, the worker's default
+/// `worker.concurrency`.
+const CONCURRENCY: usize = 16;
 
 /// Connections per claimer: the worker's default pool (`database.max_connections`).
 const POOL: u32 = 10;
@@ -24,9 +33,11 @@ const POOL: u32 = 10;
 /// How a claimer ends the runs it claimed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Finish {
-    /// As the worker does: every claimed run is a task of its own that writes its outcome in
-    /// a transaction of its own (the worker's end step) and then closes through the worker's
-    /// [`Finisher`], which writes the closings waiting together in one statement.
+    /// As the worker does: the worker's own claim loop (`antpath_lease::Claimer` over the
+    /// worker's `RunStore`, [`CONCURRENCY`] slots, claims of up to [`BATCH`] as slots free up)
+    /// runs a job per claimed run that writes its outcome in a transaction of its own (the
+    /// worker's end step) and then closes through the worker's [`Finisher`], which writes the
+    /// closings waiting together in one statement.
     Worker,
     /// One outcome statement and one closing statement (`closing::close_many`) for the whole
     /// claimed batch.
@@ -119,10 +130,13 @@ async fn claim_and_finish(bench: &Bench, claimers: usize, finish: Finish) -> f64
         pools.push(pool);
     }
     let started = Instant::now();
+    if finish == Finish::Worker {
+        worker_loops(pools).await;
+        return RUNS as f64 / started.elapsed().as_secs_f64();
+    }
     let mut tasks = Vec::new();
     for (i, pool) in pools.into_iter().enumerate() {
         tasks.push(tokio::spawn(async move {
-            let finisher = Arc::new(Finisher::new(pool.clone()));
             let owner = format!("c{i}");
             let mut done = 0usize;
             loop {
@@ -139,34 +153,13 @@ async fn claim_and_finish(bench: &Bench, claimers: usize, finish: Finish) -> f64
                         token: c.token,
                     })
                     .collect();
-                match finish {
-                    Finish::Worker => {
-                        let ends = fences.into_iter().map(|fence| {
-                            let finisher = Arc::clone(&finisher);
-                            let pool = pool.clone();
-                            tokio::spawn(async move {
-                                decide(&pool, &[fence]).await?;
-                                finisher
-                                    .finish(closing(fence))
-                                    .await
-                                    .map_err(|err| sqlx::Error::Protocol(err.to_string()))
-                            })
-                        });
-                        for end in futures_util::future::join_all(ends).await {
-                            end.expect("finish task").expect("finish");
-                            done += 1;
-                        }
-                    }
-                    Finish::Batched => {
-                        decide(&pool, &fences).await.expect("decide");
-                        let closings: Vec<Closing> = fences.iter().copied().map(closing).collect();
-                        let ended = antpath_db::closing::close_many(&pool, &closings)
-                            .await
-                            .expect("finish");
-                        assert_eq!(ended.len(), fences.len(), "a lease was lost");
-                        done += ended.len();
-                    }
-                }
+                decide(&pool, &fences).await.expect("decide");
+                let closings: Vec<Closing> = fences.iter().copied().map(closing).collect();
+                let ended = antpath_db::closing::close_many(&pool, &closings)
+                    .await
+                    .expect("finish");
+                assert_eq!(ended.len(), fences.len(), "a lease was lost");
+                done += ended.len();
             }
         }));
     }
@@ -176,6 +169,63 @@ async fn claim_and_finish(bench: &Bench, claimers: usize, finish: Finish) -> f64
     }
     assert_eq!(total, RUNS, "every run claimed and finished once");
     total as f64 / started.elapsed().as_secs_f64()
+}
+
+/// One worker claim loop per pool until every run is finished.
+async fn worker_loops(pools: Vec<PgPool>) {
+    let done = Arc::new(AtomicUsize::new(0));
+    let all_done = CancellationToken::new();
+    let mut loops = Vec::new();
+    for (i, pool) in pools.into_iter().enumerate() {
+        let job = EndJob {
+            pool: pool.clone(),
+            finisher: Finisher::new(pool.clone()),
+            done: Arc::clone(&done),
+            all_done: all_done.clone(),
+        };
+        let config = ClaimerConfig {
+            owner: format!("c{i}"),
+            concurrency: CONCURRENCY,
+            batch: BATCH as usize,
+            claim_linger: antpath_worker::config::Tuning::default().claim_linger,
+            lease_ttl: Duration::from_secs(30),
+            renew_before: Duration::from_secs(10),
+            poll_interval: Duration::from_secs(2),
+            channel: None,
+            shutdown_grace: Duration::from_secs(10),
+        };
+        let store = RunStore::new(pool.clone(), Arc::new(WorkerMetrics::default()));
+        loops.push(Claimer::new(Arc::new(store), Arc::new(job), config).spawn(pool));
+    }
+    all_done.cancelled().await;
+    for claim_loop in loops {
+        claim_loop.shutdown().await;
+    }
+    assert_eq!(
+        done.load(Ordering::Acquire),
+        RUNS,
+        "every run finished once"
+    );
+}
+
+/// The bench's job: the run's outcome, then its closing through the finisher.
+struct EndJob {
+    pool: PgPool,
+    finisher: Finisher,
+    done: Arc<AtomicUsize>,
+    all_done: CancellationToken,
+}
+
+impl Job<RunId> for EndJob {
+    async fn run(&self, lease: Lease<RunId>, _ctx: JobContext) -> JobEnd {
+        let fence = fence_of(&lease);
+        decide(&self.pool, &[fence]).await.expect("decide");
+        self.finisher.finish(closing(fence)).await.expect("finish");
+        if self.done.fetch_add(1, Ordering::AcqRel) + 1 == RUNS {
+            self.all_done.cancel();
+        }
+        JobEnd::Done
+    }
 }
 
 /// A pgbench database next to the bench's, initialised once (scale 1).
