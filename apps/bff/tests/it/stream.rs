@@ -198,24 +198,29 @@ impl Driver {
     async fn events_at_once(&self, numbers: impl IntoIterator<Item = u32>) {
         let mut tx = self.pool.begin().await.expect("begin");
         for n in numbers {
-            let provider_event_id = format!("sevt_{n}");
-            antpath_db::events::insert_event_once(
-                &mut *tx,
-                &antpath_db::events::NewEvent {
-                    run_id: self.run,
-                    attempt_id: self.attempt,
-                    workspace_id: self.workspace,
-                    provider_event_id: &provider_event_id,
-                    event_type: "agent.message",
-                    processed_at: None,
-                    summary: json!({"n": n}),
-                },
-            )
-            .await
-            .expect("event")
-            .expect("a new event");
+            self.event_in(&mut tx, n).await;
         }
         tx.commit().await.expect("commit");
+    }
+
+    /// Stores provider event `sevt_{n}` in the caller's transaction.
+    pub(crate) async fn event_in(&self, db: &mut sqlx::PgConnection, n: u32) {
+        let provider_event_id = format!("sevt_{n}");
+        antpath_db::events::insert_event_once(
+            db,
+            &antpath_db::events::NewEvent {
+                run_id: self.run,
+                attempt_id: self.attempt,
+                workspace_id: self.workspace,
+                provider_event_id: &provider_event_id,
+                event_type: "agent.message",
+                processed_at: None,
+                summary: json!({"n": n}),
+            },
+        )
+        .await
+        .expect("event")
+        .expect("a new event");
     }
 
     /// Marks the run succeeded with its cleanup done.

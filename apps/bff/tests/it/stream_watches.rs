@@ -58,31 +58,24 @@ async fn only_a_run_with_an_open_stream_notifies_and_its_watch_ends_with_the_str
     server.shutdown().await.expect("shutdown");
 }
 
-/// A writer that changed the run before the stream's watch existed does not notify; the stream
-/// still shows its change, because its first read waits for that writer's commit.
-#[sqlx::test(migrator = "antpath_db::MIGRATOR")]
-async fn a_change_committed_while_its_stream_opens_reaches_the_stream(pool: PgPool) {
-    let app = TestApp::new(pool);
-    let tenant = app.tenant("acme").await;
-    let server = app.serve().await;
-    let run = Driver::start(&app, &tenant).await;
-
-    let mut writer = app.pool.begin().await.expect("begin");
-    sqlx::query("update runs set status = 'succeeded', cleanup_state = 'running' where id = $1")
-        .bind(run.run.as_uuid())
-        .execute(&mut *writer)
-        .await
-        .expect("update");
-    let base = server.base_url();
-    let token = tenant.token.clone();
-    let id = run.run;
+/// Opens a stream on `run` while `writer` holds an uncommitted change of it, commits the
+/// change once the stream's watch waits for it (or after a moment, if nothing waits), and
+/// returns the stream with its first run message. The writer looked for watches before the
+/// stream's existed, so it notified no one: the stream sees its change only because its first
+/// read waited for the writer's commit.
+async fn open_while_uncommitted(
+    app: &TestApp,
+    server: &antpath_bff::Server,
+    token: &str,
+    run: &Driver,
+    writer: sqlx::Transaction<'static, sqlx::Postgres>,
+) -> (Sse, serde_json::Value) {
+    let (base, token, id) = (server.base_url(), token.to_owned(), run.run);
     let opening = tokio::spawn(async move {
         let mut stream = Sse::open(&base, id, &token, None).await;
         let first = stream.run("run").await;
         (stream, first)
     });
-    // Give the stream its chance to read before the writer commits: until a backend waits
-    // for the writer's row lock, or a moment passes (the wait the fix adds is what is tested).
     let started = Instant::now();
     while started.elapsed() < Duration::from_secs(2) {
         let waiting: i64 = sqlx::query_scalar(
@@ -98,8 +91,24 @@ async fn a_change_committed_while_its_stream_opens_reaches_the_stream(pool: PgPo
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     writer.commit().await.expect("commit");
+    opening.await.expect("open")
+}
 
-    let (mut stream, first) = opening.await.expect("open");
+#[sqlx::test(migrator = "antpath_db::MIGRATOR")]
+async fn a_change_committed_while_its_stream_opens_reaches_the_stream(pool: PgPool) {
+    let app = TestApp::new(pool);
+    let tenant = app.tenant("acme").await;
+    let server = app.serve().await;
+    let run = Driver::start(&app, &tenant).await;
+
+    let mut writer = app.pool.begin().await.expect("begin");
+    sqlx::query("update runs set status = 'succeeded', cleanup_state = 'running' where id = $1")
+        .bind(run.run.as_uuid())
+        .execute(&mut *writer)
+        .await
+        .expect("update");
+    let (mut stream, first) =
+        open_while_uncommitted(&app, &server, &tenant.token, &run, writer).await;
     let status = if first["status"] == "succeeded" {
         first["status"].clone()
     } else {
@@ -108,5 +117,22 @@ async fn a_change_committed_while_its_stream_opens_reaches_the_stream(pool: PgPo
         stream.run("run").await["status"].clone()
     };
     assert_eq!(status, "succeeded");
+    server.shutdown().await.expect("shutdown");
+}
+
+/// The same for an event stored without any change of the run row.
+#[sqlx::test(migrator = "antpath_db::MIGRATOR")]
+async fn an_event_committed_while_its_stream_opens_reaches_the_stream(pool: PgPool) {
+    let app = TestApp::new(pool);
+    let tenant = app.tenant("acme").await;
+    let server = app.serve().await;
+    let run = Driver::start(&app, &tenant).await;
+
+    let mut writer = app.pool.begin().await.expect("begin");
+    run.event_in(&mut writer, 1).await;
+    let (mut stream, first) =
+        open_while_uncommitted(&app, &server, &tenant.token, &run, writer).await;
+    assert_eq!(first["status"], "provider_running");
+    assert_eq!(stream.event().await.1, "sevt_1");
     server.shutdown().await.expect("shutdown");
 }
