@@ -174,23 +174,9 @@ impl Driver {
 
     /// Stores provider events `sevt_{n}` for each `n`, each in its own transaction.
     pub(crate) async fn events(&self, numbers: impl IntoIterator<Item = u32>) {
+        let mut db = self.pool.acquire().await.expect("connection");
         for n in numbers {
-            let provider_event_id = format!("sevt_{n}");
-            antpath_db::events::insert_event_once(
-                &self.pool,
-                &antpath_db::events::NewEvent {
-                    run_id: self.run,
-                    attempt_id: self.attempt,
-                    workspace_id: self.workspace,
-                    provider_event_id: &provider_event_id,
-                    event_type: "agent.message",
-                    processed_at: None,
-                    summary: json!({"n": n}),
-                },
-            )
-            .await
-            .expect("event")
-            .expect("a new event");
+            self.event_in(&mut db, n).await;
         }
     }
 
