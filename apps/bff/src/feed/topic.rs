@@ -10,7 +10,6 @@ use antpath_db::{PgPool, run_outputs, run_reads};
 use antpath_types::{CleanupState, RunId, RunStatus, WorkspaceId};
 use anyhow::Context as _;
 use tokio::sync::{Notify, watch};
-use tokio_util::sync::CancellationToken;
 
 use super::{Counters, FeedRef, RECENT_EVENTS, Watching};
 use crate::views::{EventView, RunView};
@@ -132,50 +131,15 @@ pub(crate) async fn run(
     else {
         return;
     };
-    let watch = Watch {
-        workspace: topic.workspace,
-        run: topic.run,
-        topic: topic.watch_id,
-        replica: watching.replica,
-    };
     let mut watched = Watched {
-        watch,
+        watch: Watch {
+            workspace: topic.workspace,
+            run: topic.run,
+            topic: topic.watch_id,
+            replica: watching.replica,
+        },
         connection: None,
     };
-    run_until_ended(
-        &feed,
-        &counters,
-        &watching,
-        &topic,
-        &pool,
-        &shutdown,
-        &mut watched,
-    )
-    .await;
-    if watched.connection.is_some()
-        && let Err(err) = feed_watches::unwatch(&pool, &watch).await
-    {
-        // The sweeper deletes it once it is stale; until then it costs a notification.
-        tracing::debug!(run.id = %topic.run, error.message = %err, "could not end a watch");
-    }
-}
-
-/// A topic's watch, and the connection count it was stored under (none before the first).
-struct Watched {
-    watch: Watch,
-    connection: Option<u64>,
-}
-
-/// The topic's loop; returns when the topic has ended.
-async fn run_until_ended(
-    feed: &FeedRef,
-    counters: &Counters,
-    watching: &Watching,
-    topic: &Arc<Topic>,
-    pool: &PgPool,
-    shutdown: &CancellationToken,
-    watched: &mut Watched,
-) {
     let mut failures = 0u32;
     let mut current: Option<Arc<Snapshot>> = None;
     loop {
@@ -183,19 +147,19 @@ async fn run_until_ended(
             biased;
             () = shutdown.cancelled() => {
                 topic.state.send_replace(TopicState::Closed);
-                forget(feed, topic, true);
-                return;
+                forget(&feed, &topic, true);
+                break;
             }
             () = topic.state.closed() => {
-                if forget(feed, topic, false) {
-                    return;
+                if forget(&feed, &topic, false) {
+                    break;
                 }
                 continue;
             }
             () = topic.wake.notified() => {}
         }
         counters.read();
-        match watch_and_read(pool, topic, current.as_deref(), watching, watched).await {
+        match watch_and_read(&pool, &topic, current.as_deref(), &watching, &mut watched).await {
             Ok(Some(next)) => {
                 failures = 0;
                 let changed = current.as_ref().is_none_or(|c| {
@@ -209,8 +173,8 @@ async fn run_until_ended(
             }
             Ok(None) => {
                 topic.state.send_replace(TopicState::Gone);
-                forget(feed, topic, true);
-                return;
+                forget(&feed, &topic, true);
+                break;
             }
             Err(err) => {
                 let unavailable = err
@@ -230,8 +194,8 @@ async fn run_until_ended(
                         LoadFailure::Internal
                     };
                     topic.state.send_replace(TopicState::Failed(failure));
-                    forget(feed, topic, true);
-                    return;
+                    forget(&feed, &topic, true);
+                    break;
                 }
                 // Streams keep the last snapshot; the topic tries again after a pause.
                 failures = failures.saturating_add(1);
@@ -244,6 +208,18 @@ async fn run_until_ended(
             }
         }
     }
+    if watched.connection.is_some()
+        && let Err(err) = feed_watches::unwatch(&pool, &watched.watch).await
+    {
+        // The sweeper deletes it once it is stale; until then it costs a notification.
+        tracing::debug!(run.id = %topic.run, error.message = %err, "could not end a watch");
+    }
+}
+
+/// A topic's watch, and the connection count it was stored under (none before the first).
+struct Watched {
+    watch: Watch,
+    connection: Option<u64>,
 }
 
 fn forget(feed: &FeedRef, topic: &Arc<Topic>, always: bool) -> bool {
