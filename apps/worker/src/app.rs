@@ -6,6 +6,7 @@ use std::sync::Arc;
 use antpath_lease::{Claimer, ClaimerConfig, ClaimerHandle};
 use tokio::net::TcpListener;
 
+use crate::config::WorkerConfig;
 use crate::context::Deps;
 use crate::health;
 use crate::job::RunJob;
@@ -54,11 +55,9 @@ impl WorkerHandle {
     }
 }
 
-/// Starts the claim loop and, given a pre-bound listener, the health endpoint.
-pub fn start(deps: Deps, health_listener: Option<TcpListener>) -> std::io::Result<WorkerHandle> {
-    let pool = deps.pool.clone();
-    let config = &deps.config;
-    let claimer_config = ClaimerConfig {
+/// How the worker's claim loop behaves under `config`.
+pub fn claimer_config(config: &WorkerConfig) -> ClaimerConfig {
+    ClaimerConfig {
         owner: config.owner.clone(),
         concurrency: config.concurrency.max(1),
         batch: config.tuning.claim_batch.max(1),
@@ -68,7 +67,14 @@ pub fn start(deps: Deps, health_listener: Option<TcpListener>) -> std::io::Resul
         poll_interval: config.tuning.claim_poll,
         channel: config.tuning.listen.then(|| CHANNEL.to_owned()),
         shutdown_grace: config.tuning.shutdown_grace,
-    };
+    }
+}
+
+/// Starts the claim loop and, given a pre-bound listener, the health endpoint.
+pub fn start(deps: Deps, health_listener: Option<TcpListener>) -> std::io::Result<WorkerHandle> {
+    let pool = deps.pool.clone();
+    let config = &deps.config;
+    let claimer_config = claimer_config(config);
     let metrics = Arc::clone(&deps.metrics);
     let deps = Arc::new(deps);
     let claimer = Claimer::new(

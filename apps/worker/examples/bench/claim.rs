@@ -8,8 +8,9 @@ use std::time::{Duration, Instant};
 
 use antpath_db::closing::{AttemptsEnd, Closing};
 use antpath_db::lifecycle::{self, Fence};
-use antpath_lease::{Claimer, ClaimerConfig, Job, JobContext, JobEnd, Lease};
+use antpath_lease::{Claimer, Job, JobContext, JobEnd, Lease};
 use antpath_types::{CleanupState, RunId};
+use antpath_worker::app::claimer_config;
 use antpath_worker::finisher::Finisher;
 use antpath_worker::metrics::WorkerMetrics;
 use antpath_worker::store::{RunStore, fence_of};
@@ -17,14 +18,14 @@ use sqlx::PgPool;
 use sqlx::postgres::PgPoolOptions;
 use tokio_util::sync::CancellationToken;
 
-use crate::setup::{Bench, load, summary};
+use crate::setup::{Bench, config, load, summary};
 
 /// Runs queued per measurement.
 const RUNS: usize = 4000;
 /// Rows per claim, the worker's default `claim_batch`.
 const BATCH: i64 = 16;
 /// Runs one claimer works on at once in `Worker` mode, the worker's default
-/// `worker.concurrency`.
+/// `worker.concurrency` (its claims are of the worker's default `claim_batch`, [`BATCH`]).
 const CONCURRENCY: usize = 16;
 
 /// Connections per claimer: the worker's default pool (`database.max_connections`).
@@ -183,17 +184,10 @@ async fn worker_loops(pools: Vec<PgPool>) {
             done: Arc::clone(&done),
             all_done: all_done.clone(),
         };
-        let config = ClaimerConfig {
-            owner: format!("c{i}"),
-            concurrency: CONCURRENCY,
-            batch: BATCH as usize,
-            claim_linger: antpath_worker::config::Tuning::default().claim_linger,
-            lease_ttl: Duration::from_secs(30),
-            renew_before: Duration::from_secs(10),
-            poll_interval: Duration::from_secs(2),
-            channel: None,
-            shutdown_grace: Duration::from_secs(10),
-        };
+        // The worker's own claim settings; no wake-ups, as the queue is full from the start.
+        let mut worker = config("", &format!("c{i}"), CONCURRENCY, Duration::from_secs(2));
+        worker.tuning.listen = false;
+        let config = claimer_config(&worker);
         let store = RunStore::new(pool.clone(), Arc::new(WorkerMetrics::default()));
         loops.push(Claimer::new(Arc::new(store), Arc::new(job), config).spawn(pool));
     }
