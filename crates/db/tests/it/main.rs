@@ -9,4 +9,5 @@ mod fixtures;
 mod group_admission;
 mod members;
 mod migrations;
+mod phase_history;
 mod rate_limits;
